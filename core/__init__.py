@@ -1,0 +1,1 @@
+"""sagewiz's UI-free service layer: datasets, backends, ledger. Never imports a UI package."""

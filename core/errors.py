@@ -1,0 +1,46 @@
+"""The one error hierarchy of sagewiz.
+
+Everything that reaches a person is a :class:`WizardError`: a message that says what happened,
+a short title for a dialog or a log line, and a hint that says what to do next. Backends and
+file code translate OS, botocore and torch errors into these at their boundary, so the UI never
+has to understand a traceback.
+"""
+
+from __future__ import annotations
+
+
+class WizardError(Exception):
+    """An error a person can act on: ``message`` (what happened), ``title``, ``hint`` (what next)."""
+
+    default_title = "Something went wrong"
+
+    def __init__(self, message: str, *, title: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.title = title or self.default_title
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The error as plain data, for ``--json`` output and logs."""
+        return {"error": type(self).__name__, "title": self.title, "message": self.message, "hint": self.hint}
+
+
+class InputError(WizardError):
+    """Something the user typed or pointed at can't be used (a missing folder, a bad flag value)."""
+
+    default_title = "Can't use that input"
+
+
+class DatasetError(WizardError):
+    """A dataset folder, list file or record file can't be read or isn't usable for training."""
+
+    default_title = "Dataset problem"
+
+
+class RecordIOError(DatasetError):
+    """A ``.rec``/``.idx`` file is malformed or truncated."""
+
+    default_title = "Damaged record file"

@@ -1,0 +1,39 @@
+"""How the command-line modes talk to a person: rich output on stderr, errors as title + hint."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from sagewiz.core.errors import WizardError
+
+# Progress and messages go to stderr so stdout stays clean for --json and pipes.
+err_console = Console(stderr=True, highlight=False)
+
+
+def print_error(error: WizardError) -> None:
+    """Show a WizardError the way every sagewiz command does: title, message, then what to do."""
+    err_console.print(f"[bold red]{error.title}:[/] {error.message}")
+    if error.hint:
+        err_console.print(f"[yellow]What to do:[/] {error.hint}")
+
+
+@contextmanager
+def progress_bar(description: str, total: int) -> Iterator[callable]:
+    """A progress bar on stderr; yields ``advance(n=1)``. Hidden when stderr is not a terminal."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+    with progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n=1: progress.advance(task, n)
