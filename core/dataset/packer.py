@@ -38,6 +38,7 @@ R = TypeVar("R")
 _JPEG_START = b"\xff\xd8\xff"
 _PNG_START = b"\x89PNG\r\n\x1a\n"
 _PNG_END = b"IEND\xaeB`\x82"
+_ORIENTATION = 0x0112  # EXIF tag
 
 
 @dataclass(frozen=True)
@@ -147,14 +148,11 @@ def _center_crop(img: Image.Image) -> Image.Image:
     return img.crop((margin, 0, margin + height, height))
 
 
-def _resize_short_edge(img: Image.Image, short_edge: int) -> Image.Image:
-    width, height = img.size
+def _resized_size(width: int, height: int, short_edge: int) -> tuple[int, int]:
     # the same integer arithmetic as im2rec, so output sizes match it exactly
     if height > width:
-        size = (short_edge, height * short_edge // width)
-    else:
-        size = (width * short_edge // height, short_edge)
-    return img if size == img.size else img.resize(size, Image.BILINEAR)
+        return short_edge, height * short_edge // width
+    return width * short_edge // height, short_edge
 
 
 def reencode_image(data: bytes, options: PackOptions) -> bytes:
@@ -163,16 +161,24 @@ def reencode_image(data: bytes, options: PackOptions) -> bytes:
         with Image.open(io.BytesIO(data)) as img:
             if img.width * img.height > MAX_IMAGE_PIXELS:
                 raise _Skip(f"{img.width}×{img.height} pixels is over the {MAX_IMAGE_PIXELS:,}-pixel safety limit")
-            draft = _draft_size(img.width, img.height, options)
+            # sizes are computed from the full-size picture, as im2rec sees it, even when the
+            # JPEG is decoded at 1/2, 1/4 or 1/8 scale (draft mode) to save most of the decoding
+            width, height = img.size
+            if img.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8):
+                width, height = height, width
+            draft = _draft_size(width, height, options)
             if img.format == "JPEG" and draft:
-                img.draft("L" if options.color == 0 else "RGB", draft)
+                img.draft("L" if options.color == 0 else "RGB", draft if (width, height) == img.size else draft[::-1])
             img.load()
             img = ImageOps.exif_transpose(img)
             img = _convert_mode(img, options)
             if options.center_crop:
                 img = _center_crop(img)
+                width = height = min(width, height)
             if options.resize:
-                img = _resize_short_edge(img, options.resize)
+                size = _resized_size(width, height, options.resize)
+                if size != img.size:
+                    img = img.resize(size, Image.BILINEAR)
             out = io.BytesIO()
             if options.encoding == ".jpg":
                 img.save(out, "JPEG", quality=options.quality)
