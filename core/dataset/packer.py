@@ -128,7 +128,7 @@ def _draft_size(width: int, height: int, options: PackOptions) -> tuple[int, int
 
 def _convert_mode(img: Image.Image, options: PackOptions) -> Image.Image:
     if options.color == 1:
-        return to_rgb(img)
+        return img if img.mode == "RGB" else to_rgb(img)
     if options.color == 0:
         return img if img.mode == "L" else to_rgb(img).convert("L")
     # -1: as stored, but the chosen encoding must be able to hold it
@@ -164,13 +164,15 @@ def reencode_image(data: bytes, options: PackOptions) -> bytes:
             # sizes are computed from the full-size picture, as im2rec sees it, even when the
             # JPEG is decoded at 1/2, 1/4 or 1/8 scale (draft mode) to save most of the decoding
             width, height = img.size
-            if img.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8):
+            orientation = img.getexif().get(_ORIENTATION, 1)
+            if orientation in (5, 6, 7, 8):
                 width, height = height, width
             draft = _draft_size(width, height, options)
             if img.format == "JPEG" and draft:
                 img.draft("L" if options.color == 0 else "RGB", draft if (width, height) == img.size else draft[::-1])
             img.load()
-            img = ImageOps.exif_transpose(img)
+            if orientation != 1:  # exif_transpose copies the whole image even when there's nothing to do
+                img = ImageOps.exif_transpose(img)
             img = _convert_mode(img, options)
             if options.center_crop:
                 img = _center_crop(img)

@@ -1,0 +1,169 @@
+"""Find a dataset's layout and every file in it, without opening any picture.
+
+Two layouts are understood: ``train/`` + ``test/`` (+ ``validation/``) holding class folders, or
+class folders directly under the root (to be split). Everything that can't be used is recorded as
+a :class:`Problem` here, so nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from sagewiz.core.dataset.report import INFO, LAYOUT_POOL, LAYOUT_SPLITS, WARNING, Problem
+from sagewiz.core.errors import InputError
+
+IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png")  # compared on the lower-cased suffix, like im2rec
+SPLIT_FOLDERS = {"train": "train", "test": "test", "validation": "validation", "val": "validation"}
+SPLIT_ORDER = ("train", "validation", "test")
+
+
+@dataclass
+class FoundPicture:
+    """A picture-named file inside a class folder: to be opened and checked."""
+
+    path: str  # absolute
+    relpath: str  # relative to the root, with "/"
+    split: str  # "train", "validation", "test" or "pool"
+    label_folder: str  # the class folder's name
+
+
+@dataclass
+class Walk:
+    layout: str
+    folders: dict[str, str] = field(default_factory=dict)  # split → folder path shown to the user
+    found: list[FoundPicture] = field(default_factory=list)
+    class_folders: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    problems: list[Problem] = field(default_factory=list)
+    stray_images: int = 0
+    ignored: int = 0
+
+
+def _hidden(name: str) -> bool:
+    # macOS zip archives carry a __MACOSX folder of resource forks next to the real pictures
+    return name.startswith(".") or name == "__MACOSX"
+
+
+def _is_image_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def _entries(folder: str) -> list[os.DirEntry]:
+    with os.scandir(folder) as it:
+        return sorted((e for e in it if not _hidden(e.name)), key=lambda e: e.name)
+
+
+def walk_dataset(root: str | os.PathLike) -> Walk:
+    """Find the layout and every file under ``root``; raise InputError when root can't be used."""
+    root = absolute_path(root)
+    hint = "Give the folder that holds your class folders (or train/ and test/ with class folders inside)."
+    if not os.path.exists(root):
+        raise InputError(f"There is no folder {root}.", title="Folder not found", hint=hint)
+    if not os.path.isdir(root):
+        raise InputError(f"{root} is a file, not a folder.", hint=hint)
+    try:
+        top = _entries(root)
+    except OSError as error:
+        raise InputError(
+            f"Can't read the folder {root}: {error.strerror or error}.",
+            hint="Check the folder's permissions (ls -ld) or copy the pictures somewhere you can read.",
+        ) from None
+    splits: dict[str, list[os.DirEntry]] = defaultdict(list)
+    for entry in top:
+        if entry.is_dir() and entry.name.lower() in SPLIT_FOLDERS:
+            splits[SPLIT_FOLDERS[entry.name.lower()]].append(entry)
+    if not splits or set(splits) == {"train"} and len(splits["train"]) == 1:
+        walk = Walk(LAYOUT_POOL)
+        base = splits["train"][0].path if splits else root
+        walk.folders["pool"] = relative_path(base, root) if splits else "."
+        if splits:
+            walk.problems.append(Problem(walk.folders["pool"], INFO, "there is no test/ folder, so this folder's pictures will be split", "split"))
+            for entry in top:
+                if entry.path != base:
+                    _outside_classes(walk, root, entry, f"it is not inside {walk.folders['pool']}/")
+        _walk_split(walk, root, base, "pool", top if not splits else None)
+        return walk
+    walk = Walk(LAYOUT_SPLITS)
+    in_splits = {e.name for entries in splits.values() for e in entries}
+    for entry in top:
+        if entry.name not in in_splits:
+            _outside_classes(walk, root, entry, "it is not inside train/, test/ or validation/")
+    for split in SPLIT_ORDER:
+        for entry in splits.get(split, []):
+            walk.folders.setdefault(split, entry.name)
+            _walk_split(walk, root, entry.path, split, None)
+    return walk
+
+
+def _walk_split(walk: Walk, root: str, base: str, split: str, entries: list[os.DirEntry] | None) -> None:
+    try:
+        entries = _entries(base) if entries is None else entries
+    except OSError as error:
+        walk.problems.append(Problem(relative_path(base, root), WARNING, f"can't open the folder: {error.strerror or error}", "skipped"))
+        return
+    for entry in entries:
+        if entry.is_dir():
+            walk.class_folders[split].add(entry.name)
+            for path in _files_under(walk, root, entry.path):
+                relpath = relative_path(path, root)
+                if not _is_image_name(path):
+                    _ignore(walk, relpath)
+                elif any(c in relpath for c in "\t\r\n"):
+                    walk.stray_images += 1
+                    walk.problems.append(Problem(relpath, WARNING, "its name holds a tab or line break, which an image list can't hold", "skipped"))
+                else:
+                    walk.found.append(FoundPicture(path, relpath, split, entry.name))
+        else:
+            _outside_classes(walk, root, entry, "it is not inside a class folder")
+
+
+def _outside_classes(walk: Walk, root: str, entry: os.DirEntry, where: str) -> None:
+    relpath = relative_path(entry.path, root)
+    if entry.is_dir():
+        walk.problems.append(Problem(relpath, WARNING, f"this folder is not used: {where}", "ignored"))
+    elif _is_image_name(entry.name):
+        walk.stray_images += 1
+        walk.problems.append(Problem(relpath, WARNING, f"{where}, so it has no label", "skipped"))
+    else:
+        _ignore(walk, relpath)
+
+
+def _ignore(walk: Walk, relpath: str) -> None:
+    walk.ignored += 1
+    walk.problems.append(Problem(relpath, INFO, "not a .jpg, .jpeg or .png file", "ignored"))
+
+
+def _files_under(walk: Walk, root: str, folder: str) -> Iterator[str]:
+    """Every file below ``folder``, sorted, links followed (like im2rec) but never in circles."""
+    seen: set[tuple[int, int]] = set()
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            info = os.stat(current)
+            if (info.st_dev, info.st_ino) in seen:
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            entries = _entries(current)
+        except OSError as error:
+            walk.problems.append(Problem(relative_path(current, root), WARNING, f"can't open the folder: {error.strerror or error}", "skipped"))
+            continue
+        subfolders = []
+        for entry in entries:
+            if entry.is_dir():
+                subfolders.append(entry.path)
+            else:
+                yield entry.path  # a broken link too: inspecting it says so
+        stack.extend(reversed(subfolders))
+
+
+def absolute_path(root: str | os.PathLike) -> str:
+    # "~/photos" typed into the wizard means the same as it does in a shell
+    return os.path.abspath(os.path.expanduser(os.fspath(root)))
+
+
+def relative_path(path: str, root: str) -> str:
+    return Path(os.path.relpath(path, root)).as_posix()
