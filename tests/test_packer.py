@@ -99,14 +99,23 @@ def test_an_interrupted_pack_leaves_no_half_written_record_file(tmp_path):
     names = [photo(tmp_path / f"{i}.jpg").name for i in range(5)]
     entries = [ListEntry(i, name, (0.0,)) for i, name in enumerate(names)]
 
-    def interrupt_after_two(_n, seen=[]):
-        seen.append(1)
-        if len(seen) == 2:
-            raise KeyboardInterrupt
+    def interrupt(_n):  # Ctrl-C while the progress bar is drawing, after some records are written
+        raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        pack_images(entries, tmp_path, tmp_path / "out.rec", tmp_path / "out.idx", PackOptions(), progress=interrupt_after_two)
+        pack_images(entries, tmp_path, tmp_path / "out.rec", tmp_path / "out.idx", PackOptions(), progress=interrupt)
     assert not list(tmp_path.glob("out.*"))
+
+
+def test_progress_adds_up_to_every_listed_image(tmp_path):
+    names = [photo(tmp_path / f"{i}.jpg").name for i in range(70)] + ["missing.jpg"]
+    entries = [ListEntry(i, name, (0.0,)) for i, name in enumerate(names)]
+    reported = []
+    for pass_through in (True, False):
+        reported.clear()
+        result = pack_images(entries, tmp_path, tmp_path / "out.rec", tmp_path / "out.idx",
+                             PackOptions(pass_through=pass_through), workers=2, progress=reported.append)
+        assert sum(reported) == len(entries) == result.packed + len(result.skipped)
 
 
 def test_packing_without_lists_says_to_make_them_first(tmp_path, capsys):

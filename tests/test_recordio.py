@@ -112,3 +112,17 @@ def test_a_damaged_index_line_is_named(tmp_path):
     (tmp_path / "x.idx").write_text("0\t0\nnot an index line\n")
     with pytest.raises(RecordIOError, match="Line 2"):
         IndexedRecordReader(tmp_path / "x.rec", tmp_path / "x.idx")
+
+
+@given(heads=st.lists(st.sampled_from([b"\0" * 4, MAGIC_BYTES, b"abcd"]), min_size=1, max_size=4).map(b"".join),
+       body=payloads)
+def test_a_record_written_in_two_parts_is_the_same_bytes_as_written_whole(heads, body, tmp_path_factory):
+    # pass-through packing writes the image header and the file's bytes without joining them
+    folder = tmp_path_factory.mktemp("parts")
+    with RecordWriter(folder / "whole.rec", folder / "whole.idx") as whole, \
+            RecordWriter(folder / "parts.rec", folder / "parts.idx") as parts:
+        for key in range(2):
+            assert whole.write(heads + body, key) == parts.write_parts(heads, body, key)
+    assert (folder / "whole.rec").read_bytes() == (folder / "parts.rec").read_bytes()
+    assert (folder / "whole.idx").read_bytes() == (folder / "parts.idx").read_bytes()
+    assert independent_reader((folder / "parts.rec").read_bytes()) == [heads + body] * 2

@@ -3,37 +3,46 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from types import ModuleType
 
-from sagewiz.core.errors import WizardError
-from sagewiz.tui.commands import check, im2rec, sample
-from sagewiz.tui.console import err_console, print_error
+# name → module under sagewiz.tui.commands, in the order --help lists them. Only the module of
+# the command being run is imported: each pulls in rich, Pillow or torch, and a command's
+# start-up time is part of what the user waits for (docs/benchmarks.md).
+COMMANDS = ("check", "sample", "im2rec")
 
-COMMANDS = (check, sample, im2rec)
+
+def _command(name: str) -> ModuleType:
+    return importlib.import_module(f"sagewiz.tui.commands.{name}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sagewiz",
         description="From a folder of labelled images to a trained image classifier, "
         "on AWS SageMaker or on this machine.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS:
-        command.register(subparsers)
+    for name in COMMANDS if only is None else (only,):
+        _command(name).register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["im2rec"]:
-        argv = im2rec.fix_exts(argv)
-    parser = build_parser()
+    only = argv[0] if argv[:1] and argv[0] in COMMANDS else None
+    if only == "im2rec":
+        argv = _command("im2rec").fix_exts(argv)
+    parser = build_parser(only)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 0
+    from sagewiz.core.errors import WizardError
+    from sagewiz.tui.console import err_console, print_error
+
     try:
         return args.run(args) or 0
     except WizardError as error:

@@ -5,7 +5,7 @@ Two modes, as in im2rec:
 * **pass-through** copies each file's bytes into its record (byte-identical to im2rec), after a
   cheap check that the bytes are a whole JPEG or PNG, so a damaged file is reported instead of
   poisoning a training job later;
-* **re-encode** decodes with Pillow (JPEG draft mode when the image is at least twice the target
+* **re-encode** (:mod:`reencode`) decodes with Pillow (JPEG draft mode when the image is at least twice the target
   size), applies EXIF orientation, converts to the requested colour mode, optionally crops the
   centre square, resizes the short edge and encodes JPEG or PNG.
 
@@ -17,7 +17,7 @@ Every listed image is either packed or reported with its reason; nothing is drop
 
 from __future__ import annotations
 
-import io
+import contextlib
 import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,9 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-
-from sagewiz.core.dataset.images import MAX_IMAGE_PIXELS, to_rgb
 from sagewiz.core.dataset.listing import ListEntry
 from sagewiz.core.dataset.recordio import RecordWriter, pack_image_header
 from sagewiz.core.errors import InputError
@@ -38,7 +35,7 @@ R = TypeVar("R")
 _JPEG_START = b"\xff\xd8\xff"
 _PNG_START = b"\x89PNG\r\n\x1a\n"
 _PNG_END = b"IEND\xaeB`\x82"
-_ORIENTATION = 0x0112  # EXIF tag
+_PROGRESS_EVERY = 32
 
 
 @dataclass(frozen=True)
@@ -85,129 +82,68 @@ class PackResult:
     skipped: list[SkippedImage] = field(default_factory=list)
 
 
-class _Skip(Exception):
+class UnusableImage(Exception):
     """An image that can't be packed; the message is the reason shown to the user."""
 
 
 def check_encoded_image(data: bytes) -> None:
-    """Raise _Skip unless ``data`` looks like a whole JPEG or PNG (cheap: no decoding)."""
+    """Raise UnusableImage unless ``data`` looks like a whole JPEG or PNG (cheap: no decoding)."""
     if not data:
-        raise _Skip("empty file (0 bytes)")
+        raise UnusableImage("empty file (0 bytes)")
     if data.startswith(_JPEG_START):
         # a JPEG ends with the EOI marker; some cameras append a few bytes after it
         if data.rfind(b"\xff\xd9", max(0, len(data) - 4096)) == -1:
-            raise _Skip("truncated JPEG (no end-of-image marker)")
+            raise UnusableImage("truncated JPEG (no end-of-image marker)")
     elif data.startswith(_PNG_START):
         if data.rfind(_PNG_END, max(0, len(data) - 64)) == -1:
-            raise _Skip("truncated PNG (no IEND chunk)")
+            raise UnusableImage("truncated PNG (no IEND chunk)")
     else:
-        raise _Skip("not a JPEG or PNG file, despite its name")
+        raise UnusableImage("not a JPEG or PNG file, despite its name")
 
 
 def _read_file(path: str) -> bytes:
+    # os.open/os.read instead of open(): no buffered-file object per image, one read of the
+    # whole file (asking for one byte more than its size catches a file that grew meanwhile)
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
-        raise _Skip("the file is gone (moved or deleted after listing)") from None
-    except IsADirectoryError:
-        raise _Skip("it is a folder, not a file") from None
+        raise UnusableImage("the file is gone (moved or deleted after listing)") from None
     except OSError as error:
-        raise _Skip(f"can't read it: {error.strerror}") from None
-
-
-def _draft_size(width: int, height: int, options: PackOptions) -> tuple[int, int] | None:
-    """The smallest decode size that still leaves the short edge >= the target (for JPEG draft)."""
-    if not options.resize:
-        return None
-    short = min(width, height)
-    if options.center_crop:
-        width = height = short
-    return (max(1, -(-width * options.resize // short)), max(1, -(-height * options.resize // short)))
-
-
-def _convert_mode(img: Image.Image, options: PackOptions) -> Image.Image:
-    if options.color == 1:
-        return img if img.mode == "RGB" else to_rgb(img)
-    if options.color == 0:
-        return img if img.mode == "L" else to_rgb(img).convert("L")
-    # -1: as stored, but the chosen encoding must be able to hold it
-    if options.encoding == ".jpg" and img.mode not in ("RGB", "L", "CMYK"):
-        return to_rgb(img)
-    if options.encoding == ".png" and img.mode not in ("RGB", "RGBA", "L", "LA", "I;16", "P", "1"):
-        return to_rgb(img)
-    return img
-
-
-def _center_crop(img: Image.Image) -> Image.Image:
-    width, height = img.size
-    if height > width:
-        margin = (height - width) // 2
-        return img.crop((0, margin, width, margin + width))
-    margin = (width - height) // 2
-    return img.crop((margin, 0, margin + height, height))
-
-
-def _resized_size(width: int, height: int, short_edge: int) -> tuple[int, int]:
-    # the same integer arithmetic as im2rec, so output sizes match it exactly
-    if height > width:
-        return short_edge, height * short_edge // width
-    return width * short_edge // height, short_edge
-
-
-def reencode_image(data: bytes, options: PackOptions) -> bytes:
-    """Decode, orient, convert, crop, resize and encode one image; raise _Skip when it can't be."""
+        raise UnusableImage(f"can't read it: {error.strerror}") from None
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.width * img.height > MAX_IMAGE_PIXELS:
-                raise _Skip(f"{img.width}×{img.height} pixels is over the {MAX_IMAGE_PIXELS:,}-pixel safety limit")
-            # sizes are computed from the full-size picture, as im2rec sees it, even when the
-            # JPEG is decoded at 1/2, 1/4 or 1/8 scale (draft mode) to save most of the decoding
-            width, height = img.size
-            orientation = img.getexif().get(_ORIENTATION, 1)
-            if orientation in (5, 6, 7, 8):
-                width, height = height, width
-            draft = _draft_size(width, height, options)
-            if img.format == "JPEG" and draft:
-                img.draft("L" if options.color == 0 else "RGB", draft if (width, height) == img.size else draft[::-1])
-            img.load()
-            if orientation != 1:  # exif_transpose copies the whole image even when there's nothing to do
-                img = ImageOps.exif_transpose(img)
-            img = _convert_mode(img, options)
-            if options.center_crop:
-                img = _center_crop(img)
-                width = height = min(width, height)
-            if options.resize:
-                size = _resized_size(width, height, options.resize)
-                if size != img.size:
-                    img = img.resize(size, Image.BILINEAR)
-            out = io.BytesIO()
-            if options.encoding == ".jpg":
-                img.save(out, "JPEG", quality=options.quality)
-            else:
-                img.save(out, "PNG", compress_level=min(max(options.quality, 0), 9))
-            return out.getvalue()
-    except _Skip:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise _Skip("not an image Pillow can read") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        raise _Skip(f"damaged image ({error})") from None
+        size = os.fstat(fd).st_size
+        chunks = [os.read(fd, size + 1)]
+        while len(chunks[-1]) > size:  # it grew after fstat: read the rest
+            chunks.append(os.read(fd, 1 << 20))
+            if not chunks[-1]:
+                break
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    except IsADirectoryError:
+        raise UnusableImage("it is a folder, not a file") from None
+    except OSError as error:
+        if error.errno == 21:  # EISDIR on some systems
+            raise UnusableImage("it is a folder, not a file") from None
+        raise UnusableImage(f"can't read it: {error.strerror}") from None
+    finally:
+        os.close(fd)
 
 
-def _encode_entry(root: str, entry: ListEntry, options: PackOptions) -> bytes | SkippedImage:
-    """The record payload of one list entry, or why it was skipped."""
+def _encode_entry(root: str, entry: ListEntry, options: PackOptions) -> tuple[bytes, bytes] | SkippedImage:
+    """The record payload of one list entry as (image header, image bytes), or why it was skipped.
+    The two parts are written one after the other, never joined: that would copy every image."""
     try:
         data = _read_file(os.path.join(root, entry.path))
         if options.pass_through:
             check_encoded_image(data)
             image = data
         else:
+            from sagewiz.core.dataset.reencode import reencode_image  # Pillow: only when re-encoding
+
             image = reencode_image(data, options)
-    except _Skip as skip:
+    except UnusableImage as skip:
         return SkippedImage(entry.path, str(skip))
     labels = entry.labels if options.pack_label and len(entry.labels) > 1 else entry.labels[0]
-    return pack_image_header(entry.index, labels) + image
+    return pack_image_header(entry.index, labels), image
 
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, window: int = 64) -> Iterator[R]:
@@ -247,18 +183,31 @@ def pack_images(
     partial_rec, partial_idx = f"{rec_path}.partial", f"{idx_path}.partial"
     try:
         with RecordWriter(partial_rec, partial_idx) as writer:
-            encoded = ordered_map(lambda entry: _encode_entry(root, entry, options), entries, workers)
+            # Pass-through is a copy that holds the GIL for its magic scan: one thread was faster
+            # than two on a warm cache (benchmarks/bench_pack.py), so extra workers only decode.
+            threads = 1 if options.pass_through else workers
+            encoded = ordered_map(lambda entry: _encode_entry(root, entry, options), entries, threads)
+            unreported = 0
             for entry, payload in zip(entries, encoded):
                 if isinstance(payload, SkippedImage):
                     result.skipped.append(payload)
                 else:
-                    writer.write(payload, entry.index)
+                    writer.write_parts(payload[0], payload[1], entry.index)
                     result.packed += 1
-                if progress:
-                    progress(1)
+                unreported += 1
+                if progress and unreported == _PROGRESS_EVERY:
+                    progress(unreported)  # a progress bar redraw per image would cost more than the copy
+                    unreported = 0
+            if progress and unreported:
+                progress(unreported)
             result.bytes_written = writer.offset
-        os.replace(partial_rec, rec_path)
-        os.replace(partial_idx, idx_path)
+        for partial, final in ((partial_rec, rec_path), (partial_idx, idx_path)):
+            # Remove an old output first instead of renaming over it: ext4 (auto_da_alloc) flushes
+            # the new file to disk before a rename that replaces a file, which made re-packing wait
+            # on the disk for most of its time. Either way the final name never holds a partial file.
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(final)
+            os.replace(partial, final)
     finally:
         for leftover in (partial_rec, partial_idx):
             if os.path.exists(leftover):

@@ -141,10 +141,29 @@ class RecordWriter:
 
     def write(self, payload: bytes, key: int | None = None) -> int:
         """Append one record (indexed under ``key`` when there is an index); returns its offset."""
+        return self.write_parts(payload, b"", key)
+
+    def write_parts(self, head: bytes, body: bytes, key: int | None = None) -> int:
+        """Append one record whose payload is ``head + body``, without joining them first.
+
+        Pass-through packing calls this with the image header and the file's bytes: the common
+        case (no magic inside) goes to the file as a handful of pieces and is never copied in
+        Python. ``head`` must be a multiple of 4 bytes long unless ``body`` is empty, so that the
+        4-aligned magic positions of the payload are those of ``head`` and ``body`` themselves.
+        """
         offset = self.offset
+        length = len(head) + len(body)
+        if body and len(head) % 4:
+            raise ValueError("the head of a two-part record must be a multiple of 4 bytes long")
+        if length > MAX_RECORD_LENGTH or aligned_magic_offsets(head) or (body and aligned_magic_offsets(body)):
+            pieces = frame_record(head + body)  # rare: the payload must be cut at each magic
+        else:
+            pieces = [_FRAME.pack(MAGIC, length), head, body, _ZEROS[: (-length) % 4]]
         write = self._rec.write
-        for piece in frame_record(payload):
-            self.offset += write(piece)
+        for piece in pieces:
+            if piece:
+                write(piece)
+        self.offset += sum(map(len, pieces))
         if self._idx is not None:
             if key is None:
                 raise ValueError("an indexed writer needs a key for every record")

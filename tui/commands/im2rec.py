@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 
-from rich.table import Table
-
 from sagewiz.core.dataset.listing import DEFAULT_EXTENSIONS
 from sagewiz.core.dataset.im2rec import Im2recRequest, ListReport, PackReport, make_lists, pack_lists
 from sagewiz.tui.console import err_console, progress_bar
@@ -118,6 +116,8 @@ def _show_packs(reports: list[PackReport]) -> None:
             + (f"; [yellow]{len(result.skipped):,} skipped[/]:" if result.skipped else ".")
         )
         if result.skipped:
+            from rich.table import Table  # only when there is something to list (start-up time)
+
             table = Table("file", "why it was skipped", box=None, pad_edge=False)
             for skipped in result.skipped:
                 table.add_row(skipped.path, skipped.reason)
