@@ -268,10 +268,14 @@ class EvalTransform:
         self.height, self.width = _check_shape(image_shape)
         self.resize = _check_resize(resize)
 
-    def __call__(self, image: Image.Image) -> torch.Tensor:
+    def fit_and_crop(self, image: Image.Image) -> Image.Image:
+        """The preprocessed picture before it becomes a tensor (the endpoint batches raw pixels)."""
         image = _fit(image, self.height, self.width, self.resize)
         y, x = (image.height - self.height) // 2, (image.width - self.width) // 2
-        return _to_tensor(image.crop((x, y, x + self.width, y + self.height)))
+        return image.crop((x, y, x + self.width, y + self.height))
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        return _to_tensor(self.fit_and_crop(image))
 
 
 def batch_to_float(batch_uint8: torch.Tensor, *, channels_last: bool = True) -> torch.Tensor:
