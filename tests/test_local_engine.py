@@ -1,0 +1,155 @@
+"""The training engine behaves like SageMaker's algorithm: its inputs, its log lines, its refusals,
+incremental training, early stopping and checkpoints — each on a tiny digits dataset."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from sagewiz.core.dataset.listing import ListEntry, write_list
+from sagewiz.core.dataset.sample import write_sample_dataset
+from sagewiz.core.dataset.scan import scan_dataset
+from sagewiz.core.local import job as jobs
+from sagewiz.core.local.artifact import read_info
+from sagewiz.core.local.engine import run_job
+from sagewiz.core.prepare import prepare_dataset
+
+TINY = {"num_classes": "3", "num_layers": "20", "image_shape": "3,28,28", "mini_batch_size": "16", "epochs": "2",
+        "learning_rate": "0.05", "resize": "28"}
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    root = tmp_path_factory.mktemp("digits")
+    write_sample_dataset(root, size=28, classes=[0, 1, 7], seed=4)
+    report = scan_dataset(root)
+    return report, prepare_dataset(report, tmp_path_factory.mktemp("prepared"), resize=28)
+
+
+def run(tmp_path, digits, name="job", channels=None, **hyperparameters):
+    _, prepared = digits
+    folder = tmp_path / name
+    channels = channels or {"train": {"path": str(prepared.train_rec), "content_type": "application/x-recordio"},
+                            "validation": {"path": str(prepared.validation_rec), "content_type": "application/x-recordio"}}
+    hp = {**TINY, "num_training_samples": str(prepared.counts["train"]), **{k: str(v) for k, v in hyperparameters.items()}}
+    jobs.write_spec(folder, {"job_name": name, "hyperparameters": hp, "channels": channels,
+                             "class_names": list(prepared.class_names), "output_dir": str(folder / "output"), "device": "cpu"})
+    run_job(folder)
+    status = jobs.read_status(folder)
+    return status, jobs.log_path(folder).read_text(), folder
+
+
+def accuracy(status, epoch, name="validation:accuracy"):
+    return next(m["value"] for m in status["metrics"] if m["epoch"] == epoch and m["name"] == name)
+
+
+def test_images_with_lst_channels_train_like_recordio(tmp_path, digits):
+    report, prepared = digits
+    labels = {c.name: c.label for c in report.classes}
+    channels = {}
+    for split, pictures in (("train", report.images["train"][::2]), ("validation", report.images["train"][1::4])):
+        write_list(tmp_path / f"{split}.lst", [ListEntry(i, p, (float(labels[c]),)) for i, (p, c) in enumerate(pictures)])
+        channels[split] = {"path": report.root, "content_type": "application/x-image"}
+        channels[f"{split}_lst"] = {"path": str(tmp_path / f"{split}.lst"), "content_type": "application/x-image"}
+    status, log, folder = run(tmp_path, digits, channels=channels, epochs=1)
+    assert status["status"] == "Completed", status.get("failure_reason")
+    assert "Epoch[0] Validation-accuracy=" in log
+    assert read_info(folder / "output" / "model.tar.gz").class_names == prepared.class_names
+
+
+def test_statuses_follow_sagemakers_secondary_statuses(tmp_path, digits):
+    status, log, _ = run(tmp_path, digits, epochs=1, precision_dtype="float16")
+    assert [h["status"] for h in status["history"]] == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
+    assert "float16 is a GPU setting" in log and "trains in float32" in log
+
+
+@pytest.mark.parametrize("damage, says", [
+    (lambda data: data[: len(data) // 2], "truncated"),
+    (lambda data: b"not a record file at all" * 10, "not a RecordIO file"),
+])
+def test_a_damaged_record_file_fails_the_job_with_a_one_line_reason(tmp_path, digits, damage, says):
+    _, prepared = digits
+    broken = tmp_path / "broken.rec"
+    broken.write_bytes(damage(prepared.train_rec.read_bytes()))
+    channels = {"train": {"path": str(broken), "content_type": "application/x-recordio"},
+                "validation": {"path": str(prepared.validation_rec), "content_type": "application/x-recordio"}}
+    status, _, folder = run(tmp_path, digits, channels=channels)
+    assert status["status"] == "Failed"
+    assert says in status["failure_reason"] and "\n" not in status["failure_reason"]
+    assert "Traceback" not in status["failure_reason"]
+
+
+def test_labels_beyond_num_classes_are_named(tmp_path, digits):
+    status, _, _ = run(tmp_path, digits, num_classes=2)
+    assert status["status"] == "Failed" and "has label 2" in status["failure_reason"] and "num_classes" in status["failure_reason"]
+
+
+def test_pretrained_weights_cannot_be_downloaded_here_and_the_job_says_so(tmp_path, digits):
+    status, _, _ = run(tmp_path, digits, use_pretrained_model=1, num_layers=18, image_shape="3,224,224", resize=224)
+    assert status["status"] == "Failed"
+    assert "can't download" in status["failure_reason"] and "local weights file" in status["failure_reason"]
+
+
+def test_incremental_training_continues_from_the_earlier_model(tmp_path, digits):
+    first, _, first_folder = run(tmp_path, digits, name="first", epochs=3)
+    model = {"path": str(first_folder / "output" / "model.tar.gz"), "content_type": "application/x-sagemaker-model"}
+    _, prepared = digits
+    channels = {"train": {"path": str(prepared.train_rec), "content_type": "application/x-recordio"},
+                "validation": {"path": str(prepared.validation_rec), "content_type": "application/x-recordio"}, "model": model}
+    second, log, _ = run(tmp_path, digits, name="second", channels=channels, epochs=1, learning_rate=0.005)
+    assert second["status"] == "Completed"
+    assert "Continuing from the model in the model channel" in log
+    assert accuracy(second, 0) >= max(accuracy(first, e) for e in range(3)) - 0.1  # starts where the first ended
+
+    mismatched, _, _ = run(tmp_path, digits, name="third", channels=channels, num_layers=32)
+    assert mismatched["status"] == "Failed"
+    assert "num_layers=20" in mismatched["failure_reason"] and "num_layers=32" in mismatched["failure_reason"]
+
+
+def test_early_stopping_ends_before_the_last_epoch(tmp_path, digits):
+    status, log, _ = run(tmp_path, digits, epochs=30, early_stopping="True", early_stopping_min_epochs=1,
+                         early_stopping_patience=1, early_stopping_tolerance=0.9)
+    assert status["status"] == "Completed"
+    assert "Early stopping" in log
+    assert max(m["epoch"] for m in status["metrics"]) < 5
+
+
+def test_checkpoint_frequency_keeps_a_checkpoint_every_n_epochs(tmp_path, digits):
+    status, _, folder = run(tmp_path, digits, epochs=4, checkpoint_frequency=2)
+    assert status["status"] == "Completed"
+    assert sorted(p.name for p in (folder / "checkpoints").iterdir()) == ["epoch-0001.pt", "epoch-0003.pt"]
+    assert read_info(folder / "output" / "model.tar.gz").epochs_trained == 4
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("[11/24/2026 10:00:00 INFO 140] Epoch[3] Train-accuracy=0.912500", [(3, "train:accuracy", 0.9125)]),
+    ("[11/24/2026 10:00:00 INFO 140] Epoch[3] Validation-top_k_accuracy_5=0.990000", [(3, "validation:top_k_accuracy_5", 0.99)]),
+    ("Epoch[0] Batch [20]#011Speed: 111.50 samples/sec#011accuracy=0.512500", []),
+    ("Epoch[12] Time cost=12.345", []),
+    ("no metric here", []),
+])
+def test_metric_values_are_read_from_the_algorithms_log_lines(line, expected):
+    assert jobs.metrics_from_log_line(line) == expected
+
+
+def test_reading_the_status_while_the_engine_writes_it_never_fails(tmp_path):
+    folder = tmp_path / "racing"
+    folder.mkdir()
+    done = threading.Event()
+
+    def writer():
+        for n in range(300):
+            jobs.write_status(folder, {"status": "InProgress", "metrics": [{"epoch": n, "name": "x", "value": 0.5}] * 50})
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    seen = 0
+    while not done.is_set():
+        status = jobs.read_status(folder)
+        seen += status is not None
+        assert status is None or status["status"] == "InProgress"
+    thread.join()
+    assert seen and json.loads((folder / "status.json").read_text())["metrics"][0]["epoch"] == 299
