@@ -7,10 +7,11 @@ import importlib
 import sys
 from types import ModuleType
 
-# name → module under sagewiz.tui.commands, in the order --help lists them. Only the module of
+# command → its module under sagewiz.tui.commands, in the order --help lists them. Only the module of
 # the command being run is imported: each pulls in rich, Pillow or torch, and a command's
 # start-up time is part of what the user waits for (docs/benchmarks.md).
-COMMANDS = ("check", "sample", "im2rec")
+COMMANDS = {"check": "check", "sample": "sample", "im2rec": "im2rec", "run": "run",
+            "resources": "resources", "cleanup": "resources"}
 
 
 def _command(name: str) -> ModuleType:
@@ -24,8 +25,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "on AWS SageMaker or on this machine.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS if only is None else (only,):
-        _command(name).register(subparsers)
+    modules = dict.fromkeys(COMMANDS.values()) if only is None else (COMMANDS[only],)
+    for module in modules:
+        _command(module).register(subparsers)
     return parser
 
 

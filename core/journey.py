@@ -1,0 +1,255 @@
+"""The whole journey without questions: check → pack → train → (tune) → deploy → evaluate → clean up.
+
+``sagewiz run`` calls :func:`run_journey`; the wizard walks the same steps one screen at a time
+through the same functions. Everything goes through the :class:`~sagewiz.core.backend.Backend`
+contract, so the journey is the same on this computer and on SageMaker. Resources get names
+derived from the run's id, and backends return what already exists for a name, so a run that is
+started again with the same id (``--resume``) picks up where it stopped instead of creating
+anything twice.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from sagewiz.core.backend import Backend, Channel, EndpointSpec, JobStatus, TrainingJob, TrainingSpec, TuningJob, TuningSpec
+from sagewiz.core.errors import DatasetError, WizardError
+
+STEPS = ("check", "prepare", "upload", "train", "tune", "deploy", "evaluate", "clean up")
+
+
+class JobFailedError(WizardError):
+    """A training or tuning job ended Failed or Stopped."""
+
+    default_title = "Training did not finish"
+
+
+@dataclass(frozen=True)
+class JourneyOptions:
+    """What ``sagewiz run`` was asked for."""
+
+    data_dir: Path
+    hyperparameters: Mapping[str, str] = field(default_factory=dict)  # the user's --hp overrides
+    tune_jobs: int = 0
+    keep_endpoint: bool = False
+    region: str = ""
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class JourneyEvent:
+    """Something to show while the journey runs: a step starting or ending, a log line, a
+    metric, a packing or evaluation count, a tuning trial."""
+
+    kind: str  # "step", "done", "log", "metric", "progress", "trials", "note"
+    step: str
+    text: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+Listener = Callable[[JourneyEvent], None]
+
+
+def _names(run_id: str) -> dict[str, str]:
+    short = run_id[:8]
+    return {"train": f"sagewiz-{short}-train", "tune": f"sagewiz-{short}-tune", "endpoint": f"sagewiz-{short}-endpoint"}
+
+
+def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir: Path,
+                listen: Listener = lambda event: None, *, poll_seconds: float = 1.0) -> dict[str, Any]:
+    """Run every step and return the summary ``sagewiz run --json`` prints. Raises WizardError
+    (DatasetError, HyperparameterError, JobFailedError, …) with the step's hint; whatever was
+    created stays in the ledger for ``sagewiz cleanup``."""
+    from sagewiz.core.dataset.scan import count_images, scan_dataset
+    from sagewiz.core.hyperparams import suggest, warnings
+    from sagewiz.core.prepare import prepare_dataset
+
+    names = _names(run_id)
+    summary: dict[str, Any] = {"run_id": run_id, "backend": backend.name}
+
+    def step(name: str, text: str) -> None:
+        listen(JourneyEvent("step", name, text))
+
+    step("check", f"Checking the pictures in {options.data_dir}")
+    total = count_images(options.data_dir)
+    checked = 0
+
+    def advance(n: int) -> None:
+        nonlocal checked
+        checked += n
+        listen(JourneyEvent("progress", "check", "", {"done": checked, "total": total}))
+
+    report = scan_dataset(options.data_dir, progress=advance)
+    if not report.usable:
+        raise DatasetError("The dataset can't be used yet: " + " ".join(report.summary[:2]),
+                           hint=f"Run `sagewiz check {options.data_dir}` to see every problem and what to fix.")
+    train_counts = report.counts.get("train", {})
+    if not report.counts.get("test"):
+        raise DatasetError("There are no test pictures to evaluate the model on.",
+                           hint="Put some pictures in test/<class>/ folders (or use a folder of class folders, which sagewiz splits).")
+    smallest = min(train_counts.values())
+    region = options.region or backend.regions()[0].region
+    device = "cuda" if any(o.gpus for o in backend.regions()[0].training) else "cpu"
+    image_size = (report.width_range[0], report.height_range[0]) if report.width_range and report.height_range else None
+    first = suggest(len(report.classes), sum(train_counts.values()), smallest, image_size, device=device)
+    first = _with_overrides(first, options.hyperparameters)
+    listen(JourneyEvent("done", "check", " ".join(report.summary[:1]), {"classes": [c.name for c in report.classes]}))
+
+    step("prepare", "Packing the pictures into RecordIO files")
+    resize = first.resize or first.image_shape_tuple[1]
+    prepared = prepare_dataset(report, work_dir / "data", resize=resize, seed=options.seed,
+                               progress=lambda split, done, n: listen(JourneyEvent("progress", "prepare", split, {"done": done, "total": n})))
+    hyperparameters = _with_overrides(first.replace(num_training_samples=prepared.counts["train"]), options.hyperparameters)
+    for warning in warnings(hyperparameters, device=device):
+        listen(JourneyEvent("note", "prepare", warning))
+    summary["dataset"] = {"classes": list(prepared.class_names), **prepared.counts, "skipped": list(prepared.skipped)}
+    summary["hyperparameters"] = hyperparameters.to_sagemaker()
+
+    step("upload", "Copying the training data to private storage")
+    storage = backend.ensure_storage(region)
+    channels = tuple(
+        Channel(split, backend.upload(storage, path, f"{run_id[:8]}/data/{path.name}",
+                                      progress=lambda done, n, split=split: listen(JourneyEvent("progress", "upload", split, {"done": done, "total": n}))),
+                "application/x-recordio")
+        for split, path in (("train", prepared.train_rec), ("validation", prepared.validation_rec))
+    )
+    instance = _recommended(backend, region)
+    spec = TrainingSpec(job_name=names["train"], hyperparameters=hyperparameters, channels=channels,
+                        output_uri=f"{storage.uri}/{run_id[:8]}/output", instance_type=instance,
+                        class_names=prepared.class_names, tags={"sagewiz:run": run_id})
+
+    step("train", f"Training {names['train']} on {instance}")
+    job = _train(backend, spec, listen, poll_seconds)
+    summary["training"] = _job_summary(job)
+    model_uri = job.model_uri
+
+    if options.tune_jobs:
+        from sagewiz.core.tuning_ranges import SEED_TUNING_RANGES
+
+        step("tune", f"Tuning: {options.tune_jobs} training jobs, keeping the best")
+        tuning = _tune(backend, TuningSpec(names["tune"], spec, SEED_TUNING_RANGES, options.tune_jobs), listen, poll_seconds)
+        summary["tuning"] = {"name": tuning.tuning_job_name, "status": tuning.status.value,
+                             "trials": [{"job_name": t.job_name, "status": t.status.value, "objective": t.objective,
+                                         "pruned": t.pruned, "hyperparameters": dict(t.hyperparameters)} for t in tuning.trials],
+                             "best": tuning.best.job_name if tuning.best else None}
+        trained_accuracy = _final(job, "validation:accuracy")
+        if tuning.best and tuning.best.objective is not None and (trained_accuracy is None or tuning.best.objective > trained_accuracy):
+            model_uri = backend.describe_training(tuning.best.job_name).model_uri
+            summary["model_from"] = tuning.best.job_name
+    summary.setdefault("model_from", job.job_name)
+
+    step("deploy", "Starting an endpoint with the trained model")
+    endpoint = backend.deploy(EndpointSpec(names["endpoint"], model_uri, _recommended(backend, region, hosting=True),
+                                           tags={"sagewiz:run": run_id}),
+                              progress=lambda stage: listen(JourneyEvent("note", "deploy", stage)))
+    summary["endpoint"] = {"name": endpoint.endpoint_name, "url": endpoint.url, "instance_type": endpoint.instance_type}
+    try:
+        from sagewiz.core.evaluate import evaluate
+
+        step("evaluate", f"Testing the endpoint on {len(prepared.test_images)} test pictures")
+        top_k = hyperparameters.top_k or 1
+        evaluation = evaluate(prepared.test_images, lambda image, content_type: backend.predict(endpoint.endpoint_name, image, content_type),
+                              prepared.class_names, top_k=max(top_k, 1),
+                              progress=lambda done, n: listen(JourneyEvent("progress", "evaluate", "", {"done": done, "total": n})))
+        summary["evaluation"] = evaluation.to_dict()
+        summary["test_accuracy"] = evaluation.accuracy
+        listen(JourneyEvent("done", "evaluate", f"Test accuracy {evaluation.accuracy:.3f}", {"accuracy": evaluation.accuracy}))
+    finally:
+        if not options.keep_endpoint:
+            step("clean up", f"Deleting the endpoint {endpoint.endpoint_name}")
+            for resource in backend.resources():
+                if resource.kind == "endpoint" and resource.name == endpoint.endpoint_name:
+                    backend.delete(resource)
+            summary["endpoint"]["deleted"] = True
+    return summary
+
+
+def _with_overrides(hyperparameters, overrides: Mapping[str, str]):
+    """The suggested settings with the user's ``--hp`` values on top. A new ``epochs`` moves the
+    suggested learning-rate steps with it (half and three quarters of training), unless the
+    user set ``lr_scheduler_step`` too."""
+    if not overrides:
+        return hyperparameters
+    from sagewiz.core.hyperparams import Hyperparameters
+
+    values = {**hyperparameters.to_sagemaker(), **overrides}
+    if "epochs" in overrides and "lr_scheduler_step" not in overrides:
+        values.pop("lr_scheduler_step", None)
+        try:
+            epochs = int(overrides["epochs"])
+        except ValueError:
+            epochs = 0  # not a number: Hyperparameters names the field below
+        if epochs >= 4:
+            values["lr_scheduler_step"] = f"{epochs // 2},{epochs * 3 // 4}"
+    return Hyperparameters.from_sagemaker(values)
+
+
+def _recommended(backend: Backend, region: str, hosting: bool = False) -> str:
+    report = next((r for r in backend.regions() if r.region == region), None)
+    if report is None:
+        raise WizardError(f"The {backend.name} backend doesn't offer the region {region!r}.", hint="Run `sagewiz regions` to see the choices.")
+    choice = report.recommended_hosting if hosting else report.recommended_training
+    if not choice:
+        raise WizardError(f"{region} has no {'hosting' if hosting else 'training'} instance this account can use ({report.verdict}).",
+                          hint="Run `sagewiz regions` to find a region that is ready, or request a quota increase.")
+    return choice
+
+
+def _train(backend: Backend, spec: TrainingSpec, listen: Listener, poll_seconds: float) -> TrainingJob:
+    from sagewiz.core.local.job import metrics_from_log_line
+
+    job = backend.start_training(spec)
+    if not job.status.finished:
+        for event in backend.follow_logs(spec.job_name, follow=True):
+            listen(JourneyEvent("log", "train", event.message))
+            for epoch, name, value in metrics_from_log_line(event.message):
+                listen(JourneyEvent("metric", "train", f"{name}={value:.4f}", {"epoch": epoch, "name": name, "value": value}))
+    while not (job := backend.describe_training(spec.job_name)).status.finished:
+        time.sleep(poll_seconds)
+    if job.status != JobStatus.COMPLETED or not job.model_uri:
+        raise JobFailedError(f"The training job {spec.job_name} ended {job.status.value}: {job.failure_reason or 'no reason given'}.",
+                             hint=f"Read its log with `sagewiz logs {spec.job_name}`; fix the cause and run again with --resume.")
+    listen(JourneyEvent("done", "train", f"{spec.job_name} completed", {"metrics": [m.__dict__ for m in job.metrics]}))
+    return job
+
+
+def _tune(backend: Backend, spec: TuningSpec, listen: Listener, poll_seconds: float) -> TuningJob:
+    tuning = backend.start_tuning(spec)
+    shown = None
+    while True:
+        rows = [(t.job_name, t.status.value, t.objective, t.pruned) for t in tuning.trials]
+        if rows != shown:
+            shown = rows
+            listen(JourneyEvent("trials", "tune", "", {"trials": rows, "best": tuning.best.job_name if tuning.best else None}))
+        if tuning.status.finished:
+            break
+        time.sleep(poll_seconds)
+        tuning = backend.describe_tuning(spec.tuning_job_name)
+    if tuning.status != JobStatus.COMPLETED and tuning.best is None:
+        raise JobFailedError(f"The tuning job {spec.tuning_job_name} ended {tuning.status.value} without a completed trial.",
+                             hint="Check the trials' logs, then run again with --resume.")
+    return tuning
+
+
+def _final(job: TrainingJob, name: str) -> float | None:
+    values = [m for m in job.metrics if m.name == name]
+    return max(values, key=lambda m: m.epoch).value if values else None
+
+
+def _job_summary(job: TrainingJob) -> dict[str, Any]:
+    epochs: dict[int, dict[str, float]] = {}
+    for metric in job.metrics:
+        epochs.setdefault(metric.epoch, {})[metric.name] = metric.value
+    return {"job_name": job.job_name, "status": job.status.value, "model_uri": job.model_uri,
+            "billable_seconds": job.billable_seconds, "cost": job.cost,
+            "epochs": [{"epoch": e, **values} for e, values in sorted(epochs.items())]}
+
+
+def default_work_dir(run_id: str) -> Path:
+    """Where a run keeps its packed data: ``$SAGEWIZ_HOME/runs/<id>`` or the user data folder."""
+    from sagewiz.core.ledger import default_ledger_path
+
+    return default_ledger_path().parent / "runs" / run_id[:8]

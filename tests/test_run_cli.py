@@ -1,0 +1,125 @@
+"""`sagewiz run`, `sagewiz resources` and `sagewiz cleanup` as a user types them: the real console
+script in a subprocess, with its own sagewiz home, on a small digits dataset."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sagewiz.core.dataset.sample import write_sample_dataset
+from sagewiz.core.ledger import Ledger
+from sagewiz.core.local import job as jobs
+
+SAGEWIZ = str(Path(sys.executable).with_name("sagewiz"))
+FAST = ["--hp", "epochs=2", "--hp", "mini_batch_size=16"]
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    root = tmp_path_factory.mktemp("digits")
+    write_sample_dataset(root, size=28, classes=[1, 4, 9], seed=3)
+    return root
+
+
+@pytest.fixture
+def home(tmp_path):
+    return tmp_path / "home"
+
+
+def sagewiz(home, *args, timeout=600):
+    env = {**os.environ, "SAGEWIZ_HOME": str(home)}
+    return subprocess.run([SAGEWIZ, *args], capture_output=True, text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def processes_of(home: Path) -> list[int]:
+    """Engines and endpoints whose command line mentions this sagewiz home."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(home).encode() in cmdline and b"sagewiz.core.local" in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def test_run_trains_deploys_evaluates_and_cleans_up_its_endpoint(home, digits):
+    result = sagewiz(home, "run", "--data", str(digits), "--yes", "--json", *FAST)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["dataset"]["classes"] == ["digit_1", "digit_4", "digit_9"]
+    assert [e["epoch"] for e in summary["training"]["epochs"]] == [0, 1]
+    assert 0.0 <= summary["test_accuracy"] <= 1.0 and len(summary["evaluation"]["confusion"]) == 3
+    assert summary["endpoint"]["deleted"] and summary["endpoint"]["url"].startswith("http://127.0.0.1:")
+    assert "Training sagewiz-" in result.stderr and "Validation-accuracy" in result.stderr
+    assert not processes_of(home)  # nothing left running
+    listed = json.loads(sagewiz(home, "resources", "--json").stdout)
+    assert {r["kind"] for r in listed} == {"storage", "training-job"}
+
+
+def test_keeping_the_endpoint_leaves_it_for_cleanup_which_stops_it(home, digits):
+    result = sagewiz(home, "run", "--data", str(digits), "--yes", "--json", "--keep-endpoint", *FAST)
+    assert result.returncode == 0, result.stderr
+    url = json.loads(result.stdout)["endpoint"]["url"]
+    assert processes_of(home)
+    listed = json.loads(sagewiz(home, "resources", "--json").stdout)
+    assert any(r["kind"] == "endpoint" and r["where"] == url for r in listed)
+
+    refused = sagewiz(home, "cleanup")  # no terminal to ask on, no --yes: nothing is deleted
+    assert refused.returncode == 1 and "--yes" in refused.stderr and processes_of(home)
+    cleaned = sagewiz(home, "cleanup", "--yes")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert not processes_of(home)
+    assert json.loads(sagewiz(home, "resources", "--json").stdout) == []
+
+
+@pytest.mark.parametrize("args, says", [
+    (["run", "--yes"], "--data DIR"),
+    (["run", "--data", "{digits}"], "Add --yes"),
+    (["run", "--data", "{digits}", "--yes", "--hp", "optimizer=momentum"], "optimizer"),
+    (["run", "--data", "{digits}", "--yes", "--hp", "epochs"], "KEY=VALUE"),
+    (["run", "--data", "/no/such/folder", "--yes"], "no folder"),
+    (["run", "--data", "{digits}", "--yes", "--backend", "azure"], "no backend called"),
+])
+def test_bad_input_gets_a_message_and_what_to_do_never_a_traceback(home, digits, args, says):
+    result = sagewiz(home, *[a.format(digits=digits) for a in args])
+    assert result.returncode == 1
+    assert says in result.stderr and "Traceback" not in result.stderr
+    assert "What to do:" in result.stderr
+
+
+def test_a_killed_run_resumes_without_a_second_job_or_an_orphan_process(home, digits):
+    env = {**os.environ, "SAGEWIZ_HOME": str(home)}
+    wizard = subprocess.Popen([SAGEWIZ, "run", "--data", str(digits), "--yes", "--hp", "epochs=6", "--hp", "mini_batch_size=16"],
+                              env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    job_folder = None
+    while time.monotonic() < deadline:  # wait until the engine has finished an epoch
+        folders = list((home / "jobs").glob("*")) if (home / "jobs").exists() else []
+        status = jobs.read_status(folders[0]) if folders else None
+        if status and status.get("metrics"):
+            job_folder = folders[0]
+            break
+        time.sleep(0.2)
+    assert job_folder is not None, "training never started"
+    os.kill(wizard.pid, signal.SIGKILL)
+    wizard.wait()
+    assert jobs.is_running(job_folder)  # the engine runs in its own session: the kill didn't reach it
+
+    resumed = sagewiz(home, "run", "--resume", "--yes", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["training"]["job_name"] == job_folder.name
+    with Ledger(home / "ledger.sqlite3") as ledger:
+        trainings = [r for r in ledger.resources(backend="local", include_deleted=True) if r.kind == "training-job"]
+        assert len(trainings) == 1 and not ledger.unfinished_runs()
+    assert not processes_of(home)

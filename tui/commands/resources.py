@@ -1,0 +1,126 @@
+"""``sagewiz resources`` and ``sagewiz cleanup``: what sagewiz created, and deleting it.
+
+Both read the ledger, where every backend records a resource before creating it. ``cleanup``
+lists what it will delete and what it costs per hour, and asks first (unless ``--yes``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    listing = subparsers.add_parser("resources", help="list everything sagewiz created that still exists",
+                                    description="List the jobs, endpoints and storage sagewiz created and has not deleted, "
+                                    "with their state and cost per hour.")
+    listing.add_argument("--backend", choices=("local", "aws"), help="only this backend's resources")
+    listing.add_argument("--json", action="store_true", help="print the list as JSON on stdout")
+    listing.set_defaults(run=run_resources)
+    cleanup = subparsers.add_parser("cleanup", help="delete what sagewiz created (asks first)",
+                                    description="Stop and delete every job, endpoint and storage sagewiz created. "
+                                    "Lists them and asks before deleting anything, unless --yes.")
+    cleanup.add_argument("--backend", choices=("local", "aws"), help="only this backend's resources")
+    cleanup.add_argument("--yes", "-y", action="store_true", help="delete without asking")
+    cleanup.add_argument("--json", action="store_true", help="print what was deleted as JSON on stdout")
+    cleanup.set_defaults(run=run_cleanup)
+
+
+def _live(ledger, only: str | None) -> list:
+    """Every resource not deleted yet, refreshed by its backend (jobs that finished meanwhile)."""
+    from sagewiz.core.backends import open_backend
+    from sagewiz.core.errors import WizardError
+
+    found = []
+    for name in ("local", "aws") if only is None else (only,):
+        if not ledger.live_resources(backend=name):
+            continue
+        try:
+            found += open_backend(name, ledger=ledger).resources()
+        except WizardError:  # can't ask the backend (no credentials…): show what the ledger knows
+            found += ledger.live_resources(backend=name)
+    return found
+
+
+def _table(resources: list):
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("backend")
+    table.add_column("kind", no_wrap=True)
+    table.add_column("name", no_wrap=True, min_width=20)  # the name is what people search for
+    table.add_column("state")
+    table.add_column("where", overflow="fold", ratio=1)
+    table.add_column("cost/hour", justify="right")
+    for r in resources:
+        if r.backend == "local" or r.cost_per_hour == 0:
+            cost = "free"
+        else:
+            cost = "unknown" if r.cost_per_hour is None else f"${r.cost_per_hour:.3f}"
+        table.add_row(r.backend, r.kind, r.name, r.state, r.arn_or_url or "", cost)
+    return table
+
+
+def _as_dicts(resources: list) -> list[dict]:
+    return [{"backend": r.backend, "kind": r.kind, "name": r.name, "state": r.state, "where": r.arn_or_url,
+             "cost_per_hour": r.cost_per_hour, "created_at": r.created_at} for r in resources]
+
+
+def run_resources(args: argparse.Namespace) -> int:
+    from sagewiz.core.ledger import Ledger
+    from sagewiz.tui.console import err_console
+
+    with Ledger() as ledger:
+        resources = _live(ledger, args.backend)
+        per_hour = sum(r.cost_per_hour or 0 for r in resources if r.state in ("active", "running"))
+    if args.json:
+        print(json.dumps(_as_dicts(resources), indent=2))
+    elif not resources:
+        err_console.print("sagewiz has nothing running or stored: nothing to clean up.")
+    else:
+        err_console.print(_table(resources))
+        err_console.print(f"Running cost: ${per_hour:.2f} per hour. `sagewiz cleanup` deletes all of it.")
+    return 0
+
+
+def run_cleanup(args: argparse.Namespace) -> int:
+    from sagewiz.core.backends import open_backend
+    from sagewiz.core.errors import InputError, WizardError
+    from sagewiz.core.ledger import Ledger
+    from sagewiz.tui.console import err_console, print_error
+
+    with Ledger() as ledger:
+        resources = _live(ledger, args.backend)
+        if not resources:
+            err_console.print("Nothing to clean up.")
+            if args.json:
+                print("[]")
+            return 0
+        err_console.print(_table(resources))
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise InputError(f"sagewiz cleanup would delete these {len(resources)} resources and needs your go-ahead.",
+                                 hint="Add --yes to delete them without asking.")
+            if input(f"Delete these {len(resources)}? [y/N] ").strip().lower() not in ("y", "yes"):
+                err_console.print("Nothing was deleted.")
+                return 1
+        deleted, failed = [], 0
+        backends = {}
+        # endpoints first: they are what costs money while it waits
+        for resource in sorted(resources, key=lambda r: r.kind != "endpoint"):
+            try:
+                backend = backends.setdefault(resource.backend, open_backend(resource.backend, ledger=ledger))
+                backend.delete(resource)
+                deleted.append(resource)
+                err_console.print(f"  [green]✓[/] deleted {resource.kind} {resource.name}")
+            except WizardError as error:
+                failed += 1
+                print_error(error)
+    if args.json:
+        print(json.dumps(_as_dicts(deleted), indent=2))
+    if failed:
+        err_console.print(f"{failed} could not be deleted; run `sagewiz cleanup` again after fixing the cause.")
+        return 1
+    return 0
