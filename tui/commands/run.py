@@ -147,8 +147,11 @@ class _Printer:
             self.console.print(f"  [green]✓[/] {escape(event.text)}")
         elif event.kind == "note":
             self.console.print(f"  [yellow]•[/] {escape(event.text)}")
-        elif event.kind == "log" and (self.verbose or _worth_showing(event.text)):
-            self.console.print(f"  [dim]{escape(event.text)}[/]")
+        elif event.kind == "log" and self.verbose:
+            self.console.print(f"  [dim]{escape(event.text)}[/]", soft_wrap=True)
+        elif event.kind == "log" and _worth_showing(event.text):
+            # the epoch results, without the algorithm's "[date INFO pid]" prefix
+            self.console.print(f"  [dim]{escape(event.text.split('] ', 1)[-1])}[/]", soft_wrap=True)
         elif event.kind == "trials":
             for name, status, objective, pruned in event.data["trials"]:
                 if self.trial_status.get(name) == status:
