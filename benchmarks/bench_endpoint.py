@@ -52,12 +52,9 @@ from sagewiz.core.local.resnet import build_resnet
 from sagewiz.core.local.transforms import EvalTransform, batch_to_float, decode_image
 
 REPO = Path(__file__).resolve().parent.parent
-START, END = "<!-- bench_endpoint:start -->", "<!-- bench_endpoint:end -->"
-DOC_HEADER = """# Benchmarks
+import docs_section  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
 
-Each section is written by the script it names; rerun that script to refresh it. Figures are
-wall times of whole commands on the machine described in the section.
-"""
+START, END = "<!-- bench_endpoint:start -->", "<!-- bench_endpoint:end -->"
 CONCURRENCY = (1, 8)
 TARGET_OVERHEAD_PCT = 10.0
 
@@ -243,14 +240,7 @@ def render(cases: list[dict], argv: list[str], note: str | None) -> str:
 
 def write_section(out: Path, section: str) -> None:
     """Replace this script's section of ``out`` (or append it), keeping everything else."""
-    text = out.read_text() if out.exists() else DOC_HEADER
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section.rstrip("\n") + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    docs_section.write_section(out, section, "bench_endpoint")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

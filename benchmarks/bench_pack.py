@@ -56,6 +56,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 REPO = Path(__file__).resolve().parent.parent
 MAKE_MXNET_VENV = REPO.parent / "shared" / "tools" / "make-mxnet-venv"
+import docs_section  # noqa: E402  (benchmarks/ is on sys.path when a script runs)
+
 START, END = "<!-- bench_pack:start -->", "<!-- bench_pack:end -->"
 # --phone: the photos a beginner actually has (12 MP phone pictures), re-encoded to 224 px:
 # where JPEG draft mode decodes at 1/8 scale and MXNet decodes every pixel. Its own section.
@@ -70,13 +72,6 @@ TARGETS = {  # ratio name -> minimum
     "re-encode sagewiz / im2rec": 2.0,
     "pass-through sagewiz / plain copy": 0.8,
 }
-DOC_HEADER = """# Benchmarks
-
-Each section is written by the script it names; rerun that script to refresh it. Figures are
-wall times of whole commands on the machine described in the section.
-"""
-
-
 # ----------------------------------------------------------------------------------------------
 # Tools
 
@@ -521,15 +516,7 @@ def render(ctx: dict) -> str:
 
 def write_section(out: Path, section: str) -> None:
     """Replace this script's section of ``out`` (or append it), keeping everything else."""
-    text = out.read_text() if out.exists() else DOC_HEADER
-    start, end = (PHONE_START, PHONE_END) if section.startswith(PHONE_START) else (START, END)
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        text = head + section.rstrip("\n") + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    docs_section.write_section(out, section, "bench_pack_phone" if section.startswith(PHONE_START) else "bench_pack")
 
 
 def reproduce_command(argv: list[str], mxnet: Tool | None) -> str:
