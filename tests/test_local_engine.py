@@ -153,3 +153,19 @@ def test_reading_the_status_while_the_engine_writes_it_never_fails(tmp_path):
         assert status is None or status["status"] == "InProgress"
     thread.join()
     assert seen and json.loads((folder / "status.json").read_text())["metrics"][0]["epoch"] == 299
+
+
+def test_multi_label_pictures_train_with_one_output_per_label(tmp_path, digits):
+    report, _ = digits
+    labels = {c.name: c.label for c in report.classes}
+    channels = {}
+    for split, pictures in (("train", report.images["train"][::2]), ("validation", report.images["train"][1::4])):
+        # every picture carries its digit's label and, when it is a 7, also label 0 ("has a stroke")
+        entries = [ListEntry(i, p, (float(labels[c]),) + ((0.0,) if c == "digit_7" else ())) for i, (p, c) in enumerate(pictures)]
+        write_list(tmp_path / f"{split}.lst", entries)
+        channels[split] = {"path": report.root, "content_type": "application/x-image"}
+        channels[f"{split}_lst"] = {"path": str(tmp_path / f"{split}.lst"), "content_type": "application/x-image"}
+    status, log, folder = run(tmp_path, digits, channels=channels, epochs=1, multi_label=1, use_weighted_loss=1)
+    assert status["status"] == "Completed", status.get("failure_reason")
+    assert "Epoch[0] Validation-accuracy=" in log
+    assert read_info(folder / "output" / "model.tar.gz").hyperparameters["multi_label"] == "1"
