@@ -27,6 +27,7 @@ from typing import Any, Iterator
 import platformdirs
 
 from sagewiz.core.errors import WizardError
+from sagewiz.core.processes import process_exists
 
 __all__ = ["MIGRATIONS", "STATES", "Ledger", "LedgerError", "Resource", "Run", "default_ledger_path"]
 
@@ -356,7 +357,7 @@ class Ledger:
             f"SELECT * FROM resources WHERE pid IS NOT NULL AND state IN ({marks}) ORDER BY id",
             LIVE_PROCESS_STATES,
         )
-        return [r for r in map(_resource, rows) if not _process_exists(r.pid)]
+        return [r for r in map(_resource, rows) if not process_exists(r.pid)]
 
     def start_run(self, backend: str, answers: dict[str, Any]) -> Run:
         """Record a new pass through the wizard with the answers known so far.
@@ -440,18 +441,3 @@ def _statements(script: str) -> Iterator[str]:
             pending = ""
     if pending.strip(" \t\r\n;"):
         yield pending  # incomplete: let SQLite report the syntax error
-
-
-def _process_exists(pid: int) -> bool:
-    """Whether a process with this pid exists (a reused pid counts as existing)."""
-    if pid <= 0:
-        return False
-    if os.name == "nt":  # os.kill(pid, 0) would *terminate* it there; assume it's alive
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from sagewiz.core.backend import Prediction
 from sagewiz.core.errors import WizardError
 from sagewiz.core.evaluate import ImageRejectedError
+from sagewiz.core.processes import command_line, process_exists, wait_gone
 
 READY_FILE = "endpoint.json"
 LOG_FILE = "endpoint.log"
@@ -96,7 +97,7 @@ def start_endpoint(model_path: str | os.PathLike, run_dir: str | os.PathLike, *,
 def endpoint_alive(pid: int, url: str) -> bool:
     """Whether the endpoint recorded as ``pid`` at ``url`` is still serving: the process exists
     and the server at ``url`` says it is that process (a reused pid or port doesn't count)."""
-    if not _process_exists(pid):
+    if not process_exists(pid):
         return False
     return _ping(url, PING_TIMEOUT_S) == pid
 
@@ -186,7 +187,7 @@ class LocalEndpoint:
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _unreachable(self, error: Exception) -> EndpointError:
-        if not _process_exists(self.pid):
+        if not process_exists(self.pid):
             return EndpointNotRunningError(f"The endpoint at {self.url} isn't running: its process ({self.pid}) has stopped.",
                                            hint=_REDEPLOY_HINT + self._log_hint())
         if _ping(self.url, PING_TIMEOUT_S) == self.pid:  # alive and answering: it was this request
@@ -210,20 +211,20 @@ class LocalEndpoint:
         if self._process is not None:
             self._stop_child(self._process, grace)
             return
-        if not _process_exists(self.pid):
+        if not process_exists(self.pid):
             return
         if not _is_endpoint_process(self.pid, self.url):
             return  # the pid now belongs to another program: ours is long gone
         try:
             os.kill(self.pid, signal.SIGTERM)
-            if _wait_gone(self.pid, grace):
+            if wait_gone(self.pid, grace):
                 return
             os.kill(self.pid, signal.SIGKILL)
         except ProcessLookupError:
             return
         except PermissionError:
             raise EndpointError(f"Not allowed to stop process {self.pid}.", hint="Stop it as the user who started it.") from None
-        if not _wait_gone(self.pid, grace):
+        if not wait_gone(self.pid, grace):
             raise EndpointError(f"The endpoint's process {self.pid} didn't stop, even when killed.",
                                 hint=f"Check it with `ps -p {self.pid}`.")
 
@@ -298,56 +299,10 @@ def _problem(body: bytes) -> tuple[str, str | None]:
         return body[:200].decode(errors="replace") or "no reason given", None
 
 
-def _reap(pid: int) -> None:
-    """Collect the exit status of a child of this process, so it doesn't linger as a zombie
-    that still looks alive to ``kill(pid, 0)``."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except (ChildProcessError, OSError):
-        pass  # not our child: its parent (or init) reaps it
-
-
-def _process_exists(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    _reap(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _wait_gone(pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while _process_exists(pid):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def _is_endpoint_process(pid: int, url: str) -> bool:
     """Whether ``pid`` is a sagewiz endpoint server: its command line says so, or (where that
     can't be read) the server at ``url`` answers as ``pid``."""
-    command = _command_line(pid)
+    command = command_line(pid)
     if command is not None:
         return _SERVER_MODULE in command
     return _ping(url, PING_TIMEOUT_S) == pid
-
-
-def _command_line(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except FileNotFoundError:
-        if Path("/proc/self").exists():
-            return ""  # Linux, and the process is gone
-    except OSError:
-        return None
-    try:  # macOS and other systems without /proc
-        result = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout if result.returncode == 0 else ""

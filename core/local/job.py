@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sagewiz.core.processes import command_line, process_exists
+
 SPEC, STATUS, LOG, ERRORS, STOP = "spec.json", "status.json", "training.log", "engine.err", "stop"
 _ENGINE = "sagewiz.core.local.train"
 
@@ -105,35 +107,18 @@ def launch(folder: Path) -> subprocess.Popen:
     return process
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (and is not a zombie)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 def _is_engine(pid: int, folder: Path) -> bool:
     # a pid can be reused after the engine died: check it still runs the engine on this folder
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            args = cmdline.read().split(b"\0")
-    except OSError:
-        return pid_alive(pid)  # no /proc (macOS): trust the pid
-    return _ENGINE.encode() in args and os.fsencode(str(folder)) in args
+    command = command_line(pid)
+    if command is None:
+        return process_exists(pid)  # nowhere to read it from: trust the pid
+    return _ENGINE in command and str(folder) in command
 
 
 def is_running(folder: Path) -> bool:
     status = read_status(folder) or {}
     pid = status.get("pid")
-    return bool(pid) and pid_alive(pid) and _is_engine(pid, folder)
+    return bool(pid) and process_exists(pid) and _is_engine(pid, folder)
 
 
 def request_stop(folder: Path) -> None:

@@ -65,13 +65,13 @@ def read_state(folder: Path) -> TuningJob | None:
 
 
 def is_running(folder: Path) -> bool:
-    from sagewiz.core.local.job import pid_alive
+    from sagewiz.core.processes import process_exists
 
     try:
         pid = json.loads((folder / STATE).read_text()).get("pid")
     except (OSError, ValueError):
         return False
-    return bool(pid) and pid_alive(pid)
+    return bool(pid) and process_exists(pid)
 
 
 def request_stop(folder: Path) -> None:
