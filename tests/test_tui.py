@@ -1,0 +1,202 @@
+"""The wizard as a beginner uses it: Pilot drives the real screens on the local backend."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sagewiz.tui.app import SagewizApp
+from sagewiz.tui.state import WizardState
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAGEWIZ_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def run_async(test):
+    """Run an async Pilot test on its own event loop (no pytest async plugin needed)."""
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        return asyncio.run(test(*args, **kwargs))
+    return run
+
+
+async def wait_for(pilot, condition, timeout=180.0, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.1)
+
+
+def screen_name(app) -> str:
+    return type(app.screen).__name__
+
+
+def text_of(app, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+@run_async
+async def test_the_whole_journey_from_the_sample_to_clean_up(home):
+    app = SagewizApp(WizardState(), unfinished_runs=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
+        await pilot.click("#sample")
+        await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen", what="the dataset step")
+        await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled, what="the sample to be checked")
+        assert "1,797 pictures in 10 classes" in text_of(app, "#summary")
+        await pilot.click("#next")
+
+        await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
+        epochs = app.screen.query_one("#epochs")
+        epochs.value = "2"
+        await pilot.pause()
+        assert "minute" in text_of(app, "#verdict")
+        await pilot.click("#next")
+
+        await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
+        await wait_for(pilot, lambda: app.state.summary is not None or not app.screen.query_one("#back").disabled,
+                       timeout=600, what="training, deployment and testing")
+        assert app.state.summary is not None, text_of(app, "#log")
+        assert app.state.summary["test_accuracy"] > 0.5
+        assert app.screen.query_one("#results").display
+        assert len(app.screen.accuracy) == 2  # one point per epoch on the chart
+        await pilot.click("#next")
+
+        await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen")
+        await wait_for(pilot, lambda: app.screen.resources, what="the resource list")
+        assert {r.kind for r in app.screen.resources} == {"storage", "training-job"}  # the endpoint is gone already
+        await pilot.click("#delete")
+        await wait_for(pilot, lambda: "Nothing left" in text_of(app, "#verdict"), what="clean-up")
+        await pilot.click("#done")
+    saved = WizardState.load()  # the answers are next run's defaults
+    assert saved.overrides == {"epochs": "2"} and saved.data_dir.endswith("sample-digits")
+
+
+@run_async
+async def test_a_folder_that_is_not_there_gets_a_message_and_can_be_fixed(home, tmp_path):
+    app = SagewizApp(WizardState(), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen")
+        field = app.screen.query_one("#folder")
+        field.value = str(tmp_path / "no-such-folder")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "not found" in text_of(app, "#summary").lower() or "no folder" in text_of(app, "#summary"))
+        assert "What to do" in text_of(app, "#summary")
+        assert app.screen.query_one("#next").disabled
+
+        (tmp_path / "one" / "cat").mkdir(parents=True)  # one class, no pictures: checked, not usable
+        field.value = str(tmp_path / "one")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "✗" in text_of(app, "#summary"))
+        assert app.screen.query_one("#next").disabled
+
+
+@run_async
+async def test_going_back_keeps_the_answers(home, tmp_path):
+    from sagewiz.core.dataset.sample import write_sample_dataset
+
+    write_sample_dataset(tmp_path / "digits", classes=[0, 1], seed=1)
+    app = SagewizApp(WizardState(data_dir=str(tmp_path / "digits")), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen" and not app.screen.query_one("#next").disabled)
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
+        app.screen.query_one("#learning_rate").value = "0.02"
+        await pilot.pause()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen")
+        assert app.screen.query_one("#folder").value == str(tmp_path / "digits")
+        assert not app.screen.query_one("#next").disabled  # the report is kept, not redone
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
+        assert app.screen.query_one("#learning_rate").value == "0.05"  # unsaved edits go; the suggestion stays
+
+
+@run_async
+async def test_settings_sagemaker_would_refuse_are_named_and_block_the_start(home, tmp_path):
+    from sagewiz.core.dataset.sample import write_sample_dataset
+
+    write_sample_dataset(tmp_path / "digits", classes=[0, 1], seed=1)
+    app = SagewizApp(WizardState(data_dir=str(tmp_path / "digits")), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen" and not app.screen.query_one("#next").disabled)
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
+        app.screen.query_one("#learning_rate").value = "7"
+        await pilot.pause()
+        assert "learning_rate" in text_of(app, "#verdict") and app.screen.query_one("#next").disabled
+        app.screen.query_one("#learning_rate").value = "0.01"
+        await pilot.pause()
+        assert not app.screen.query_one("#next").disabled
+
+
+@run_async
+async def test_an_interrupted_run_is_offered_for_resuming(home):
+    from sagewiz.core.ledger import Ledger
+
+    with Ledger() as ledger:
+        ledger.start_run("local", {"data_dir": "/somewhere"})
+    app = SagewizApp(WizardState())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
+        assert app.screen.query_one("#resume") is not None
+        assert "interrupted run" in text_of(app, "#resume-note")
+
+
+@run_async
+async def test_the_theme_toggles_between_dark_and_light(home):
+    app = SagewizApp(WizardState(), unfinished_runs=False)
+    async with app.run_test() as pilot:
+        before = app.theme
+        await pilot.press("ctrl+t")
+        assert app.theme != before
+
+
+def test_opening_the_wizard_loads_neither_torch_nor_boto3():
+    code = "import sys, sagewiz.tui.app; print(sorted(m for m in ('torch', 'boto3') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_without_a_terminal_sagewiz_says_to_use_sagewiz_run(home):
+    result = subprocess.run([str(Path(sys.executable).with_name("sagewiz"))], capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, env={**os.environ, "SAGEWIZ_HOME": str(home)})
+    assert result.returncode == 2 and "sagewiz run --data DIR --yes" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_the_real_console_script_draws_the_welcome_screen_in_tmux(home):
+    session = f"sagewiz-test-{os.getpid()}"
+    command = f"SAGEWIZ_HOME={home} {Path(sys.executable).with_name('sagewiz')}"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command], check=True)
+    try:
+        deadline, screen = time.monotonic() + 30, ""
+        while time.monotonic() < deadline and "Where should it train?" not in screen:
+            time.sleep(0.3)
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+        assert "Where should it train?" in screen and "On this computer" in screen
+        subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            alive = subprocess.run(["tmux", "has-session", "-t", session], capture_output=True).returncode == 0
+            if not alive:
+                break
+            time.sleep(0.2)
+        assert not alive, "ctrl+q did not quit"
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

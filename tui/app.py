@@ -1,0 +1,115 @@
+"""The wizard: ``sagewiz`` with no arguments. One Textual app walks the steps of the journey.
+
+The app owns the flow (one async worker awaiting each screen in turn); the screens only ask and
+show, and hand the work to core/ in thread workers. Importing this module loads neither torch
+nor boto3: they come with the step that needs them, so the first screen paints at once.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from textual import work
+from textual.app import App
+
+from sagewiz.tui.state import WizardState
+
+
+class SagewizApp(App[None]):
+    CSS_PATH = "wizard.tcss"
+    TITLE = "sagewiz"
+    BINDINGS = [("ctrl+q", "quit", "Quit"), ("ctrl+t", "toggle_theme", "Light/dark")]
+
+    def __init__(self, state: WizardState | None = None, *, unfinished_runs: bool = True):
+        super().__init__()
+        self.state = state or WizardState.load()
+        self.look_for_unfinished = unfinished_runs
+
+    def on_mount(self) -> None:
+        self.flow()
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def _unfinished(self):
+        if not self.look_for_unfinished:
+            return None
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.ledger import Ledger
+
+        try:
+            with Ledger() as ledger:
+                runs = ledger.unfinished_runs()
+        except WizardError:
+            return None
+        return runs[0] if runs else None
+
+    @work(exclusive=True)
+    async def flow(self) -> None:
+        from sagewiz.tui.screens.cleanup import CleanupScreen
+        from sagewiz.tui.screens.dataset import DatasetScreen
+        from sagewiz.tui.screens.settings import SettingsScreen
+        from sagewiz.tui.screens.training import TrainingScreen
+        from sagewiz.tui.screens.welcome import WelcomeScreen
+
+        step = "welcome"
+        while step != "done":
+            if step == "welcome":
+                answer = await self.push_screen_wait(WelcomeScreen(self.state, self._unfinished()))
+                if answer == "sample":
+                    await self._make_sample()
+                step = "training" if answer == "resume" else "dataset"
+            elif step == "dataset":
+                answer = await self.push_screen_wait(DatasetScreen(self.state))
+                if answer == "next":
+                    self.state.suggested = _suggest(self.state.report)
+                    self.state.save()
+                step = "settings" if answer == "next" else "welcome"
+            elif step == "settings":
+                answer = await self.push_screen_wait(SettingsScreen(self.state))
+                if answer == "next":
+                    self.state.save()
+                step = "training" if answer == "next" else "dataset"
+            elif step == "training":
+                answer = await self.push_screen_wait(TrainingScreen(self.state))
+                self.state.resume_run = None
+                step = "cleanup" if answer == "next" else "settings" if self.state.suggested else "dataset"
+            elif step == "cleanup":
+                answer = await self.push_screen_wait(CleanupScreen(self.state))
+                step = "done" if answer == "done" else "training" if self.state.summary is None else "settings"
+        self.exit()
+
+    async def _make_sample(self) -> None:
+        """Write the digits sample into the sagewiz home and point the dataset step at it."""
+        from sagewiz.core.dataset.sample import write_sample_dataset
+        from sagewiz.core.ledger import default_ledger_path
+
+        folder = default_ledger_path().parent / "sample-digits"
+        self.notify(f"Writing 1,797 handwritten digits to {folder} …")
+        worker = self.run_worker(lambda: write_sample_dataset(folder), thread=True, exit_on_error=False)
+        await worker.wait()
+        self.state.data_dir, self.state.report = str(folder), None
+
+
+def _suggest(report):
+    """Settings that fit the checked dataset (what ``sagewiz run`` would start from)."""
+    from sagewiz.core.hyperparams import suggest
+
+    train = report.counts.get("train", {})
+    size = (report.width_range[0], report.height_range[0]) if report.width_range and report.height_range else None
+    # a tenth of the training pictures becomes the validation set (core/prepare.py)
+    return suggest(len(report.classes), max(1, round(sum(train.values()) * 0.9)), min(train.values()), size, device="cpu")
+
+
+def run_wizard() -> int:
+    """Open the wizard, or say what to do instead where there is no terminal to draw it on."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("sagewiz's wizard needs a terminal. Without one, run the whole journey with:\n"
+              "  sagewiz run --data DIR --yes [--json]\n(see sagewiz run --help)", file=sys.stderr)
+        return 2
+    SagewizApp().run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_wizard())

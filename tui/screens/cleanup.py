@@ -1,0 +1,103 @@
+"""Step 5: everything sagewiz created, with what it costs per hour; delete what you choose."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Static
+
+from sagewiz.tui.screens.common import StepBar, error_text
+
+
+class CleanupScreen(Screen[str]):
+    """Dismisses with "done" (quit) or "back"."""
+
+    BINDINGS = [("space", "toggle", "Select"), ("escape", "back", "Back")]
+
+    def __init__(self, state):
+        super().__init__()
+        self.state = state
+        self.resources: list = []
+        self.chosen: set[int] = set()
+
+    def compose(self) -> ComposeResult:
+        yield StepBar("Clean up")
+        with Vertical(classes="body"):
+            yield Static("What sagewiz created and has not deleted. [dim]Space selects; everything is selected to start with.[/]",
+                         classes="lead")
+            yield DataTable(id="resources", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="verdict")
+            with Horizontal(classes="buttons"):
+                yield Button("Back", id="back")
+                yield Button("Delete selected", variant="error", id="delete")
+                yield Button("Done", variant="primary", id="done")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        from sagewiz.core.backends import open_backend
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.ledger import Ledger
+
+        try:
+            with Ledger() as ledger:
+                resources = open_backend(self.state.backend, ledger=ledger).resources()
+        except WizardError as error:
+            self.app.call_from_thread(self.query_one("#verdict", Static).update, error_text(error))
+            return
+        self.app.call_from_thread(self.show, resources)
+
+    def show(self, resources: list) -> None:
+        self.resources = resources
+        self.chosen = set(range(len(resources)))
+        table = self.query_one("#resources", DataTable)
+        table.clear(columns=True)
+        table.add_columns("", "kind", "name", "state", "cost/hour")
+        for index, r in enumerate(resources):
+            cost = "free" if r.backend == "local" or r.cost_per_hour == 0 else "unknown" if r.cost_per_hour is None else f"${r.cost_per_hour:.3f}"
+            table.add_row("[x]", r.kind, escape(r.name), r.state, cost, key=str(index))
+        per_hour = sum(r.cost_per_hour or 0 for r in resources if r.state in ("active", "running"))
+        self.query_one("#verdict", Static).update(
+            f"{len(resources)} resource{'s' if len(resources) != 1 else ''}, costing ${per_hour:.2f} per hour while they exist."
+            if resources else "[green]Nothing left: sagewiz has nothing running or stored.[/]")
+        self.query_one("#delete", Button).disabled = not resources
+
+    def action_toggle(self) -> None:
+        table = self.query_one("#resources", DataTable)
+        if not self.resources:
+            return
+        index = table.cursor_row
+        self.chosen ^= {index}
+        table.update_cell_at((index, 0), "[x]" if index in self.chosen else "[ ]")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "delete":
+            event.button.disabled = True
+            self.query_one("#verdict", Static).update("Deleting …")
+            self.delete([self.resources[i] for i in sorted(self.chosen)])
+        else:
+            self.dismiss(event.button.id)
+
+    def action_back(self) -> None:
+        self.dismiss("back")
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def delete(self, chosen: list) -> None:
+        from sagewiz.core.backends import open_backend
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.ledger import Ledger
+
+        with Ledger() as ledger:
+            backend = open_backend(self.state.backend, ledger=ledger)
+            for resource in sorted(chosen, key=lambda r: r.kind != "endpoint"):  # what bills first
+                try:
+                    backend.delete(resource)
+                except WizardError as error:
+                    self.app.call_from_thread(self.notify, error.message, title=error.title, severity="error")
+        self.load()

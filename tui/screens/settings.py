@@ -1,0 +1,149 @@
+"""Step 3: the training settings, suggested from the dataset, checked as they are typed.
+
+The values are the Image Classification algorithm's hyperparameters: what is valid here is what
+SageMaker accepts. F1 explains the field under the cursor.
+"""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
+
+from sagewiz.tui.screens.common import StepBar
+
+# Images per second of one training step on a 2-core CPU (benchmarks/bench_train.py), by depth
+# family; deeper nets of a family scale roughly with their layer count.
+_SPEED = {"small": (20, 600.0), "large": (18, 16.0)}
+BASIC = ("epochs", "learning_rate", "mini_batch_size")
+CHOICES = {
+    "optimizer": ("sgd", "nag", "adam", "rmsprop"),
+    "augmentation_type": ("none", "crop", "crop_color", "crop_color_transform"),
+}
+
+
+def estimate_minutes(hp) -> float:
+    """A rough training time on this kind of computer, for the number shown before starting."""
+    family = "small" if hp.image_shape_tuple[1] <= 28 else "large"
+    layers, speed = _SPEED[family]
+    return hp.epochs * hp.num_training_samples / (speed * layers / hp.num_layers) / 60
+
+
+class SettingsScreen(Screen[str]):
+    """Dismisses with "next" (``state.overrides`` hold the changed settings) or "back"."""
+
+    BINDINGS = [("escape", "back", "Back"), ("f1", "explain", "Explain field")]
+
+    def __init__(self, state):
+        super().__init__()
+        self.state = state
+
+    def compose(self) -> ComposeResult:
+        from sagewiz.core.local.resnet import supported_num_layers
+
+        hp = self.state.suggested
+        values = {**hp.to_sagemaker(), **self.state.overrides}
+        yield StepBar("Settings")
+        with Vertical(classes="body"):
+            yield Static("Suggested for your pictures; change what you like. [dim]F1 explains the field you are on.[/]", classes="lead")
+            with VerticalScroll(id="form"):
+                for name in BASIC:
+                    with Horizontal(classes="field"):
+                        yield Label(name, classes="name")
+                        yield Input(values.get(name, ""), id=name)
+                with Horizontal(classes="field"):
+                    yield Label("num_layers", classes="name")
+                    yield Select([(f"{n} layers", str(n)) for n in supported_num_layers(hp.image_shape_tuple[1])],
+                                 value=values.get("num_layers", str(hp.num_layers)), allow_blank=False, id="num_layers")
+                for name, options in CHOICES.items():
+                    with Horizontal(classes="field"):
+                        yield Label(name, classes="name")
+                        yield Select([(o, o) for o in options], value=values.get(name, options[0]), allow_blank=False, id=name)
+                with Horizontal(classes="field"):
+                    yield Label("tuning jobs", classes="name")
+                    yield Input(str(self.state.tune_jobs), id="tune_jobs")
+                yield Checkbox("Keep the endpoint running afterwards (for your own predictions)", self.state.keep_endpoint, id="keep")
+            yield Static("", id="verdict")
+            with Horizontal(classes="buttons"):
+                yield Button("Back", id="back")
+                yield Button("Train, deploy and test", variant="primary", id="next")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # the fields inside the scrolling form are mounted a moment after the screen itself
+        self.call_after_refresh(self._start_checking)
+
+    def _start_checking(self) -> None:
+        self.ready = True
+        self.validate_form()
+
+    def on_input_changed(self, _: Input.Changed) -> None:
+        if getattr(self, "ready", False):  # fields announce their first value while the form is still being built
+            self.validate_form()
+
+    def on_select_changed(self, _: Select.Changed) -> None:
+        if getattr(self, "ready", False):
+            self.validate_form()
+
+    def _overrides(self) -> dict[str, str]:
+        suggested = self.state.suggested.to_sagemaker()
+        values = {name: self.query_one(f"#{name}", Input).value.strip() for name in BASIC}
+        values["num_layers"] = str(self.query_one("#num_layers", Select).value)
+        for name in CHOICES:
+            values[name] = str(self.query_one(f"#{name}", Select).value)
+        changed = {k: v for k, v in values.items() if v != suggested.get(k, CHOICES.get(k, ("",))[0])}
+        if changed.get("augmentation_type") == "none":
+            changed.pop("augmentation_type")
+        return changed
+
+    def validate_form(self) -> bool:
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.hyperparams import Hyperparameters, warnings
+
+        verdict = self.query_one("#verdict", Static)
+        overrides = self._overrides()
+        try:
+            hp = Hyperparameters.from_sagemaker({**self.state.suggested.to_sagemaker(), **overrides})
+            tune = int(self.query_one("#tune_jobs", Input).value or 0)
+            if not 0 <= tune <= 50:
+                raise ValueError
+        except WizardError as error:
+            verdict.update(f"[b red]{escape(error.message)}[/]")
+            self.query_one("#next", Button).disabled = True
+            return False
+        except ValueError:
+            verdict.update("[b red]tuning jobs must be a whole number from 0 (no tuning) to 50.[/]")
+            self.query_one("#next", Button).disabled = True
+            return False
+        minutes = estimate_minutes(hp) * (1 + tune)
+        notes = [f"About {max(minutes, 0.5):.0f} minute{'s' if minutes >= 1.5 else ''} of training on this computer, free."]
+        notes += [f"[yellow]•[/] {escape(w)}" for w in warnings(hp, device="cpu")]
+        verdict.update("\n".join(notes))
+        self.query_one("#next", Button).disabled = False
+        return True
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "back":
+            self.action_back()
+        elif event.button.id == "next" and self.validate_form():
+            self.state.overrides = self._overrides()
+            self.state.tune_jobs = int(self.query_one("#tune_jobs", Input).value or 0)
+            self.state.keep_endpoint = self.query_one("#keep", Checkbox).value
+            self.dismiss("next")
+
+    def action_back(self) -> None:
+        self.dismiss("back")
+
+    def action_explain(self) -> None:
+        from sagewiz.core.hyperparams import Hyperparameters
+
+        focused = self.focused
+        name = getattr(focused, "id", None)
+        field = Hyperparameters.model_fields.get(name or "")
+        if field is not None:
+            self.notify(field.description or name, title=name, timeout=12)
+        elif name == "tune_jobs":
+            self.notify("Also run a tuning job of this many training jobs, each with other settings, and keep the best model.",
+                        title="tuning jobs", timeout=12)

@@ -1,0 +1,172 @@
+"""Step 4: train, deploy and test, watched live: the steps, the algorithm's log, accuracy per epoch,
+then the test results. The work is :func:`sagewiz.core.journey.run_journey`, exactly what
+``sagewiz run`` does; the training itself is a separate process, so quitting doesn't stop it
+(``sagewiz run --resume`` picks it up)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, ProgressBar, RichLog, Sparkline, Static
+
+from sagewiz.tui.screens.common import StepBar, error_text
+
+STEP_NAMES = {"check": "Check pictures", "prepare": "Pack RecordIO", "upload": "Copy to storage", "train": "Train",
+              "tune": "Tune", "deploy": "Deploy endpoint", "evaluate": "Test on test pictures", "clean up": "Delete endpoint"}
+
+
+class TrainingScreen(Screen[str]):
+    """Dismisses with "next" (to clean-up) once the journey ended, or "back" after a failure."""
+
+    BINDINGS = [("ctrl+l", "toggle_log", "Full log")]
+
+    def __init__(self, state):
+        super().__init__()
+        self.state = state
+        self.done: list[str] = []
+        self.current = ""
+        self.accuracy: list[float] = []
+        self.verbose = False
+
+    def compose(self) -> ComposeResult:
+        yield StepBar("Train & test")
+        with Vertical(classes="body"):
+            with Horizontal(id="top"):
+                yield Static("", id="steps")
+                with Vertical(id="chart-box"):
+                    yield Static("validation accuracy per epoch", id="chart-title")
+                    yield Sparkline([0.0], id="chart")
+                    yield Static("", id="latest")
+            yield ProgressBar(id="progress", show_eta=False)
+            yield RichLog(id="log", max_lines=2000, wrap=False, markup=True)
+            yield DataTable(id="results", cursor_type="none", zebra_stripes=True)
+            with Horizontal(classes="buttons"):
+                yield Button("Back to settings", id="back", disabled=True)
+                yield Button("Next: clean up", variant="primary", id="next", disabled=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._start)  # nested widgets mount a moment after the screen
+
+    def _start(self) -> None:
+        self.query_one("#results").display = False
+        self.query_one("#progress").display = False
+        self.render_steps()
+        self.journey()
+
+    def render_steps(self) -> None:
+        lines = []
+        for key, label in STEP_NAMES.items():
+            if key == "tune" and not self.state.tune_jobs:
+                continue
+            if key == "clean up" and self.state.keep_endpoint:
+                continue
+            mark = "[green]✓[/]" if key in self.done else "[b yellow]▸[/]" if key == self.current else "[dim]·[/]"
+            lines.append(f"{mark} {label}")
+        self.query_one("#steps", Static).update("\n".join(lines))
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def journey(self) -> None:
+        from sagewiz.core.backends import open_backend
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.journey import JourneyOptions, default_work_dir, run_journey
+        from sagewiz.core.ledger import Ledger
+
+        state = self.state
+        try:
+            with Ledger() as ledger:
+                run = ledger.get_run(state.resume_run) if state.resume_run else None
+                answers = {"data_dir": state.data_dir, "hp": state.overrides, "tune": state.tune_jobs,
+                           "keep_endpoint": state.keep_endpoint, "region": ""}
+                run = run or ledger.start_run(state.backend, answers)
+                backend = open_backend(state.backend, ledger=ledger)
+                options = JourneyOptions(Path(run.answers["data_dir"]), run.answers.get("hp", {}), int(run.answers.get("tune", 0)),
+                                         bool(run.answers.get("keep_endpoint")))
+
+                def listen(event) -> None:
+                    if event.kind == "step":
+                        ledger.save_progress(run.id, event.step, run.answers)
+                    self.app.call_from_thread(self.show_event, event)
+
+                summary = run_journey(backend, options, run.id, default_work_dir(run.id), listen)
+                ledger.finish_run(run.id)
+        except WizardError as error:
+            self.app.call_from_thread(self.failed, error)
+            return
+        self.app.call_from_thread(self.finished, summary)
+
+    def show_event(self, event) -> None:
+        log = self.query_one("#log", RichLog)
+        if event.kind == "step":
+            if self.current:
+                self.done.append(self.current)
+            self.current = event.step
+            self.render_steps()
+            log.write(f"[b cyan]▸ {escape(event.text)}[/]")
+            self.query_one("#progress").display = False
+        elif event.kind == "progress":
+            bar = self.query_one("#progress", ProgressBar)
+            bar.display = True
+            bar.update(total=max(event.data["total"], 1), progress=event.data["done"])
+        elif event.kind == "log":
+            line = event.text if self.verbose else event.text.split("] ", 1)[-1]
+            if self.verbose or "Epoch[" in line and "Batch" not in line or "Error" in line:
+                log.write(f"[dim]{escape(line)}[/]")
+        elif event.kind == "metric" and event.data["name"] == "validation:accuracy":
+            self.accuracy.append(event.data["value"])
+            self.query_one("#chart", Sparkline).data = self.accuracy
+            self.query_one("#latest", Static).update(
+                f"epoch {event.data['epoch']}: [b]{event.data['value']:.3f}[/] (best {max(self.accuracy):.3f})")
+        elif event.kind in ("note", "done") and event.text:
+            log.write(("[yellow]•[/] " if event.kind == "note" else "[green]✓[/] ") + escape(event.text))
+        elif event.kind == "trials":
+            best = event.data.get("best")
+            for name, status, objective, pruned in event.data["trials"]:
+                if status != "InProgress":
+                    log.write(f"trial {escape(name)}: {'pruned' if pruned else status}"
+                              + (f", validation accuracy {objective:.3f}" if objective is not None else ""))
+            if best:
+                log.write(f"[b]best so far: {escape(best)}[/]")
+
+    def failed(self, error) -> None:
+        self.query_one("#log", RichLog).write(error_text(error))
+        self.query_one("#back", Button).disabled = False
+        self.query_one("#next", Button).disabled = False
+
+    def finished(self, summary: dict) -> None:
+        self.state.summary = summary
+        if self.current:
+            self.done.append(self.current)
+        self.current = ""
+        self.render_steps()
+        evaluation = summary.get("evaluation") or {}
+        names = evaluation.get("class_names", [])
+        table = self.query_one("#results", DataTable)
+        table.clear(columns=True)
+        table.add_columns("class", "precision", "recall", "test pictures", *[f"→{n}"[:10] for n in names])
+        for score, row in zip(evaluation.get("per_class", []), evaluation.get("confusion", [])):
+            table.add_row(escape(score["name"]), f"{score['precision']:.3f}", f"{score['recall']:.3f}", str(score["support"]),
+                          *[str(v) for v in row])
+        table.display = bool(names)
+        accuracy = summary.get("test_accuracy")
+        log = self.query_one("#log", RichLog)
+        if accuracy is not None:
+            log.write(f"[b green]Test accuracy {accuracy:.3f}[/] (top-{evaluation.get('top_k', 1)}: "
+                      f"{evaluation.get('top_k_accuracy', 0):.3f}); rows: true class, columns: predicted.")
+        wrong = evaluation.get("misclassified", [])[:5]
+        for item in wrong:
+            log.write(f"[dim]wrong:[/] {escape(item['path'])} is {escape(item['true_class'])}, "
+                      f"predicted {escape(item['predicted_class'])} ({item['confidence']:.0%} sure)")
+        self.query_one("#next", Button).disabled = False
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)
+
+    def action_toggle_log(self) -> None:
+        self.verbose = not self.verbose
+        self.notify("Showing every log line" if self.verbose else "Showing epoch results only")

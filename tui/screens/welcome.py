@@ -1,0 +1,58 @@
+"""Step 1: where to train (this computer or AWS), an interrupted run to resume, or a sample dataset."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, RadioButton, RadioSet, Static
+
+from sagewiz.tui.screens.common import StepBar
+
+LOCAL = ("[b]On this computer[/] — free, no account, nothing leaves this machine. Trains SageMaker's "
+         "Image Classification algorithm (ResNet) in PyTorch; small datasets take minutes.")
+AWS = ("[b]On AWS SageMaker[/] — needs an AWS account and costs money per second of training and "
+       "hosting. [dim]Not available in this version yet: use this computer.[/]")
+
+
+class WelcomeScreen(Screen[str]):
+    """Dismisses with "next" (pick pictures), "sample" (make the sample dataset) or "resume"."""
+
+    BINDINGS = [("enter", "next", "Next"), ("s", "sample", "Sample data")]
+
+    def __init__(self, state, unfinished=None):
+        super().__init__()
+        self.state, self.unfinished = state, unfinished
+
+    def compose(self) -> ComposeResult:
+        yield StepBar("Welcome")
+        with Vertical(classes="body"):
+            yield Static("[b]sagewiz[/] takes a folder of labelled pictures to a trained image classifier "
+                         "answering on an endpoint, and cleans up after itself.", classes="lead")
+            yield Static("Where should it train?", classes="question")
+            with RadioSet(id="backend"):
+                yield RadioButton(LOCAL, value=True, id="local")
+                yield RadioButton(AWS, id="aws", disabled=True)
+            if self.unfinished:
+                run = self.unfinished
+                yield Static(f"An interrupted run ({run.id[:8]}, started {run.started_at[:16].replace('T', ' ')}, "
+                             f"reached: {run.step or 'the start'}) can be continued without redoing what it finished.",
+                             classes="note", id="resume-note")
+            with Horizontal(classes="buttons"):
+                yield Button("Choose my pictures", variant="primary", id="next")
+                yield Button("No pictures yet? Make a sample", id="sample")
+                if self.unfinished:
+                    yield Button("Resume the interrupted run", id="resume")
+        yield Footer()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "resume":
+            self.state.resume_run = self.unfinished.id
+        self.state.backend = "local"
+        self.dismiss(event.button.id)
+
+    def action_next(self) -> None:
+        self.dismiss("next")
+
+    def action_sample(self) -> None:
+        self.dismiss("sample")

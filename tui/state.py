@@ -1,0 +1,60 @@
+"""What the wizard has been told so far, and the answers kept as next run's defaults.
+
+The screens only read and fill a :class:`WizardState`; going back keeps every answer. On the way
+forward the answers worth remembering (backend, folder, settings) are saved beside the ledger,
+so the next ``sagewiz`` starts where this one left off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULTS_FILE = "wizard-defaults.json"
+REMEMBERED = ("backend", "data_dir", "overrides", "tune_jobs", "keep_endpoint")
+
+
+def _home() -> Path:
+    from sagewiz.core.ledger import default_ledger_path
+
+    return default_ledger_path().parent
+
+
+@dataclass
+class WizardState:
+    backend: str = "local"
+    data_dir: str = ""
+    overrides: dict[str, str] = field(default_factory=dict)  # hyperparameters the user changed
+    tune_jobs: int = 0
+    keep_endpoint: bool = False
+    report: Any = None  # the DatasetReport of data_dir, once checked
+    suggested: Any = None  # Hyperparameters suggested for that dataset
+    resume_run: str | None = None  # a run id to continue, from the welcome screen
+    summary: dict | None = None  # what the journey returned
+
+    @classmethod
+    def load(cls) -> WizardState:
+        """The last run's answers, or fresh defaults when there are none (or they can't be read)."""
+        try:
+            saved = json.loads((_home() / DEFAULTS_FILE).read_text())
+        except (OSError, ValueError):
+            return cls()
+        known = {k: saved[k] for k in REMEMBERED if k in saved}
+        try:
+            return cls(**known)
+        except TypeError:
+            return cls()
+
+    def save(self) -> None:
+        """Keep the answers for next time; a folder that can't be written is not worth a crash."""
+        try:
+            home = _home()
+            home.mkdir(parents=True, exist_ok=True)
+            partial = home / f"{DEFAULTS_FILE}.{os.getpid()}.partial"
+            partial.write_text(json.dumps({k: getattr(self, k) for k in REMEMBERED}, indent=1))
+            os.replace(partial, home / DEFAULTS_FILE)
+        except OSError:
+            pass
