@@ -71,7 +71,7 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
         assert app.state.summary is not None, text_of(app, "#log")
         assert app.state.summary["test_accuracy"] > 0.5
         assert app.screen.query_one("#results").display
-        assert len(app.screen.accuracy) == 2  # one point per epoch on the chart
+        assert len(app.screen.accuracy) == 2 and app.screen.query_one("#chart").validation  # one bar pair per epoch
         await pilot.click("#next")
 
         await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen")

@@ -11,6 +11,8 @@ from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.tui.screens.common import StepBar, error_text
 
+CHECKED, UNCHECKED = "☑", "☐"
+
 
 class CleanupScreen(Screen[str]):
     """Dismisses with "done" (quit) or "back"."""
@@ -61,7 +63,7 @@ class CleanupScreen(Screen[str]):
         table.add_columns("", "kind", "name", "state", "cost/hour")
         for index, r in enumerate(resources):
             cost = "free" if r.backend == "local" or r.cost_per_hour == 0 else "unknown" if r.cost_per_hour is None else f"${r.cost_per_hour:.3f}"
-            table.add_row("[x]", r.kind, escape(r.name), r.state, cost, key=str(index))
+            table.add_row(CHECKED, r.kind, escape(r.name), r.state, cost, key=str(index))
         per_hour = sum(r.cost_per_hour or 0 for r in resources if r.state in ("active", "running"))
         self.query_one("#verdict", Static).update(
             f"{len(resources)} resource{'s' if len(resources) != 1 else ''}, costing ${per_hour:.2f} per hour while they exist."
@@ -74,7 +76,7 @@ class CleanupScreen(Screen[str]):
             return
         index = table.cursor_row
         self.chosen ^= {index}
-        table.update_cell_at((index, 0), "[x]" if index in self.chosen else "[ ]")
+        table.update_cell_at((index, 0), CHECKED if index in self.chosen else UNCHECKED)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "delete":

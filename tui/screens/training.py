@@ -12,8 +12,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, ProgressBar, RichLog, Sparkline, Static
+from textual.widgets import Button, DataTable, Footer, ProgressBar, RichLog, Static
 
+from sagewiz.tui.screens.chart import AccuracyChart
 from sagewiz.tui.screens.common import StepBar, error_text
 
 STEP_NAMES = {"check": "Check pictures", "prepare": "Pack RecordIO", "upload": "Copy to storage", "train": "Train",
@@ -23,7 +24,7 @@ STEP_NAMES = {"check": "Check pictures", "prepare": "Pack RecordIO", "upload": "
 class TrainingScreen(Screen[str]):
     """Dismisses with "next" (to clean-up) once the journey ended, or "back" after a failure."""
 
-    BINDINGS = [("ctrl+l", "toggle_log", "Full log")]
+    BINDINGS = [("ctrl+l", "toggle_log", "Every log line"), ("r", "toggle_results", "Log/results")]
 
     def __init__(self, state):
         super().__init__()
@@ -38,11 +39,9 @@ class TrainingScreen(Screen[str]):
         with Vertical(classes="body"):
             with Horizontal(id="top"):
                 yield Static("", id="steps")
-                with Vertical(id="chart-box"):
-                    yield Static("validation accuracy per epoch", id="chart-title")
-                    yield Sparkline([0.0], id="chart")
-                    yield Static("", id="latest")
+                yield AccuracyChart(id="chart")
             yield ProgressBar(id="progress", show_eta=False)
+            yield Static("", id="outcome")
             yield RichLog(id="log", max_lines=2000, wrap=False, markup=True)
             yield DataTable(id="results", cursor_type="none", zebra_stripes=True)
             with Horizontal(classes="buttons"):
@@ -117,11 +116,10 @@ class TrainingScreen(Screen[str]):
             line = event.text if self.verbose else event.text.split("] ", 1)[-1]
             if self.verbose or "Epoch[" in line and "Batch" not in line or "Error" in line:
                 log.write(f"[dim]{escape(line)}[/]")
-        elif event.kind == "metric" and event.data["name"] == "validation:accuracy":
-            self.accuracy.append(event.data["value"])
-            self.query_one("#chart", Sparkline).data = self.accuracy
-            self.query_one("#latest", Static).update(
-                f"epoch {event.data['epoch']}: [b]{event.data['value']:.3f}[/] (best {max(self.accuracy):.3f})")
+        elif event.kind == "metric" and event.data["name"] in ("train:accuracy", "validation:accuracy"):
+            self.query_one("#chart", AccuracyChart).add(event.data["name"], event.data["epoch"], event.data["value"])
+            if event.data["name"] == "validation:accuracy":
+                self.accuracy.append(event.data["value"])
         elif event.kind in ("note", "done") and event.text:
             log.write(("[yellow]•[/] " if event.kind == "note" else "[green]✓[/] ") + escape(event.text))
         elif event.kind == "trials":
@@ -153,9 +151,14 @@ class TrainingScreen(Screen[str]):
             table.add_row(escape(score["name"]), f"{score['precision']:.3f}", f"{score['recall']:.3f}", str(score["support"]),
                           *[str(v) for v in row])
         table.display = bool(names)
+        self.query_one("#log").display = not names  # the results take the log's place; "r" swaps them
         accuracy = summary.get("test_accuracy")
         log = self.query_one("#log", RichLog)
         if accuracy is not None:
+            self.query_one("#outcome", Static).update(
+                f"[b green]Test accuracy {accuracy:.3f}[/] on {evaluation.get('evaluated', 0)} test pictures "
+                f"(top-{evaluation.get('top_k', 1)}: {evaluation.get('top_k_accuracy', 0):.3f}). "
+                "Rows: true class; columns: what the model said. [dim]r: log[/]")
             log.write(f"[b green]Test accuracy {accuracy:.3f}[/] (top-{evaluation.get('top_k', 1)}: "
                       f"{evaluation.get('top_k_accuracy', 0):.3f}); rows: true class, columns: predicted.")
         wrong = evaluation.get("misclassified", [])[:5]
@@ -166,6 +169,11 @@ class TrainingScreen(Screen[str]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id)
+
+    def action_toggle_results(self) -> None:
+        if self.state.summary:
+            results, log = self.query_one("#results"), self.query_one("#log")
+            results.display, log.display = log.display, results.display
 
     def action_toggle_log(self) -> None:
         self.verbose = not self.verbose

@@ -9,10 +9,12 @@ from textual.widgets import Button, Footer, RadioButton, RadioSet, Static
 
 from sagewiz.tui.screens.common import StepBar
 
-LOCAL = ("[b]On this computer[/] — free, no account, nothing leaves this machine. Trains SageMaker's "
-         "Image Classification algorithm (ResNet) in PyTorch; small datasets take minutes.")
-AWS = ("[b]On AWS SageMaker[/] — needs an AWS account and costs money per second of training and "
-       "hosting. [dim]Not available in this version yet: use this computer.[/]")
+LOCAL = "On this computer — free, no account needed"
+AWS = "On AWS SageMaker — costs money; not available in this version yet"
+EXPLAIN = ("[b]This computer[/] trains SageMaker's Image Classification algorithm (a ResNet) with PyTorch: the same "
+           "settings, logs and model file, and nothing leaves this machine. The sample digits train in about a minute.\n"
+           "[b]AWS SageMaker[/] will need an AWS account and bills each second of training and hosting; "
+           "sagewiz will check quotas and prices and clean up for you.")
 
 
 class WelcomeScreen(Screen[str]):
@@ -33,6 +35,7 @@ class WelcomeScreen(Screen[str]):
             with RadioSet(id="backend"):
                 yield RadioButton(LOCAL, value=True, id="local")
                 yield RadioButton(AWS, id="aws", disabled=True)
+            yield Static(EXPLAIN, classes="explain")
             if self.unfinished:
                 run = self.unfinished
                 yield Static(f"An interrupted run ({run.id[:8]}, started {run.started_at[:16].replace('T', ' ')}, "
