@@ -64,7 +64,7 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
     (DatasetError, HyperparameterError, JobFailedError, …) with the step's hint; whatever was
     created stays in the ledger for ``sagewiz cleanup``."""
     from sagewiz.core.dataset.scan import count_images, scan_dataset
-    from sagewiz.core.hyperparams import suggest, warnings
+    from sagewiz.core.hyperparams import warnings
     from sagewiz.core.prepare import prepare_dataset
 
     names = _names(run_id)
@@ -86,16 +86,12 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
     if not report.usable:
         raise DatasetError("The dataset can't be used yet: " + " ".join(report.summary[:2]),
                            hint=f"Run `sagewiz check {options.data_dir}` to see every problem and what to fix.")
-    train_counts = report.counts.get("train", {})
     if not report.counts.get("test"):
         raise DatasetError("There are no test pictures to evaluate the model on.",
                            hint="Put some pictures in test/<class>/ folders (or use a folder of class folders, which sagewiz splits).")
-    smallest = min(train_counts.values())
     region = options.region or backend.regions()[0].region
     device = "cuda" if any(o.gpus for o in backend.regions()[0].training) else "cpu"
-    image_size = (report.width_range[0], report.height_range[0]) if report.width_range and report.height_range else None
-    first = suggest(len(report.classes), sum(train_counts.values()), smallest, image_size, device=device)
-    first = _with_overrides(first, options.hyperparameters)
+    first = _with_overrides(suggest_for(report, device), options.hyperparameters)
     listen(JourneyEvent("done", "check", " ".join(report.summary[:1]), {"classes": [c.name for c in report.classes]}))
 
     step("prepare", "Packing the pictures into RecordIO files")
@@ -165,6 +161,16 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
                     backend.delete(resource)
             summary["endpoint"]["deleted"] = True
     return summary
+
+
+def suggest_for(report, device: str = "cpu"):
+    """The settings sagewiz suggests for a checked dataset (the wizard shows them, ``run`` starts
+    from them). A tenth of the training pictures will become the validation set (core/prepare.py)."""
+    from sagewiz.core.hyperparams import suggest
+
+    train = report.counts.get("train", {})
+    size = (report.width_range[0], report.height_range[0]) if report.width_range and report.height_range else None
+    return suggest(len(report.classes), max(1, round(sum(train.values()) * 0.9)), min(train.values()), size, device=device)
 
 
 def _with_overrides(hyperparameters, overrides: Mapping[str, str]):

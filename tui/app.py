@@ -101,12 +101,17 @@ def _suggest(report):
     return suggest(len(report.classes), max(1, round(sum(train.values()) * 0.9)), min(train.values()), size, device="cpu")
 
 
-def run_wizard() -> int:
-    """Open the wizard, or say what to do instead where there is no terminal to draw it on."""
+def run_wizard(plain: bool = False) -> int:
+    """Open the wizard (``plain``: as questions, tui/plain.py), or say what to do instead where
+    there is no terminal to ask in."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("sagewiz's wizard needs a terminal. Without one, run the whole journey with:\n"
               "  sagewiz run --data DIR --yes [--json]\n(see sagewiz run --help)", file=sys.stderr)
         return 2
+    if plain:
+        from sagewiz.tui.plain import run_plain
+
+        return run_plain()
     SagewizApp().run()
     return 0
 

@@ -37,10 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     only = argv[0] if argv[:1] and argv[0] in COMMANDS else None
     if only == "im2rec":
         argv = _command("im2rec").fix_exts(argv)
-    if not argv:  # plain `sagewiz`: the wizard
+    if not argv or argv == ["--plain"]:  # `sagewiz`: the wizard, full-screen or as plain questions
         from sagewiz.tui.app import run_wizard
 
-        return run_wizard()
+        return run_wizard(plain=bool(argv))
     parser = build_parser(only)
     args = parser.parse_args(argv)
     if args.command is None:

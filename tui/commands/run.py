@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         run_record = run_record or ledger.start_run(backend_name, answers)
         options = JourneyOptions(Path(answers["data_dir"]), answers.get("hp", {}), int(answers.get("tune", 0)),
                                  bool(answers.get("keep_endpoint")), answers.get("region", ""))
-        printer = _Printer(err_console, args.verbose)
+        printer = Printer(err_console, args.verbose)
         summary = run_journey(backend, options, run_record.id, default_work_dir(run_record.id),
                               lambda event: (printer(event), _save_step(ledger, run_record.id, event, answers)))
         ledger.finish_run(run_record.id)
@@ -131,7 +131,7 @@ def _confirmed(answers: dict, backend: str) -> bool:
     return input("Go ahead? [y/N] ").strip().lower() in ("y", "yes")
 
 
-class _Printer:
+class Printer:
     """Journey events as readable lines on stderr: steps, epoch results, notes, trials."""
 
     def __init__(self, console, verbose: bool):

@@ -1,0 +1,69 @@
+"""`sagewiz --plain`: the wizard's questions one by one, answered here by a script."""
+
+from __future__ import annotations
+
+import pytest
+
+from sagewiz.core.dataset.sample import write_sample_dataset
+from sagewiz.tui.plain import run_plain
+from sagewiz.tui.state import WizardState
+
+
+class Script:
+    """Answers questions in order; records each question and the validator's verdicts."""
+
+    def __init__(self, *answers):
+        self.answers, self.asked, self.verdicts = list(answers), [], []
+
+    def _next(self, message):
+        self.asked.append(message)
+        return self.answers.pop(0)
+
+    def text(self, message, default, validate):
+        answer = self._next(message)
+        if answer is not None:
+            self.verdicts.append(validate(answer))
+        return answer
+
+    def confirm(self, message, default):
+        return self._next(message)
+
+    def path(self, message, default):
+        return self._next(message)
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAGEWIZ_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def digits(tmp_path):
+    write_sample_dataset(tmp_path / "digits", size=28, classes=[2, 5], seed=1)
+    return tmp_path / "digits"
+
+
+def test_the_plain_questions_lead_to_a_tested_model(digits, capsys):
+    script = Script(str(digits), True, "2", "0.05", "16", "0", False, True)
+    assert run_plain(script, WizardState()) == 0
+    assert script.verdicts == [True, True, True, True]
+    err = capsys.readouterr().err
+    assert "Ready to train" in err and "Test accuracy" in err and "Validation-accuracy" in err
+    saved = WizardState.load()
+    assert saved.data_dir == str(digits) and saved.overrides == {"epochs": "2", "mini_batch_size": "16"}
+
+
+def test_a_folder_that_cannot_be_used_is_asked_for_again(tmp_path, digits, capsys):
+    (tmp_path / "empty").mkdir()
+    script = Script(str(tmp_path / "missing"), str(tmp_path / "empty"), str(digits), False, "0", False, False)
+    assert run_plain(script, WizardState()) == 0  # answered "not now" at the end: nothing started
+    err = capsys.readouterr().err
+    assert "Folder not found" in err and "What to do" in err and "no .jpg" in err
+    assert "Nothing was started" in err
+
+
+def test_a_setting_sagemaker_would_refuse_is_refused_while_typing(digits):
+    script = Script(str(digits), True, "2", "7", "16", None)
+    assert run_plain(script, WizardState()) == 130  # Ctrl-C at the tuning question
+    assert script.verdicts[0] is True and "learning_rate" in script.verdicts[1]
