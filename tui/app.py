@@ -62,7 +62,9 @@ class SagewizApp(App[None]):
             elif step == "dataset":
                 answer = await self.push_screen_wait(DatasetScreen(self.state))
                 if answer == "next":
-                    self.state.suggested = _suggest(self.state.report)
+                    from sagewiz.core.journey import suggest_for
+
+                    self.state.suggested = suggest_for(self.state.report)
                     self.state.save()
                 step = "settings" if answer == "next" else "welcome"
             elif step == "settings":
@@ -89,16 +91,6 @@ class SagewizApp(App[None]):
         worker = self.run_worker(lambda: write_sample_dataset(folder), thread=True, exit_on_error=False)
         await worker.wait()
         self.state.data_dir, self.state.report = str(folder), None
-
-
-def _suggest(report):
-    """Settings that fit the checked dataset (what ``sagewiz run`` would start from)."""
-    from sagewiz.core.hyperparams import suggest
-
-    train = report.counts.get("train", {})
-    size = (report.width_range[0], report.height_range[0]) if report.width_range and report.height_range else None
-    # a tenth of the training pictures becomes the validation set (core/prepare.py)
-    return suggest(len(report.classes), max(1, round(sum(train.values()) * 0.9)), min(train.values()), size, device="cpu")
 
 
 def run_wizard(plain: bool = False) -> int:
