@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Static
 
 from sagewiz.tui.screens.common import StepBar, error_text
+from sagewiz.tui.thumbnails import ClassThumbnails
 
 _SEVERITY = {"error": "[b red]error[/]", "warning": "[yellow]warning[/]", "info": "[dim]info[/]"}
 
@@ -39,6 +40,7 @@ class DatasetScreen(Screen[str]):
                 yield Static("", id="summary")
                 yield DataTable(id="classes", cursor_type="none", zebra_stripes=True)
                 yield DataTable(id="problems", cursor_type="row", zebra_stripes=True)
+                yield ClassThumbnails(id="thumbnails")
             with Horizontal(classes="buttons"):
                 yield Button("Back", id="back")
                 yield Button("Next: settings", variant="primary", id="next", disabled=True)
@@ -104,6 +106,7 @@ class DatasetScreen(Screen[str]):
         self.query_one("#progress").display = False
         self.query_one("#classes").display = self.query_one("#problems").display = False
         self.query_one("#summary", Static).update(error_text(error))
+        self.query_one(ClassThumbnails).update("")
 
     def _scanned(self, path: str, report) -> None:
         self.query_one("#progress").display = False
@@ -123,11 +126,12 @@ class DatasetScreen(Screen[str]):
         classes.display = bool(report.classes)
         problems = self.query_one("#problems", DataTable)
         problems.clear(columns=True)
-        problems.add_columns("file", "", "why", "what sagewiz does")
-        for problem in report.problems[:500]:
+        problems.add_columns("file", "severity", "what sagewiz does", "why")
+        for problem in report.problems[:500]:  # the action before the reason: the reason is the long one
             problems.add_row(escape(problem.path), _SEVERITY.get(problem.severity, problem.severity),
-                             escape(problem.reason), escape(problem.action))
+                             escape(problem.action), escape(problem.reason))
         problems.display = bool(report.problems)
         verdict = "[b green]✓[/] " if report.usable else "[b red]✗[/] "
         self.query_one("#summary", Static).update(verdict + "\n".join(escape(line) for line in report.summary))
         self.query_one("#next", Button).disabled = not report.usable
+        self.query_one(ClassThumbnails).show(report)

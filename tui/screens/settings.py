@@ -31,6 +31,14 @@ def estimate_minutes(hp) -> float:
     return hp.epochs * hp.num_training_samples / (speed * layers / hp.num_layers) / 60
 
 
+def _duration(minutes: float) -> str:
+    # under a minute reads better in seconds; a few seconds more for starting the engine
+    seconds = minutes * 60 + 10
+    if seconds < 90:
+        return f"{seconds:.0f} seconds"
+    return f"{seconds / 60:.0f} minutes" if seconds < 5400 else f"{seconds / 3600:.1f} hours"
+
+
 class SettingsScreen(Screen[str]):
     """Dismisses with "next" (``state.overrides`` hold the changed settings) or "back"."""
 
@@ -117,8 +125,7 @@ class SettingsScreen(Screen[str]):
             verdict.update("[b red]tuning jobs must be a whole number from 0 (no tuning) to 50.[/]")
             self.query_one("#next", Button).disabled = True
             return False
-        minutes = estimate_minutes(hp) * (1 + tune)
-        notes = [f"About {max(minutes, 0.5):.0f} minute{'s' if minutes >= 1.5 else ''} of training on this computer, free."]
+        notes = [f"About {_duration(estimate_minutes(hp) * (1 + tune))} of training on this computer, free."]
         notes += [f"[yellow]•[/] {escape(w)}" for w in warnings(hp, device="cpu")]
         verdict.update("\n".join(notes))
         self.query_one("#next", Button).disabled = False

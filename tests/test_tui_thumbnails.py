@@ -1,0 +1,91 @@
+"""A few pictures of each class, drawn with half blocks so they show in any terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+from PIL import Image
+from rich.color import Color
+from rich.console import Console
+from textual.app import App
+
+from sagewiz.core.dataset.sample import write_sample_dataset
+from sagewiz.core.dataset.scan import scan_dataset
+from sagewiz.tui.thumbnails import HALF_BLOCK, ClassThumbnails, picture_as_text, pictures_per_class
+
+RED, BLUE, GREEN, WHITE = (255, 0, 0), (0, 0, 255), (0, 255, 0), (255, 255, 255)
+
+
+def test_each_cell_shows_a_pixel_and_the_pixel_below_it(tmp_path):
+    picture = Image.new("RGB", (2, 2))
+    picture.putdata([RED, GREEN, BLUE, WHITE])  # top row red, green; bottom row blue, white
+    picture.save(tmp_path / "p.png")
+
+    text = picture_as_text(tmp_path / "p.png", columns=2, rows=1)
+
+    assert text.plain == HALF_BLOCK * 2
+    left, right = (text.get_style_at_offset(Console(), i) for i in range(2))
+    assert (left.color, left.bgcolor) == (Color.from_rgb(*RED), Color.from_rgb(*BLUE))
+    assert (right.color, right.bgcolor) == (Color.from_rgb(*GREEN), Color.from_rgb(*WHITE))
+
+
+def test_a_phone_photo_is_shrunk_to_the_cells_it_is_given(tmp_path):
+    Image.new("RGB", (4000, 3000), RED).save(tmp_path / "photo.jpg")
+
+    lines = picture_as_text(tmp_path / "photo.jpg", columns=10, rows=5).plain.split("\n")
+
+    assert len(lines) <= 5 and max(map(len, lines)) == 10  # wide picture: full width, fewer rows
+
+
+def test_a_tiny_digit_is_enlarged_to_fill_its_cells(tmp_path):
+    Image.new("L", (8, 8), 200).save(tmp_path / "digit.png")
+
+    lines = picture_as_text(tmp_path / "digit.png", columns=10, rows=5).plain.split("\n")
+
+    assert len(lines) == 5 and all(len(line) == 10 for line in lines)
+
+
+def test_a_picture_that_cannot_be_read_shows_a_note_instead_of_an_error(tmp_path):
+    (tmp_path / "broken.jpg").write_bytes(b"not a picture")
+
+    assert picture_as_text(tmp_path / "broken.jpg").plain == "(can't show)"
+    assert picture_as_text(tmp_path / "missing.png").plain == "(can't show)"
+
+
+def test_every_class_shows_the_same_first_pictures_each_time(tmp_path):
+    write_sample_dataset(tmp_path / "digits", classes=[0, 1], seed=1)
+    report = scan_dataset(tmp_path / "digits")
+
+    chosen = pictures_per_class(report, per_class=3)
+
+    assert sorted(chosen) == sorted(info.name for info in report.classes)
+    assert all(len(paths) == 3 for paths in chosen.values())
+    assert all(Image.open(path).size == (32, 32) for paths in chosen.values() for path in paths)  # real pictures
+    assert chosen == pictures_per_class(scan_dataset(tmp_path / "digits"), per_class=3)
+
+
+def test_the_dataset_step_can_show_the_pictures_of_each_class(tmp_path):
+    write_sample_dataset(tmp_path / "digits", classes=[0, 1], seed=1)
+    report = scan_dataset(tmp_path / "digits")
+
+    class Preview(App):
+        def compose(self):
+            yield ClassThumbnails(id="thumbs")
+
+    async def story():
+        app = Preview()
+        async with app.run_test(size=(80, 24)):
+            thumbs = app.query_one(ClassThumbnails)
+            thumbs.show(report)
+            assert thumbs.is_drawing
+            await app.workers.wait_for_complete()
+            assert not thumbs.is_drawing
+            return thumbs.content
+
+    console = Console(width=80, file=io.StringIO(), record=True)
+    console.print(asyncio.run(story()))
+    shown = console.export_text()
+    assert "A few pictures of each class" in shown
+    assert "digit_0" in shown and "digit_1" in shown
+    assert shown.count(HALF_BLOCK) == 2 * 2 * 8 * 4  # two classes, two pictures of 8×4 cells each

@@ -1,0 +1,193 @@
+"""The wizard in the states a user sees, built the same way for snapshot tests and screenshots.
+
+A scene is: the files the user has (written into a work folder, fixed seed, relative names so
+nothing in the picture depends on where the folder is), the app as the user starts it, and the
+keys and clicks that bring it to one screen. ``tests/test_tui_snapshots.py`` compares some of them
+with accepted SVGs; ``screenshots/make_screenshots.py`` turns all of them into PNGs for README.md.
+Run both with the current directory set to the scene's work folder and ``SAGEWIZ_HOME`` inside it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sagewiz.tui.app import SagewizApp
+from sagewiz.tui.state import WizardState
+
+SAMPLE = "digits"  # relative to the work folder: the same text on screen wherever that is
+
+
+@dataclass(frozen=True)
+class Scene:
+    name: str  # file name of its snapshot and screenshot
+    caption: str  # what the picture shows, for README.md
+    prepare: Callable[[Path], WizardState]  # writes the user's files, returns the saved answers
+    drive: Callable[[object], Awaitable[None]]  # pilot → the screen to show
+    slow: bool = False  # trains a model: screenshots only, not snapshot tests
+    look_for_unfinished: bool = False
+    continues: str | None = None  # drive picks up where that scene left off, in the same app
+
+    def app(self, workdir: Path) -> SagewizApp:
+        return SagewizApp(self.prepare(workdir), unfinished_runs=self.look_for_unfinished)
+
+
+async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 60.0, what: str = "the screen") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.1)
+
+
+def on_screen(pilot, name: str) -> bool:
+    return type(pilot.app.screen).__name__ == name
+
+
+def shown(pilot, selector: str) -> str:
+    return str(pilot.app.screen.query_one(selector).render())
+
+
+def pictures_being_drawn(pilot) -> bool:
+    from sagewiz.tui.thumbnails import ClassThumbnails
+
+    return any(thumbs.is_drawing for thumbs in pilot.app.screen.query(ClassThumbnails))
+
+
+async def settle(pilot) -> None:
+    """Let the last layout and any animation finish, so the picture is the one a user would see.
+    A blinking cursor is caught on or off by chance: hold it on, or pictures differ run to run."""
+    from textual.widgets import Input
+
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause(0.2)
+
+
+# What the user has --------------------------------------------------------------------------
+
+def nothing(workdir: Path) -> WizardState:
+    return WizardState()
+
+
+def sample(workdir: Path, classes=(0, 1, 2)) -> WizardState:
+    from sagewiz.core.dataset.sample import write_sample_dataset
+
+    write_sample_dataset(workdir / SAMPLE, classes=list(classes), seed=1)
+    return WizardState(data_dir=SAMPLE)
+
+
+def sample_with_problems(workdir: Path) -> WizardState:
+    """The sample as people's folders really are: a broken download, a note, one picture twice."""
+    state = sample(workdir)
+    train = workdir / SAMPLE / "train"
+    (train / "digit_0" / "download.jpg").write_bytes(b"<html>404 Not Found</html>")
+    (train / "notes.txt").write_text("from the scanner, batch 3\n")
+    first = sorted((train / "digit_1").iterdir())[0]
+    (train / "digit_2" / "copy.png").write_bytes(first.read_bytes())
+    return state
+
+
+def a_folder_that_is_not_there(workdir: Path) -> WizardState:
+    return WizardState(data_dir="holiday-photos")
+
+
+def one_class(workdir: Path) -> WizardState:
+    from sagewiz.core.dataset.sample import write_sample_dataset
+
+    import shutil
+
+    write_sample_dataset(workdir / "only-sevens", classes=[1, 7], seed=1)  # the sample insists on two
+    for split in ("train", "test"):
+        shutil.rmtree(workdir / "only-sevens" / split / "digit_1")
+    return WizardState(data_dir="only-sevens")
+
+
+def an_interrupted_run(workdir: Path) -> WizardState:
+    from sagewiz.core.ledger import Ledger
+
+    state = sample(workdir)
+    with Ledger() as ledger:
+        run = ledger.start_run("local", {"data_dir": str(workdir / SAMPLE)})
+        ledger.save_progress(run.id, "train", run.answers)
+    return state
+
+
+# How the user gets there ----------------------------------------------------------------------
+
+async def to_welcome(pilot) -> None:
+    await wait_until(pilot, lambda: on_screen(pilot, "WelcomeScreen"))
+    await settle(pilot)
+
+
+async def to_welcome_in_light(pilot) -> None:
+    await to_welcome(pilot)
+    await pilot.press("ctrl+t")
+    await settle(pilot)
+
+
+async def to_dataset_checked(pilot) -> None:
+    """Welcome → the dataset step, which checks the remembered folder; wait for its verdict."""
+    await to_welcome(pilot)
+    await pilot.click("#next")
+    await wait_until(pilot, lambda: on_screen(pilot, "DatasetScreen"))
+    await wait_until(pilot, lambda: any(mark in shown(pilot, "#summary") for mark in ("✓", "✗", "What to do")),
+                     what="the folder to be checked")
+    await wait_until(pilot, lambda: not pictures_being_drawn(pilot), what="the pictures of each class")
+    await settle(pilot)
+
+
+async def to_settings(pilot) -> None:
+    await to_dataset_checked(pilot)
+    await pilot.click("#next")
+    await wait_until(pilot, lambda: on_screen(pilot, "SettingsScreen") and "of training on this computer" in shown(pilot, "#verdict"))
+    await settle(pilot)
+
+
+async def to_training(pilot) -> None:
+    """Mid-way: two epochs' accuracy on the chart, the third running (of five: a model worth testing)."""
+    await to_settings(pilot)
+    pilot.app.screen.query_one("#epochs").value = "5"
+    await pilot.pause()
+    await pilot.click("#next")
+    await wait_until(pilot, lambda: on_screen(pilot, "TrainingScreen"))
+    await wait_until(pilot, lambda: len(pilot.app.screen.accuracy) >= 2, timeout=600, what="two epochs")
+    await settle(pilot)
+
+
+async def then_results(pilot) -> None:
+    """(After to_training) deployed, tested, the endpoint deleted: the results are shown."""
+    await wait_until(pilot, lambda: not pilot.app.screen.query_one("#next").disabled, timeout=900,
+                     what="training, deployment and testing")
+    await settle(pilot)
+
+
+async def then_cleanup(pilot) -> None:
+    await pilot.click("#next")
+    await wait_until(pilot, lambda: on_screen(pilot, "CleanupScreen") and pilot.app.screen.resources,
+                     what="the list of what sagewiz created")
+    await settle(pilot)
+
+
+SCENES = [
+    Scene("welcome", "Welcome: where to train, or make a sample dataset", nothing, to_welcome),
+    Scene("welcome-light", "Welcome in the light theme (ctrl+t)", nothing, to_welcome_in_light),
+    Scene("welcome-resume", "Welcome with an interrupted run to resume", an_interrupted_run, to_welcome,
+          look_for_unfinished=True),
+    Scene("dataset", "Pictures: the checked folder, classes and counts per split", sample, to_dataset_checked),
+    Scene("dataset-problems", "Pictures: every problem found, with what sagewiz does about it",
+          sample_with_problems, to_dataset_checked),
+    Scene("dataset-missing", "Pictures: a folder that isn't there, and what to do", a_folder_that_is_not_there,
+          to_dataset_checked),
+    Scene("dataset-one-class", "Pictures: a folder that can't be trained on yet", one_class, to_dataset_checked),
+    Scene("settings", "Settings: suggested for the pictures, checked as you type", sample, to_settings),
+    Scene("training", "Training: steps, accuracy per epoch and the algorithm's log", sample, to_training, slow=True),
+    Scene("results", "Tested: accuracy, per-class precision and recall, confusion matrix", sample, then_results,
+          slow=True, continues="training"),
+    Scene("cleanup", "Clean up: what sagewiz created, and deleting it", sample, then_cleanup, slow=True,
+          continues="results"),
+]
+BY_NAME = {scene.name: scene for scene in SCENES}
