@@ -105,17 +105,27 @@ async def test_a_folder_that_is_not_there_gets_a_message_and_can_be_fixed(home, 
         assert app.screen.query_one("#next").disabled
 
 
-@run_async
-async def test_going_back_keeps_the_answers(home, tmp_path):
+def two_digits_app(tmp_path) -> SagewizApp:
+    """The wizard with a two-class digits folder already chosen, as a returning user has it."""
     from sagewiz.core.dataset.sample import write_sample_dataset
 
     write_sample_dataset(tmp_path / "digits", classes=[0, 1], seed=1)
-    app = SagewizApp(WizardState(data_dir=str(tmp_path / "digits")), unfinished_runs=False)
+    return SagewizApp(WizardState(data_dir=str(tmp_path / "digits")), unfinished_runs=False)
+
+
+async def to_settings(pilot) -> None:
+    app = pilot.app
+    await pilot.click("#next")
+    await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen" and not app.screen.query_one("#next").disabled)
+    await pilot.click("#next")
+    await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
+
+
+@run_async
+async def test_going_back_keeps_the_answers(home, tmp_path):
+    app = two_digits_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.click("#next")
-        await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen" and not app.screen.query_one("#next").disabled)
-        await pilot.click("#next")
-        await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
+        await to_settings(pilot)
         app.screen.query_one("#learning_rate").value = "0.02"
         await pilot.pause()
         await pilot.press("escape")
@@ -129,15 +139,9 @@ async def test_going_back_keeps_the_answers(home, tmp_path):
 
 @run_async
 async def test_settings_sagemaker_would_refuse_are_named_and_block_the_start(home, tmp_path):
-    from sagewiz.core.dataset.sample import write_sample_dataset
-
-    write_sample_dataset(tmp_path / "digits", classes=[0, 1], seed=1)
-    app = SagewizApp(WizardState(data_dir=str(tmp_path / "digits")), unfinished_runs=False)
+    app = two_digits_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.click("#next")
-        await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen" and not app.screen.query_one("#next").disabled)
-        await pilot.click("#next")
-        await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
+        await to_settings(pilot)
         app.screen.query_one("#learning_rate").value = "7"
         await pilot.pause()
         assert "learning_rate" in text_of(app, "#verdict") and app.screen.query_one("#next").disabled
