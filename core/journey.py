@@ -217,7 +217,7 @@ def _train(backend: Backend, spec: TrainingSpec, listen: Listener, poll_seconds:
         time.sleep(poll_seconds)
     if job.status != JobStatus.COMPLETED or not job.model_uri:
         raise JobFailedError(f"The training job {spec.job_name} ended {job.status.value}: {job.failure_reason or 'no reason given'}.",
-                             hint=f"Read its log with `sagewiz logs {spec.job_name}`; fix the cause and run again with --resume.")
+                             hint=f"Read its log with `sagewiz monitor {spec.job_name} --no-follow`; fix the cause and run again with --resume.")
     listen(JourneyEvent("done", "train", f"{spec.job_name} completed", {"metrics": [m.__dict__ for m in job.metrics]}))
     return job
 

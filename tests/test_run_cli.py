@@ -65,6 +65,12 @@ def test_run_trains_deploys_evaluates_and_cleans_up_its_endpoint(home, digits):
     listed = json.loads(sagewiz(home, "resources", "--json").stdout)
     assert {r["kind"] for r in listed} == {"storage", "training-job"}
 
+    watched = sagewiz(home, "monitor", "--no-follow")  # reattach to the latest job afterwards
+    assert watched.returncode == 0, watched.stderr
+    assert "Epoch[1] Validation-accuracy=" in watched.stdout and "Completed" in watched.stderr
+    unknown = sagewiz(home, "monitor", "no-such-job")
+    assert unknown.returncode == 1 and "no-such-job" in unknown.stderr and "Traceback" not in unknown.stderr
+
 
 def test_keeping_the_endpoint_leaves_it_for_cleanup_which_stops_it(home, digits):
     result = sagewiz(home, "run", "--data", str(digits), "--yes", "--json", "--keep-endpoint", *FAST)
