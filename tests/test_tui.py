@@ -205,3 +205,35 @@ def test_the_real_console_script_draws_the_welcome_screen_in_tmux(home):
         assert not alive, "ctrl+q did not quit"
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+@run_async
+async def test_a_kept_endpoint_can_be_asked_about_a_picture_before_clean_up(home, tmp_path):
+    from sagewiz.core.dataset.sample import write_sample_dataset
+
+    write_sample_dataset(tmp_path / "digits", size=28, classes=[3, 8], seed=2)
+    app = SagewizApp(WizardState(data_dir=str(tmp_path / "digits"), keep_endpoint=True, overrides={"epochs": "2"}),
+                     unfinished_runs=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await to_settings(pilot)
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
+        await wait_for(pilot, lambda: app.state.summary is not None or not app.screen.query_one("#back").disabled, timeout=600)
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "PredictScreen")
+        app.screen.query_one("#picture").value = str(next((tmp_path / "digits" / "test" / "digit_8").iterdir()))
+        await pilot.click("#predict")
+        await wait_for(pilot, lambda: app.screen.answer, what="the endpoint's answer")
+        assert {name for name, _ in app.screen.answer} == {"digit_3", "digit_8"}
+        assert sum(p for _, p in app.screen.answer) == pytest.approx(1, abs=1e-3)
+        field = app.screen.query_one("#picture")
+        field.value = str(tmp_path / "nothing.png")
+        field.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Can't read" in text_of(app, "#answer"), timeout=30,
+                       what=f"the message about the missing picture, not {text_of(app, '#answer')!r}")
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen" and app.screen.resources)
+        assert any(r.kind == "endpoint" for r in app.screen.resources)
+        await pilot.click("#delete")
+        await wait_for(pilot, lambda: "Nothing left" in text_of(app, "#verdict"), what="clean-up")

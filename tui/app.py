@@ -48,6 +48,7 @@ class SagewizApp(App[None]):
     async def flow(self) -> None:
         from sagewiz.tui.screens.cleanup import CleanupScreen
         from sagewiz.tui.screens.dataset import DatasetScreen
+        from sagewiz.tui.screens.predict import PredictScreen
         from sagewiz.tui.screens.settings import SettingsScreen
         from sagewiz.tui.screens.training import TrainingScreen
         from sagewiz.tui.screens.welcome import WelcomeScreen
@@ -75,6 +76,10 @@ class SagewizApp(App[None]):
             elif step == "training":
                 answer = await self.push_screen_wait(TrainingScreen(self.state))
                 self.state.resume_run = None
+                kept = bool(self.state.summary) and not self.state.summary["endpoint"].get("deleted")
+                step = ("predict" if kept else "cleanup") if answer == "next" else "settings" if self.state.suggested else "dataset"
+            elif step == "predict":  # the endpoint was kept: try it before cleaning up
+                answer = await self.push_screen_wait(PredictScreen(self.state))
                 step = "cleanup" if answer == "next" else "settings" if self.state.suggested else "dataset"
             elif step == "cleanup":
                 answer = await self.push_screen_wait(CleanupScreen(self.state))

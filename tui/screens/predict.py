@@ -1,0 +1,112 @@
+"""Try the endpoint: pick a picture, see it, and see the classes the model gives it, most likely first.
+
+Shown after Train & test when the endpoint was kept running. The answer comes from the endpoint
+itself (``Backend.predict``), the same call an application would make.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Static
+
+from sagewiz.tui.screens.common import StepBar, error_text
+
+TOP = 5
+
+
+def answer_table(class_names: list[str], probabilities: tuple[float, ...], top: int = TOP) -> Table:
+    """The ``top`` most likely classes as bars, most likely first."""
+    table = Table.grid(padding=(0, 1))
+    ranked = sorted(enumerate(probabilities), key=lambda pair: pair[1], reverse=True)[:top]
+    for rank, (label, probability) in enumerate(ranked):
+        name = class_names[label] if label < len(class_names) else str(label)
+        bar = "█" * max(1, round(probability * 30))
+        table.add_row(Text(name, style="bold" if rank == 0 else ""), Text(bar, style="green" if rank == 0 else "dim"),
+                      f"{probability:6.1%}")
+    return table
+
+
+class PredictScreen(Screen[str]):
+    """Dismisses with "next" (to clean-up) or "back"."""
+
+    BINDINGS = [("escape", "back", "Back")]
+
+    def __init__(self, state):
+        super().__init__()
+        self.state = state
+        summary = state.summary or {}
+        self.endpoint = summary.get("endpoint", {}).get("name", "")
+        self.class_names = summary.get("dataset", {}).get("classes", [])
+        evaluation = summary.get("evaluation") or {}
+        wrong = evaluation.get("misclassified") or []
+        # start with a picture the model got wrong, if any: the interesting one to look at
+        self.example = wrong[0]["path"] if wrong else ""
+        self.answer: list[tuple[str, float]] = []  # (class, probability), most likely first
+
+    def compose(self) -> ComposeResult:
+        yield StepBar("Train & test")
+        with Vertical(classes="body"):
+            yield Static(f"Ask the endpoint [b]{escape(self.endpoint)}[/] about a picture (JPEG or PNG).", classes="lead")
+            with Horizontal(classes="row"):
+                yield Input(self.example, placeholder="path of a picture", id="picture")
+                yield Button("Predict", variant="primary", id="predict")
+            with Horizontal(id="answer-row"):
+                yield Static("", id="preview")
+                yield Static("", id="answer")
+            with Horizontal(classes="buttons"):
+                yield Button("Back", id="back")
+                yield Button("Next: clean up", variant="primary", id="next")
+        yield Footer()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.ask(event.value)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "predict":
+            self.ask(self.query_one("#picture", Input).value)
+        else:
+            self.dismiss(event.button.id)
+
+    def action_back(self) -> None:
+        self.dismiss("back")
+
+    def ask(self, path: str) -> None:
+        self.answer = []
+        self.query_one("#answer", Static).update("Asking the endpoint …")
+        self.predict(str(Path(path.strip()).expanduser()))
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def predict(self, path: str) -> None:
+        from sagewiz.core.backends import open_backend
+        from sagewiz.core.errors import InputError, WizardError
+        from sagewiz.core.evaluate import content_type_of
+        from sagewiz.core.ledger import Ledger
+        from sagewiz.tui.thumbnails import picture_as_text
+
+        try:
+            try:
+                image = Path(path).read_bytes()
+            except OSError as error:
+                raise InputError(f"Can't read {path}: {error.strerror}.", hint="Give the path of a JPEG or PNG file.") from None
+            with Ledger() as ledger:
+                prediction = open_backend(self.state.backend, ledger=ledger).predict(self.endpoint, image, content_type_of(image))
+        except WizardError as error:
+            self.app.call_from_thread(self.query_one("#answer", Static).update, error_text(error))
+            return
+        preview = picture_as_text(path, 24, 12)
+        self.app.call_from_thread(self.show, preview, prediction.probabilities)
+
+    def show(self, preview, probabilities) -> None:
+        ranked = sorted(range(len(probabilities)), key=lambda label: probabilities[label], reverse=True)
+        self.answer = [(self.class_names[label] if label < len(self.class_names) else str(label), probabilities[label])
+                       for label in ranked]
+        self.query_one("#preview", Static).update(preview)
+        self.query_one("#answer", Static).update(answer_table(self.class_names, probabilities))
