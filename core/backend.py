@@ -241,6 +241,23 @@ class Backend(abc.ABC):
 
         Raises WizardError (CredentialsError on aws) when it can't be found out."""
 
+    @property
+    def default_region(self) -> str:
+        """The region used when the user names none ("local" on this computer; the AWS
+        profile's region on aws). Raises nothing."""
+        return self.regions()[0].region
+
+    def region_report(self, region: str) -> RegionReport:
+        """One region's report (what :meth:`regions` says about it); backends that can ask about
+        one region alone override this. Raises InputError for a region the backend doesn't offer."""
+        from sagewiz.core.errors import InputError
+
+        for report in self.regions():
+            if report.region == region:
+                return report
+        raise InputError(f"The {self.name} backend doesn't offer the region {region!r}.",
+                         hint="Run `sagewiz regions` to see the choices.")
+
     # ---- storage ----------------------------------------------------------------------
     @abc.abstractmethod
     def ensure_storage(self, region: str) -> Storage:

@@ -13,20 +13,16 @@ from sagewiz.core.ledger import Ledger
 NAMES = ("local", "aws")
 
 
-def open_backend(name: str, *, ledger: Ledger | None = None, region: str | None = None) -> Backend:
-    """The backend called ``name``. Raises InputError for an unknown name, or for the aws
-    backend while this version can't run SageMaker jobs yet (say so rather than half-work)."""
+def open_backend(name: str, *, ledger: Ledger | None = None, region: str | None = None,
+                 profile: str | None = None) -> Backend:
+    """The backend called ``name``; ``region`` and ``profile`` only matter on aws. Creating it
+    calls nothing remote. Raises InputError for an unknown name."""
     if name == "local":
         from sagewiz.core.local.backend import LocalBackend
 
         return LocalBackend(ledger=ledger)
     if name == "aws":
-        try:
-            from sagewiz.core.aws.backend import AwsBackend
-        except ImportError:
-            raise InputError("This version of sagewiz can't run training on AWS SageMaker yet.",
-                             title="AWS backend not available",
-                             hint="Use --backend local (free, on this computer); `sagewiz regions` and "
-                                  "`sagewiz setup --backend aws` prepare an AWS account when they are available.") from None
-        return AwsBackend(ledger=ledger, region=region)
+        from sagewiz.core.aws.backend import AwsBackend
+
+        return AwsBackend(ledger=ledger, region=region, profile=profile)
     raise InputError(f"There is no backend called {name!r}.", hint=f"Choose one of: {', '.join(NAMES)}.")

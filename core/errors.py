@@ -44,3 +44,35 @@ class RecordIOError(DatasetError):
     """A ``.rec``/``.idx`` file is malformed or truncated."""
 
     default_title = "Damaged record file"
+
+
+class CredentialsError(WizardError):
+    """No AWS credentials, expired ones, or an expired SSO session: the hint names the command
+    that fixes it (``aws configure``, ``aws sso login --profile …``)."""
+
+    default_title = "AWS sign-in needed"
+
+
+class PermissionDeniedError(WizardError):
+    """The AWS identity may not do what was asked (AccessDenied): the hint names the action."""
+
+    default_title = "Not allowed by AWS"
+
+
+class QuotaError(WizardError):
+    """The account's quota for an instance type is too small (ResourceLimitExceeded)."""
+
+    default_title = "Quota too small"
+
+
+class CloudError(WizardError):
+    """AWS could not be reached or kept failing (network, throttling, 5xx after retries), or
+    refused a request for a reason the message quotes."""
+
+    default_title = "AWS problem"
+
+
+class NotFoundError(InputError):
+    """A job, endpoint, bucket or other resource that doesn't exist (any more)."""
+
+    default_title = "Not found"

@@ -89,8 +89,9 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
     if not report.counts.get("test"):
         raise DatasetError("There are no test pictures to evaluate the model on.",
                            hint="Put some pictures in test/<class>/ folders (or use a folder of class folders, which sagewiz splits).")
-    region = options.region or backend.regions()[0].region
-    device = "cuda" if any(o.gpus for o in backend.regions()[0].training) else "cpu"
+    region = options.region or backend.default_region
+    where = backend.region_report(region)
+    device = "cuda" if any(o.gpus for o in where.training) else "cpu"
     first = _with_overrides(suggest_for(report, device), options.hyperparameters)
     listen(JourneyEvent("done", "check", " ".join(report.summary[:1]), {"classes": [c.name for c in report.classes]}))
 
@@ -112,7 +113,7 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
                 "application/x-recordio")
         for split, path in (("train", prepared.train_rec), ("validation", prepared.validation_rec))
     )
-    instance = _recommended(backend, region)
+    instance = _recommended(where)
     spec = TrainingSpec(job_name=names["train"], hyperparameters=hyperparameters, channels=channels,
                         output_uri=f"{storage.uri}/{run_id[:8]}/output", instance_type=instance,
                         class_names=prepared.class_names, tags={"sagewiz:run": run_id})
@@ -138,7 +139,7 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
     summary.setdefault("model_from", job.job_name)
 
     step("deploy", "Starting an endpoint with the trained model")
-    endpoint = backend.deploy(EndpointSpec(names["endpoint"], model_uri, _recommended(backend, region, hosting=True),
+    endpoint = backend.deploy(EndpointSpec(names["endpoint"], model_uri, _recommended(where, hosting=True),
                                            tags={"sagewiz:run": run_id}),
                               progress=lambda stage: listen(JourneyEvent("note", "deploy", stage)))
     summary["endpoint"] = {"name": endpoint.endpoint_name, "url": endpoint.url, "instance_type": endpoint.instance_type}
@@ -193,19 +194,16 @@ def _with_overrides(hyperparameters, overrides: Mapping[str, str]):
     return Hyperparameters.from_sagemaker(values)
 
 
-def _recommended(backend: Backend, region: str, hosting: bool = False) -> str:
-    report = next((r for r in backend.regions() if r.region == region), None)
-    if report is None:
-        raise WizardError(f"The {backend.name} backend doesn't offer the region {region!r}.", hint="Run `sagewiz regions` to see the choices.")
+def _recommended(report, hosting: bool = False) -> str:
     choice = report.recommended_hosting if hosting else report.recommended_training
     if not choice:
-        raise WizardError(f"{region} has no {'hosting' if hosting else 'training'} instance this account can use ({report.verdict}).",
+        raise WizardError(f"{report.region} has no {'hosting' if hosting else 'training'} instance this account can use ({report.verdict}).",
                           hint="Run `sagewiz regions` to find a region that is ready, or request a quota increase.")
     return choice
 
 
 def _train(backend: Backend, spec: TrainingSpec, listen: Listener, poll_seconds: float) -> TrainingJob:
-    from sagewiz.core.local.job import metrics_from_log_line
+    from sagewiz.core.metrics import metrics_from_log_line
 
     job = backend.start_training(spec)
     if not job.status.finished:

@@ -2,3 +2,81 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """One moto server on 127.0.0.1 for the whole test session (DESIGN.md): its URL.
+    Skipped, with the reason, when moto isn't installed."""
+    server_module = pytest.importorskip("moto.server", reason="moto[server] is not installed (pip install -e .[test])")
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    _evaluate_tls_conditions_as_https()
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def _evaluate_tls_conditions_as_https() -> None:
+    """moto ignores the Condition of a bucket policy statement, so sagewiz's "deny unless HTTPS"
+    statement would deny everything. Real S3 evaluates it, and boto3 talks HTTPS to real S3; the
+    tests talk plain HTTP to moto on 127.0.0.1. So the tests evaluate that condition as real AWS
+    would for an HTTPS request: the statement doesn't apply. Other statements are moto's business."""
+    import json
+
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(bucket, action, resource):
+        if bucket.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = json.loads(bucket.policy)
+        statements = policy.get("Statement", [])
+        statements = [statement for statement in (statements if isinstance(statements, list) else [statements])
+                      if statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") != "false"]
+        if not statements:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps({**policy, "Statement": statements})).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = get_permission
+
+
+@pytest.fixture
+def aws_env(moto_server, monkeypatch, tmp_path):
+    """A clean moto account: every AWS call of the test goes to the moto server (reset first),
+    with fake credentials, and no real AWS configuration file is read. Returns the server URL."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=10).read()
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    return moto_server
+
+
+@pytest.fixture
+def fake_aws(aws_env, monkeypatch):
+    """Every AwsSession opened during the test (by the test, the CLI or the wizard) talks to
+    FakeAws (tests/aws_fakes.py) for Service Quotas and Pricing, and to moto for everything else."""
+    from aws_fakes import FakeAws
+    from sagewiz.core.aws.session import AwsSession
+
+    fake = FakeAws()
+    original = AwsSession.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        fake.attach(self)
+
+    monkeypatch.setattr(AwsSession, "__init__", init)
+    return fake

@@ -58,6 +58,7 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
         assert "1,797 pictures in 10 classes" in text_of(app, "#summary")
         await pilot.click("#next")
 
+        await through_the_where_step(pilot)
         await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
         epochs = app.screen.query_one("#epochs")
         epochs.value = "2"
@@ -113,11 +114,21 @@ def two_digits_app(tmp_path) -> SagewizApp:
     return SagewizApp(WizardState(data_dir=str(tmp_path / "digits")), unfinished_runs=False)
 
 
+async def through_the_where_step(pilot) -> None:
+    """On the local backend the Where step shows this computer, ready, with a time estimate."""
+    app = pilot.app
+    await wait_for(pilot, lambda: screen_name(app) == "RegionScreen" and not app.screen.query_one("#next").disabled,
+                   what="the Where step")
+    assert "local" in text_of(app, "#verdict") and "should take about" in text_of(app, "#status")
+    await pilot.click("#next")
+
+
 async def to_settings(pilot) -> None:
     app = pilot.app
     await pilot.click("#next")
     await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen" and not app.screen.query_one("#next").disabled)
     await pilot.click("#next")
+    await through_the_where_step(pilot)
     await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
 
 
@@ -129,10 +140,13 @@ async def test_going_back_keeps_the_answers(home, tmp_path):
         app.screen.query_one("#learning_rate").value = "0.02"
         await pilot.pause()
         await pilot.press("escape")
+        await wait_for(pilot, lambda: screen_name(app) == "RegionScreen")
+        await pilot.press("escape")
         await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen")
         assert app.screen.query_one("#folder").value == str(tmp_path / "digits")
         assert not app.screen.query_one("#next").disabled  # the report is kept, not redone
         await pilot.click("#next")
+        await through_the_where_step(pilot)
         await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
         assert app.screen.query_one("#learning_rate").value == "0.05"  # unsaved edits go; the suggestion stays
 

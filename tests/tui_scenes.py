@@ -140,8 +140,16 @@ async def to_dataset_checked(pilot) -> None:
     await settle(pilot)
 
 
-async def to_settings(pilot) -> None:
+async def to_where(pilot) -> None:
+    """The Where step on the local backend: this computer, ready, with the time estimate."""
     await to_dataset_checked(pilot)
+    await pilot.click("#next")
+    await wait_until(pilot, lambda: on_screen(pilot, "RegionScreen") and "should take about" in shown(pilot, "#status"))
+    await settle(pilot)
+
+
+async def to_settings(pilot) -> None:
+    await to_where(pilot)
     await pilot.click("#next")
     await wait_until(pilot, lambda: on_screen(pilot, "SettingsScreen") and "of training on this computer" in shown(pilot, "#verdict"))
     await settle(pilot)
@@ -155,6 +163,47 @@ async def to_training(pilot) -> None:
     await pilot.click("#next")
     await wait_until(pilot, lambda: on_screen(pilot, "TrainingScreen"))
     await wait_until(pilot, lambda: len(pilot.app.screen.accuracy) >= 2, timeout=600, what="two epochs")
+    await settle(pilot)
+
+
+def _option(kind, gpus, quota, price):
+    from sagewiz.core.backend import InstanceOption
+
+    return InstanceOption(kind, gpus, 16.0 if gpus else None, quota, price, "bundled table (2026-11)")
+
+
+def aws_regions() -> list:
+    """What a new account sees: GPU quota in one region, 0 in most, the algorithm missing in one."""
+    from sagewiz.core.backend import RegionReport
+
+    def report(region, training, hosting, verdict, notes=()):
+        best = [o for o in training if o.quota]
+        return RegionReport(region, verdict != "algorithm missing", tuple(training), tuple(hosting), verdict,
+                            min(best, key=lambda o: o.price_per_hour).instance_type if best else None,
+                            hosting[0].instance_type if hosting and hosting[0].quota else None, tuple(notes))
+
+    zero = "Quota is 0 for every GPU training type here: press q to request an increase."
+    return [
+        report("us-east-1", [_option("ml.g4dn.xlarge", 1, 1, 0.736), _option("ml.p3.2xlarge", 1, 0, 3.825)],
+               [_option("ml.m5.large", 0, 2, 0.115)], "ready"),
+        report("us-east-2", [_option("ml.g4dn.xlarge", 1, 0, 0.736), _option("ml.p3.2xlarge", 1, 0, 3.825)],
+               [_option("ml.m5.large", 0, 0, 0.115)], "no quota", [zero]),
+        report("eu-west-1", [_option("ml.g4dn.xlarge", 1, 0, 0.795), _option("ml.p3.2xlarge", 1, 0, 4.131)],
+               [_option("ml.m5.large", 0, 0, 0.124)], "no quota", [zero]),
+        report("ap-northeast-3", [], [_option("ml.m5.large", 0, 1, None)], "no capacity",
+               ["No GPU type the algorithm trains on is offered here."]),
+        report("mx-central-1", [], [], "algorithm missing", ["The Image Classification algorithm isn't published here."]),
+    ]
+
+
+async def to_aws_regions(pilot) -> None:
+    """The Where step on AWS (the regions as a new account sees them; no AWS is asked)."""
+    from sagewiz.tui.screens.region import RegionScreen
+
+    await to_welcome(pilot)
+    pilot.app.state.backend = "aws"
+    pilot.app.push_screen(RegionScreen(pilot.app.state, aws_regions()))
+    await wait_until(pilot, lambda: on_screen(pilot, "RegionScreen") and pilot.app.screen.reports)
     await settle(pilot)
 
 
@@ -183,6 +232,9 @@ SCENES = [
     Scene("dataset-missing", "Pictures: a folder that isn't there, and what to do", a_folder_that_is_not_there,
           to_dataset_checked),
     Scene("dataset-one-class", "Pictures: a folder that can't be trained on yet", one_class, to_dataset_checked),
+    Scene("where", "Where: this computer, and how long the suggested settings take", sample, to_where),
+    Scene("where-aws", "Where on AWS: regions with the algorithm, GPU types, quota and price; the cheapest ready one first",
+          nothing, to_aws_regions),
     Scene("settings", "Settings: suggested for the pictures, checked as you type", sample, to_settings),
     Scene("training", "Training: steps, accuracy per epoch and the algorithm's log", sample, to_training, slow=True),
     Scene("results", "Tested: accuracy, per-class precision and recall, confusion matrix", sample, then_results,

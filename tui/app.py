@@ -49,7 +49,9 @@ class SagewizApp(App[None]):
         from sagewiz.tui.screens.cleanup import CleanupScreen
         from sagewiz.tui.screens.dataset import DatasetScreen
         from sagewiz.tui.screens.predict import PredictScreen
+        from sagewiz.tui.screens.region import RegionScreen
         from sagewiz.tui.screens.settings import SettingsScreen
+        from sagewiz.tui.screens.storage import StorageScreen
         from sagewiz.tui.screens.training import TrainingScreen
         from sagewiz.tui.screens.welcome import WelcomeScreen
 
@@ -67,12 +69,24 @@ class SagewizApp(App[None]):
 
                     self.state.suggested = suggest_for(self.state.report)
                     self.state.save()
-                step = "settings" if answer == "next" else "welcome"
+                step = "region" if answer == "next" else "welcome"
+            elif step == "region":
+                answer = await self.push_screen_wait(RegionScreen(self.state))
+                if answer == "next":
+                    from sagewiz.core.journey import suggest_for
+
+                    # SageMaker trains on a GPU: the suggestions for it differ from a CPU's
+                    self.state.suggested = suggest_for(self.state.report, "cuda" if self.state.backend == "aws" else "cpu")
+                    self.state.save()
+                step = ("storage" if self.state.backend == "aws" else "settings") if answer == "next" else "dataset"
+            elif step == "storage":
+                answer = await self.push_screen_wait(StorageScreen(self.state))
+                step = "settings" if answer == "next" else "region"
             elif step == "settings":
                 answer = await self.push_screen_wait(SettingsScreen(self.state))
                 if answer == "next":
                     self.state.save()
-                step = "training" if answer == "next" else "dataset"
+                step = "training" if answer == "next" else "region"
             elif step == "training":
                 answer = await self.push_screen_wait(TrainingScreen(self.state))
                 self.state.resume_run = None

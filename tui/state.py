@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULTS_FILE = "wizard-defaults.json"
-REMEMBERED = ("backend", "data_dir", "overrides", "tune_jobs", "keep_endpoint")
+REMEMBERED = ("backend", "region", "data_dir", "overrides", "tune_jobs", "keep_endpoint")
 
 
 def _home() -> Path:
@@ -26,6 +26,9 @@ def _home() -> Path:
 @dataclass
 class WizardState:
     backend: str = "local"
+    region: str = ""  # the AWS region chosen on the Where step ("" on the local backend)
+    training_instance: str = ""  # what the region recommends, for the time and cost estimate
+    training_price: float | None = None
     data_dir: str = ""
     overrides: dict[str, str] = field(default_factory=dict)  # hyperparameters the user changed
     tune_jobs: int = 0

@@ -39,7 +39,7 @@ from sagewiz.core.backend import (
     TuningJob,
     TuningSpec,
 )
-from sagewiz.core.errors import InputError, WizardError
+from sagewiz.core.errors import InputError, NotFoundError, WizardError
 from sagewiz.core.ledger import Ledger, Resource, default_ledger_path
 from sagewiz.core.local import job as jobs
 
@@ -51,10 +51,8 @@ _COPY_CHUNK = 8 << 20
 STOP_WAIT_S = 60.0
 
 
-class UnknownResourceError(InputError):
-    """A job, tuning job or endpoint name this backend never created."""
-
-    default_title = "Not found"
+# A job, tuning job or endpoint name this backend never created (the shared NotFoundError).
+UnknownResourceError = NotFoundError
 
 
 def path_of(uri: str) -> Path:

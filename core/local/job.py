@@ -28,22 +28,8 @@ from sagewiz.core.processes import command_line, process_exists
 SPEC, STATUS, LOG, ERRORS, STOP = "spec.json", "status.json", "training.log", "engine.err", "stop"
 _ENGINE = "sagewiz.core.local.train"
 
-# The algorithm's per-epoch lines, as they appear in CloudWatch (tabs arrive escaped as #011):
-#   Epoch[3] Train-accuracy=0.912500   Epoch[3] Validation-top_k_accuracy_5=0.990000
-#   Epoch[3] Train-cross-entropy=0.25  Epoch[3] Time cost=12.345
-_METRIC = re.compile(r"Epoch\[(\d+)\]\s+(Train|Validation)-([A-Za-z0-9_\-]+)=([-+]?[\d.]+(?:[eE][-+]?\d+)?)")
-
-
-def metrics_from_log_line(line: str) -> list[tuple[int, str, float]]:
-    """The (epoch, metric name, value) pairs in one log line, named like SageMaker's metric
-    definitions: ``train:accuracy``, ``validation:accuracy``, ``validation:top_k_accuracy_5``…"""
-    found = []
-    for epoch, split, name, value in _METRIC.findall(line.replace("#011", "\t")):
-        try:
-            found.append((int(epoch), f"{split.lower()}:{name.replace('-', '_')}", float(value)))
-        except ValueError:
-            continue
-    return found
+# Parsing the algorithm's log lines is shared with the aws backend.
+from sagewiz.core.metrics import metrics_from_log_line  # noqa: E402,F401
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

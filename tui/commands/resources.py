@@ -108,8 +108,10 @@ def run_cleanup(args: argparse.Namespace) -> int:
                 return 1
         deleted, failed = [], 0
         backends = {}
-        # endpoints first: they are what costs money while it waits
-        for resource in sorted(resources, key=lambda r: r.kind != "endpoint"):
+        # endpoints first (they are what costs money while it waits), then jobs; the storage
+        # and the role the jobs use go last
+        order = {"endpoint": 0, "training-job": 1, "tuning-job": 1, "process": 1, "storage": 2, "bucket": 2, "role": 3}
+        for resource in sorted(resources, key=lambda r: order.get(r.kind, 1)):
             try:
                 backend = backends.setdefault(resource.backend, open_backend(resource.backend, ledger=ledger))
                 backend.delete(resource)

@@ -27,7 +27,8 @@ def register(subparsers) -> None:
                         help="set a hyperparameter, e.g. --hp epochs=10 --hp learning_rate=0.05 (repeatable)")
     parser.add_argument("--tune", default="0", metavar="N", help="also run a tuning job of N training jobs and keep the best model")
     parser.add_argument("--keep-endpoint", action="store_true", help="leave the endpoint running at the end (sagewiz cleanup deletes it)")
-    parser.add_argument("--region", default="", help="AWS region (aws backend)")
+    parser.add_argument("--region", default="", help="AWS region (aws backend; default: your AWS profile's region)")
+    parser.add_argument("--profile", default=None, help="AWS profile (aws backend; default: AWS_PROFILE or 'default')")
     parser.add_argument("--resume", nargs="?", const="last", metavar="RUN", help="continue an interrupted run (the last one, or RUN)")
     parser.add_argument("--yes", "-y", action="store_true", help="don't ask for confirmation")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
@@ -74,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
             answers = {"data_dir": str(Path(args.data).expanduser().resolve()), "hp": overrides, "tune": tune,
                        "keep_endpoint": args.keep_endpoint, "region": args.region}
         backend_name = run_record.backend if run_record else args.backend
-        backend = open_backend(backend_name, ledger=ledger, region=answers.get("region") or None)
+        backend = open_backend(backend_name, ledger=ledger, region=answers.get("region") or None,
+                               profile=getattr(args, "profile", None))
         if not args.yes and not _confirmed(answers, backend_name):
             return 1
         run_record = run_record or ledger.start_run(backend_name, answers)
@@ -93,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         if summary.get("endpoint", {}).get("deleted"):
             err_console.print("The endpoint was deleted; nothing is left running. `sagewiz resources` lists what was kept.")
         else:
-            err_console.print(f"The endpoint {summary['endpoint']['name']} is still running at {summary['endpoint']['url']}; "
+            where = summary["endpoint"]["url"] or f"on {summary['endpoint']['instance_type']} (billed per hour)"
+            err_console.print(f"The endpoint {summary['endpoint']['name']} is still running {'at ' if summary['endpoint']['url'] else ''}{where}; "
                               "`sagewiz cleanup` deletes it.")
     return 0
 

@@ -49,7 +49,7 @@ class CleanupScreen(Screen[str]):
 
         try:
             with Ledger() as ledger:
-                resources = open_backend(self.state.backend, ledger=ledger).resources()
+                resources = open_backend(self.state.backend, ledger=ledger, region=self.state.region or None).resources()
         except WizardError as error:
             self.app.call_from_thread(self.query_one("#verdict", Static).update, error_text(error))
             return
@@ -96,7 +96,7 @@ class CleanupScreen(Screen[str]):
         from sagewiz.core.ledger import Ledger
 
         with Ledger() as ledger:
-            backend = open_backend(self.state.backend, ledger=ledger)
+            backend = open_backend(self.state.backend, ledger=ledger, region=self.state.region or None)
             for resource in sorted(chosen, key=lambda r: r.kind != "endpoint"):  # what bills first
                 try:
                     backend.delete(resource)

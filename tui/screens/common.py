@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from textual.screen import ModalScreen
 from textual.widgets import Static
 
-STEPS = ("Welcome", "Pictures", "Settings", "Train & test", "Clean up")
+STEPS = ("Welcome", "Pictures", "Where", "Settings", "Train & test", "Clean up")
 
 
 class StepBar(Static):
@@ -23,3 +24,29 @@ def error_text(error) -> str:
     if getattr(error, "hint", None):
         text += f"\n[yellow]What to do:[/] {escape(error.hint)}"
     return text
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question over the current screen; dismisses with True for the action button."""
+
+    BINDINGS = [("escape", "no", "Cancel")]
+
+    def __init__(self, question: str, action: str = "Yes"):
+        super().__init__()
+        self.question, self.action = question, action
+
+    def compose(self):
+        from textual.containers import Horizontal, Vertical
+        from textual.widgets import Button
+
+        with Vertical(id="confirm"):
+            yield Static(self.question)
+            with Horizontal(classes="row"):
+                yield Button(self.action, variant="warning", id="yes")
+                yield Button("Cancel", id="no")
+
+    def on_button_pressed(self, event) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_no(self) -> None:
+        self.dismiss(False)

@@ -97,7 +97,7 @@ class PredictScreen(Screen[str]):
             except OSError as error:
                 raise InputError(f"Can't read {path}: {error.strerror}.", hint="Give the path of a JPEG or PNG file.") from None
             with Ledger() as ledger:
-                prediction = open_backend(self.state.backend, ledger=ledger).predict(self.endpoint, image, content_type_of(image))
+                prediction = open_backend(self.state.backend, ledger=ledger, region=self.state.region or None).predict(self.endpoint, image, content_type_of(image))
         except WizardError as error:
             self.app.call_from_thread(self.query_one("#answer", Static).update, error_text(error))
             return

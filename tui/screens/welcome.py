@@ -10,11 +10,12 @@ from textual.widgets import Button, Footer, RadioButton, RadioSet, Static
 from sagewiz.tui.screens.common import StepBar
 
 LOCAL = "On this computer — free, no account needed"
-AWS = "On AWS SageMaker — costs money; not available in this version yet"
+AWS = "On AWS SageMaker — an AWS account; billed per second of training and hosting"
 EXPLAIN = ("[b]This computer[/] trains SageMaker's Image Classification algorithm (a ResNet) with PyTorch: the same "
            "settings, logs and model file, and nothing leaves this machine. The sample digits train in about a minute.\n"
-           "[b]AWS SageMaker[/] will need an AWS account and bills each second of training and hosting; "
-           "sagewiz will check quotas and prices and clean up for you.")
+           "[b]AWS SageMaker[/] needs an AWS account (signed in with `aws configure` or `aws sso login`) and bills each "
+           "second of training and hosting; sagewiz checks regions, quotas and prices first, keeps your data in a "
+           "private bucket and cleans up for you.")
 
 
 class WelcomeScreen(Screen[str]):
@@ -33,8 +34,8 @@ class WelcomeScreen(Screen[str]):
                          "answering on an endpoint, and cleans up after itself.", classes="lead")
             yield Static("Where should it train?", classes="question")
             with RadioSet(id="backend"):
-                yield RadioButton(LOCAL, value=True, id="local")
-                yield RadioButton(AWS, id="aws", disabled=True)
+                yield RadioButton(LOCAL, value=self.state.backend != "aws", id="local")
+                yield RadioButton(AWS, value=self.state.backend == "aws", id="aws")
             yield Static(EXPLAIN, classes="explain")
             if self.unfinished:
                 run = self.unfinished
@@ -51,11 +52,18 @@ class WelcomeScreen(Screen[str]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "resume":
             self.state.resume_run = self.unfinished.id
-        self.state.backend = "local"
-        self.dismiss(event.button.id)
+            self.state.backend = self.unfinished.backend
+            self.dismiss("resume")
+            return
+        self._leave(event.button.id)
+
+    def _leave(self, answer: str) -> None:
+        pressed = self.query_one("#backend", RadioSet).pressed_button
+        self.state.backend = "aws" if pressed is not None and pressed.id == "aws" else "local"
+        self.dismiss(answer)
 
     def action_next(self) -> None:
-        self.dismiss("next")
+        self._leave("next")
 
     def action_sample(self) -> None:
-        self.dismiss("sample")
+        self._leave("sample")

@@ -1,0 +1,112 @@
+"""The wizard on AWS, as a beginner with a new account meets it: which regions can train, a quota
+of 0 and the request for more, signing in first — against moto, with Service Quotas and the
+Pricing API answered by tests/aws_fakes.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from sagewiz.tui.app import SagewizApp
+from sagewiz.tui.state import WizardState
+from test_tui import run_async, screen_name, text_of, wait_for
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAGEWIZ_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def new_account(fake_aws):
+    """GPU quota in us-east-1 only; us-east-2 offers the types with quota 0 (a new account)."""
+    fake_aws.quotas["us-east-1"] = {"ml.g4dn.xlarge for training job usage": 1.0, "ml.p3.2xlarge for training job usage": 0.0,
+                                    "ml.m5.large for endpoint usage": 2.0}
+    fake_aws.quotas["us-east-2"] = {"ml.g4dn.xlarge for training job usage": 0.0, "ml.p3.2xlarge for training job usage": 0.0,
+                                    "ml.m5.large for endpoint usage": 0.0}
+    fake_aws.pricing_error = None
+    return fake_aws
+
+
+def aws_app(tmp_path) -> SagewizApp:
+    from sagewiz.core.dataset.sample import write_sample_dataset
+
+    write_sample_dataset(tmp_path / "digits", classes=[0, 1], seed=1)
+    return SagewizApp(WizardState(backend="aws", data_dir=str(tmp_path / "digits")), unfinished_runs=False)
+
+
+async def to_regions(pilot) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
+    await pilot.click("#next")
+    await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen" and not app.screen.query_one("#next").disabled)
+    await pilot.click("#next")
+    await wait_for(pilot, lambda: screen_name(app) == "RegionScreen")
+
+
+def row_of(app, region: str) -> int:
+    return [r.region for r in app.screen.reports].index(region)
+
+
+@run_async
+async def test_the_ready_region_comes_first_and_a_zero_quota_one_offers_the_request(new_account, tmp_path):
+    app = aws_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_regions(pilot)
+        await wait_for(pilot, lambda: app.screen.reports, what="the regions to be checked")
+        first = app.screen.reports[0]
+        assert first.region == "us-east-1" and first.verdict == "ready" and first.recommended_training == "ml.g4dn.xlarge"
+        assert "1 of" in text_of(app, "#status") and not app.screen.query_one("#next").disabled
+
+        app.screen.query_one("#regions").move_cursor(row=row_of(app, "us-east-2"))
+        await pilot.pause()
+        assert "no quota" in text_of(app, "#verdict")
+        assert app.screen.query_one("#next").disabled and not app.screen.query_one("#quota").disabled
+        await pilot.press("q")
+        await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
+        assert "from 0 to 1" in str(app.screen.query_one("Static").render())
+        await pilot.click("#yes")
+        await wait_for(pilot, lambda: new_account.requests, what="the quota request")
+        assert new_account.requests[0]["DesiredValue"] == 1.0
+
+        app.screen.query_one("#regions").move_cursor(row=row_of(app, "us-east-1"))
+        await pilot.pause()
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "StorageScreen")
+        assert app.state.region == "us-east-1"
+
+
+@run_async
+async def test_without_aws_credentials_the_where_step_says_how_to_sign_in(aws_env, monkeypatch, tmp_path):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    app = aws_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_regions(pilot)
+        await wait_for(pilot, lambda: "What to do" in text_of(app, "#status"), what="the message")
+        assert "AWS sign-in needed" in text_of(app, "#status") and "aws configure" in text_of(app, "#status")
+        assert app.screen.query_one("#next").disabled
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen")
+
+
+@run_async
+async def test_the_storage_step_shows_every_protection_and_creates_them_once(new_account, tmp_path):
+    app = aws_app(tmp_path)
+    app.state.region = "us-east-1"
+    async with app.run_test(size=(120, 40)) as pilot:
+        from sagewiz.tui.screens.storage import StorageScreen
+
+        answers = []
+        app.push_screen(StorageScreen(app.state), answers.append)
+        await wait_for(pilot, lambda: screen_name(app) == "StorageScreen" and app.screen.query("#create")
+                       and not app.screen.query_one("#create").disabled, what="who is signed in")
+        plan = text_of(app, "#plan")
+        assert "sagewiz-123456789012-us-east-1" in plan and "sagewiz-sagemaker-us-east-1" in plan
+        assert "Public access blocked" in plan and "HTTPS only" in plan
+        assert "123456789012" in text_of(app, "#identity")
+        await pilot.click("#create")
+        await wait_for(pilot, lambda: "✓" in text_of(app, "#verdict") or "What to do" in text_of(app, "#verdict"))
+        assert "s3://sagewiz-123456789012-us-east-1" in text_of(app, "#verdict"), text_of(app, "#verdict")
+        await pilot.click("#create")  # now "Next"
+        await wait_for(pilot, lambda: answers == ["next"])
