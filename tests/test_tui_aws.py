@@ -110,3 +110,45 @@ async def test_the_storage_step_shows_every_protection_and_creates_them_once(new
         assert "s3://sagewiz-123456789012-us-east-1" in text_of(app, "#verdict"), text_of(app, "#verdict")
         await pilot.click("#create")  # now "Next"
         await wait_for(pilot, lambda: answers == ["next"])
+
+
+@run_async
+async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_account, aws_env, tmp_path, monkeypatch):
+    from sagemaker_sim import SageMakerSimulator
+
+    monkeypatch.setattr("sagewiz.core.aws.logs.POLL_SECONDS", 0.05)
+    monkeypatch.setattr("sagewiz.core.aws.backend.ROLE_PROPAGATION_SECONDS", 0.0)
+    app = aws_app(tmp_path)
+    with SageMakerSimulator(aws_env, "us-east-1", tick=0.02) as sim:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await to_regions(pilot)
+            await wait_for(pilot, lambda: app.screen.reports and not app.screen.query_one("#next").disabled)
+            await pilot.click("#next")
+            await wait_for(pilot, lambda: screen_name(app) == "StorageScreen" and app.screen.query("#create")
+                           and not app.screen.query_one("#create").disabled)
+            await pilot.click("#create")
+            await wait_for(pilot, lambda: "✓" in text_of(app, "#verdict"))
+            await pilot.click("#create")
+
+            await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
+            app.screen.query_one("#epochs").value = "3"
+            await pilot.pause()
+            verdict = text_of(app, "#verdict")
+            assert "ml.g4dn.xlarge in us-east-1" in verdict and "$" in verdict  # time and cost before starting
+            await pilot.click("#next")
+
+            await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
+            await wait_for(pilot, lambda: app.state.summary is not None or not app.screen.query_one("#back").disabled,
+                           timeout=120, what="training, deployment and testing on SageMaker")
+            log = "\n".join(line.text for line in app.screen.query_one("#log").lines)
+            assert app.state.summary is not None, log
+            assert app.state.summary["backend"] == "aws" and len(app.screen.accuracy) == 3
+            assert sim.backend.endpoints == {}  # tested, then deleted
+            await pilot.click("#next")
+
+            await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen")
+            await wait_for(pilot, lambda: app.screen.resources, what="the resource list")
+            assert {r.kind for r in app.screen.resources} >= {"bucket", "role", "training-job"}
+            await pilot.click("#delete")
+            await wait_for(pilot, lambda: "Nothing left" in text_of(app, "#verdict"), what="clean-up")
+    assert WizardState.load().region == "us-east-1"

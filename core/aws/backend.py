@@ -60,13 +60,13 @@ class AwsBackend(Backend):
     name = "aws"
 
     def __init__(self, ledger: Ledger | None = None, region: str | None = None, profile: str | None = None, *,
-                 session: AwsSession | None = None, role_propagation_seconds: float = ROLE_PROPAGATION_SECONDS,
-                 poll_seconds: float = logs.POLL_SECONDS):
+                 session: AwsSession | None = None, role_propagation_seconds: float | None = None,
+                 poll_seconds: float | None = None):
         self.profile = profile
         self.session = session or AwsSession(region=region, profile=profile)
         self.ledger = ledger or Ledger()
-        self.role_propagation_seconds = role_propagation_seconds
-        self.poll_seconds = poll_seconds
+        self.role_propagation_seconds = ROLE_PROPAGATION_SECONDS if role_propagation_seconds is None else role_propagation_seconds
+        self.poll_seconds = logs.POLL_SECONDS if poll_seconds is None else poll_seconds
         self._role_arn: str | None = None
         self._log_readers: dict[str, logs.LogFollower] = {}
         self._metrics: dict[str, dict[tuple[int, str], float]] = {}

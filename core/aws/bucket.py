@@ -99,7 +99,8 @@ def ensure_bucket(session: Any, region: str, name: str | None = None) -> Storage
 def _read(call, missing: tuple[str, ...]) -> Any:
     """The answer of a bucket-settings read, or None when the setting isn't there at all."""
     try:
-        return call()
+        with translated("read a setting of the bucket"):
+            return call()
     except WizardError as error:
         if error_code(error) in missing:
             return None

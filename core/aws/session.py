@@ -47,7 +47,7 @@ class AwsSession:
             self.boto = boto3.Session(profile_name=profile or None, region_name=region or None)
         self.profile = profile
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
-        self._config = Config(retries={"mode": "adaptive", "max_attempts": max_attempts},
+        self._config = Config(retries={"mode": "adaptive", "total_max_attempts": max_attempts},
                               connect_timeout=connect_timeout, read_timeout=read_timeout)
         self._clients: dict[tuple[str, str], Any] = {}
 
