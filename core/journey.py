@@ -37,6 +37,8 @@ class JourneyOptions:
     keep_endpoint: bool = False
     region: str = ""
     seed: int = 0
+    spot: bool = False  # aws: managed spot training, cheaper, resumed from checkpoints when interrupted
+    instance_count: int = 1  # aws: train on several GPU machines at once (kv_store dist_sync)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,15 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
     from sagewiz.core.hyperparams import warnings
     from sagewiz.core.prepare import prepare_dataset
 
+    if backend.name == "local" and (options.spot or options.instance_count != 1):
+        from sagewiz.core.errors import InputError
+
+        raise InputError("Spot training and several instances are for AWS; this computer trains as one machine.",
+                         hint="Leave out --spot and --instances, or use --backend aws.")
+    if options.instance_count < 1:
+        from sagewiz.core.errors import InputError
+
+        raise InputError(f"--instances must be 1 or more, not {options.instance_count}.", hint="For example: --instances 2")
     names = _names(run_id)
     summary: dict[str, Any] = {"run_id": run_id, "backend": backend.name}
 
@@ -116,6 +127,7 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
     instance = _recommended(where)
     spec = TrainingSpec(job_name=names["train"], hyperparameters=hyperparameters, channels=channels,
                         output_uri=f"{storage.uri}/{run_id[:8]}/output", instance_type=instance,
+                        instance_count=options.instance_count, spot=options.spot,
                         class_names=prepared.class_names, tags={"sagewiz:run": run_id})
 
     step("train", f"Training {names['train']} on {instance}")

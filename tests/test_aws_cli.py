@@ -90,3 +90,24 @@ def test_a_kept_endpoint_is_listed_with_its_cost_and_cleanup_deletes_it(account,
         assert sim.backend.endpoints == {}
         assert main(["resources", "--backend", "aws", "--json"]) == 0
         assert json.loads(capsys.readouterr().out) == []
+
+
+def test_spot_training_on_two_machines_is_asked_for_with_two_flags(account, aws_env, tmp_path, capsys):
+    from sagewiz.core.dataset.sample import write_sample_dataset
+
+    write_sample_dataset(tmp_path / "digits", size=28, classes=[0, 1], seed=3)
+    with SageMakerSimulator(aws_env, "us-east-1", tick=0.02) as sim:
+        assert main(["run", "--backend", "aws", "--region", "us-east-1", "--data", str(tmp_path / "digits"),
+                     "--hp", "epochs=2", "--spot", "--instances", "2", "--yes", "--json"]) == 0
+        job = sim.backend.training_jobs[json.loads(capsys.readouterr().out)["training"]["job_name"]]
+        assert job.enable_managed_spot_training and job.resource_config["InstanceCount"] == 2
+        assert job.hyper_parameters["kv_store"] == "dist_sync" and job.checkpoint_config["S3Uri"].startswith("s3://")
+
+
+def test_spot_and_several_machines_are_refused_on_this_computer(tmp_path, capsys):
+    from sagewiz.core.dataset.sample import write_sample_dataset
+
+    write_sample_dataset(tmp_path / "digits", size=28, classes=[0, 1], seed=3)
+    assert main(["run", "--data", str(tmp_path / "digits"), "--spot", "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert "Spot training and several instances are for AWS" in err and "Traceback" not in err

@@ -103,7 +103,7 @@ async def test_the_storage_step_shows_every_protection_and_creates_them_once(new
                        and not app.screen.query_one("#create").disabled, what="who is signed in")
         plan = text_of(app, "#plan")
         assert "sagewiz-123456789012-us-east-1" in plan and "sagewiz-sagemaker-us-east-1" in plan
-        assert "Public access blocked" in plan and "HTTPS only" in plan
+        assert "Block Public Access: all four settings on" in plan and "HTTPS" in plan and "ACLs are off" in plan
         assert "123456789012" in text_of(app, "#identity")
         await pilot.click("#create")
         await wait_for(pilot, lambda: "✓" in text_of(app, "#verdict") or "What to do" in text_of(app, "#verdict"))

@@ -15,7 +15,7 @@ from tui_scenes import BY_NAME
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 # Scenes whose screens show nothing that changes between runs. (A missing folder is named in
 # full in its message, and the full path differs with every temporary folder.)
-SNAPSHOT_SCENES = ["welcome", "welcome-light", "dataset", "dataset-problems", "where", "where-aws", "settings"]
+SNAPSHOT_SCENES = ["welcome", "welcome-light", "dataset", "dataset-problems", "where", "where-aws", "storage-aws", "settings"]
 
 
 @pytest.fixture

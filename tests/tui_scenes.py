@@ -207,6 +207,19 @@ async def to_aws_regions(pilot) -> None:
     await settle(pilot)
 
 
+async def to_aws_storage(pilot) -> None:
+    """The storage step on AWS: what will be created and how it is protected (no AWS is asked)."""
+    from sagewiz.core.aws.session import Identity
+    from sagewiz.tui.screens.storage import StorageScreen
+
+    await to_welcome(pilot)
+    pilot.app.state.backend, pilot.app.state.region = "aws", "us-east-1"
+    pilot.app.push_screen(StorageScreen(pilot.app.state, Identity("123456789012", "arn:aws:iam::123456789012:user/ada")))
+    await wait_until(pilot, lambda: on_screen(pilot, "StorageScreen") and pilot.app.screen.query("#plan")
+                     and "sagewiz will create" in shown(pilot, "#plan"))
+    await settle(pilot)
+
+
 async def then_results(pilot) -> None:
     """(After to_training) deployed, tested, the endpoint deleted: the results are shown."""
     await wait_until(pilot, lambda: not pilot.app.screen.query_one("#next").disabled, timeout=900,
@@ -235,6 +248,8 @@ SCENES = [
     Scene("where", "Where: this computer, and how long the suggested settings take", sample, to_where),
     Scene("where-aws", "Where on AWS: regions with the algorithm, GPU types, quota and price; the cheapest ready one first",
           nothing, to_aws_regions),
+    Scene("storage-aws", "Storage on AWS: the private bucket and the role, every protection spelled out, one confirmation",
+          nothing, to_aws_storage),
     Scene("settings", "Settings: suggested for the pictures, checked as you type", sample, to_settings),
     Scene("training", "Training: steps, accuracy per epoch and the algorithm's log", sample, to_training, slow=True),
     Scene("results", "Tested: accuracy, per-class precision and recall, confusion matrix", sample, then_results,

@@ -13,6 +13,8 @@ def register(subparsers) -> None:
                                    "then show its status, failure reason or metrics.")
     parser.add_argument("job", nargs="?", help="training job name (default: the most recent one)")
     parser.add_argument("--backend", default="local", help="local (the default) or aws")
+    parser.add_argument("--region", default="", help="AWS region of the job (default: where the ledger says it runs)")
+    parser.add_argument("--profile", default=None, help="AWS profile (aws backend)")
     parser.add_argument("--no-follow", dest="follow", action="store_false", help="print the log so far and return")
     parser.set_defaults(run=run)
 
@@ -33,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
                 raise InputError("There is no training job to watch.", hint="Start one: sagewiz run --data DIR --yes")
             running = [r for r in jobs if r.state in ("planned", "running")]
             name = (running or jobs)[-1].name
-        backend = open_backend(args.backend, ledger=ledger)
+        recorded = [r for r in ledger.resources(backend=args.backend) if r.kind == "training-job" and r.name == name]
+        region = args.region or (recorded[-1].region if recorded else "") or None
+        backend = open_backend(args.backend, ledger=ledger, region=region, profile=args.profile)
         job = backend.describe_training(name)  # an unknown name is named in the error
         err_console.print(f"[b]{escape(name)}[/]: {job.status.value} ({job.secondary_status})")
         for event in backend.follow_logs(name, follow=args.follow):

@@ -13,21 +13,17 @@ from textual.widgets import Button, Footer, Static
 
 from sagewiz.tui.screens.common import StepBar, error_text
 
-PROTECTIONS = ("Public access blocked (all four Block Public Access settings)",
-               "Encrypted at rest by default (SSE-S3)",
-               "HTTPS only: a bucket policy refuses unencrypted connections",
-               "Owned by your account only (ACLs disabled)")
-
 
 class StorageScreen(Screen[str]):
     """Dismisses with "next" once the bucket and role exist, or "back"."""
 
     BINDINGS = [("escape", "back", "Back")]
 
-    def __init__(self, state):
+    def __init__(self, state, identity=None):
         super().__init__()
         self.state = state
         self.ready = False
+        self.identity = identity  # already known (screenshots): not asked of AWS again
 
     def compose(self) -> ComposeResult:
         yield StepBar("Where")
@@ -42,12 +38,13 @@ class StorageScreen(Screen[str]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.who()
+        if self.identity is not None:
+            self.call_after_refresh(lambda: self._planned(*self._plan(self.identity)))
+        else:
+            self.who()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def who(self) -> None:
-        from sagewiz.core.aws.bucket import bucket_name
-        from sagewiz.core.aws.role import role_name
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError
 
@@ -56,6 +53,12 @@ class StorageScreen(Screen[str]):
         except WizardError as error:
             self.app.call_from_thread(self.query_one("#identity", Static).update, error_text(error))
             return
+        self.app.call_from_thread(self._planned, *self._plan(identity))
+
+    def _plan(self, identity) -> tuple[str, str]:
+        from sagewiz.core.aws.bucket import PROTECTIONS, bucket_name
+        from sagewiz.core.aws.role import role_name
+
         bucket, role = bucket_name(identity.account, self.state.region), role_name(self.state.region)
         plan = "\n".join([f"sagewiz will create (or reuse):",
                           f"  • the S3 bucket [b]{bucket}[/], for your pictures and models:",
@@ -63,7 +66,7 @@ class StorageScreen(Screen[str]):
                           f"  • the IAM role [b]{role}[/], which SageMaker uses to read that bucket, write its logs and "
                           "pull the algorithm's image — nothing else.",
                           "Both are free; training and endpoints are billed only while they run."])
-        self.app.call_from_thread(self._planned, f"Signed in to account [b]{identity.account}[/] as {escape(identity.arn)}", plan)
+        return f"Signed in to account [b]{identity.account}[/] as {escape(identity.arn)}", plan
 
     def _planned(self, who: str, plan: str) -> None:
         self.query_one("#identity", Static).update(who)
