@@ -35,7 +35,7 @@ READY = RegionReport(REGION, True,
 
 
 @pytest.fixture
-def sim(aws_env):
+def sim(aws_env, fake_aws):  # fake_aws: the Pricing API and Service Quotas, which moto lacks
     with SageMakerSimulator(aws_env, REGION, tick=0.02) as simulator:
         yield simulator
 
@@ -161,7 +161,7 @@ def test_throttling_and_server_errors_are_retried_without_the_user_noticing(back
     assert faults.calls == 4  # three failures, then the real answer
 
 
-def test_expired_credentials_say_how_to_sign_in_again(aws_env, ledger):
+def test_expired_credentials_say_how_to_sign_in_again(fake_aws, ledger):
     backend = make_backend(ledger)
     Faults(backend.session.client("sts"), "GetCallerIdentity",
            [xml_error(403, "ExpiredToken", "The security token included in the request is expired")])
@@ -171,7 +171,7 @@ def test_expired_credentials_say_how_to_sign_in_again(aws_env, ledger):
     assert "testing" not in caught.value.message + caught.value.hint  # never a secret
 
 
-def test_no_credentials_at_all_is_a_message_not_a_traceback(aws_env, ledger, monkeypatch):
+def test_no_credentials_at_all_is_a_message_not_a_traceback(fake_aws, ledger, monkeypatch):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     backend = make_backend(ledger)

@@ -68,7 +68,10 @@ def _aws_backend(request, ledger, patch):
                         "AWS_SHARED_CREDENTIALS_FILE": os.devnull}.items():
         patch.setenv(name, value)
     patch.delenv("AWS_PROFILE", raising=False)
+    from aws_fakes import FakeAws
+
     backend = AwsBackend(ledger=ledger, region="us-east-1", role_propagation_seconds=0, poll_seconds=0.05)
+    FakeAws().attach(backend.session)  # the Pricing API, which moto lacks: answered at once (bundled prices)
     # Service Quotas and the Pricing API aren't in moto (preflight has its own tests): one ready region
     ready = RegionReport("us-east-1", True, (InstanceOption("ml.g4dn.xlarge", 1, 16.0, 1, 0.736, "test"),),
                          (InstanceOption("ml.m5.large", 0, None, 1, 0.115, "test"),), "ready", "ml.g4dn.xlarge", "ml.m5.large")

@@ -70,6 +70,7 @@ class AwsBackend(Backend):
         self._role_arn: str | None = None
         self._log_readers: dict[str, logs.LogFollower] = {}
         self._metrics: dict[str, dict[tuple[int, str], float]] = {}
+        self._prices: dict[tuple[str, str, str], float | None] = {}
 
     # ---- plumbing ----------------------------------------------------------------------------
     @property
@@ -86,7 +87,11 @@ class AwsBackend(Backend):
             self._log_readers.clear()
 
     def _price(self, instance_type: str, usage: str) -> float | None:
-        return catalog.bundled_price(self.region, instance_type, usage)
+        """USD per hour from the Pricing API, else the bundled table (asked once per type)."""
+        key = (self.region, instance_type, usage)
+        if key not in self._prices:
+            self._prices[key] = preflight.instance_price(self.session, self.region, instance_type, usage)[0]
+        return self._prices[key]
 
     def _record(self, kind: str, name: str) -> Resource | None:
         return self.ledger.find(self.name, kind, name, self.region)
