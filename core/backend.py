@@ -145,6 +145,7 @@ class TrainingJob:
     metrics: tuple[EpochMetric, ...] = ()
     billable_seconds: int | None = None
     cost: float | None = None  # USD so far; 0.0 locally
+    hyperparameters: Mapping[str, str] = field(default_factory=dict)  # as SageMaker received them
 
 
 @dataclass(frozen=True)

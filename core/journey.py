@@ -37,6 +37,7 @@ class JourneyOptions:
     keep_endpoint: bool = False
     region: str = ""
     seed: int = 0
+    continue_from: str = ""  # incremental training: an earlier training job whose model learns on
     spot: bool = False  # aws: managed spot training, cheaper, resumed from checkpoints when interrupted
     instance_count: int = 1  # aws: train on several GPU machines at once (kv_store dist_sync)
 
@@ -103,14 +104,24 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
     region = options.region or backend.default_region
     where = backend.region_report(region)
     device = "cuda" if any(o.gpus for o in where.training) else "cpu"
-    first = _with_overrides(suggest_for(report, device), options.hyperparameters)
+    base = _earlier_model(backend, options.continue_from, report) if options.continue_from else None
+    if base:
+        changed = [f"{k} (the model has {v}, you asked for {options.hyperparameters[k]})"
+                   for k, v in base[1].items() if k in options.hyperparameters and options.hyperparameters[k] != v]
+        if changed:
+            from sagewiz.core.errors import InputError
+
+            raise InputError(f"A model that learns on keeps its network: {'; '.join(changed)}.", title="Can't change the network",
+                             hint="Leave those settings out to continue the earlier model, or train a new model without --continue-from.")
+    first = _with_overrides(suggest_for(report, device), {**(base[1] if base else {}), **options.hyperparameters})
     listen(JourneyEvent("done", "check", " ".join(report.summary[:1]), {"classes": [c.name for c in report.classes]}))
 
     step("prepare", "Packing the pictures into RecordIO files")
     resize = first.resize or first.image_shape_tuple[1]
     prepared = prepare_dataset(report, work_dir / "data", resize=resize, seed=options.seed,
                                progress=lambda split, done, n: listen(JourneyEvent("progress", "prepare", split, {"done": done, "total": n})))
-    hyperparameters = _with_overrides(first.replace(num_training_samples=prepared.counts["train"]), options.hyperparameters)
+    hyperparameters = _with_overrides(first.replace(num_training_samples=prepared.counts["train"]),
+                                      {**(base[1] if base else {}), **options.hyperparameters})
     for warning in warnings(hyperparameters, device=device):
         listen(JourneyEvent("note", "prepare", warning))
     summary["dataset"] = {"classes": list(prepared.class_names), **prepared.counts, "skipped": list(prepared.skipped)}
@@ -124,6 +135,9 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
                 "application/x-recordio")
         for split, path in (("train", prepared.train_rec), ("validation", prepared.validation_rec))
     )
+    if base:  # incremental training: the earlier model goes in as the "model" channel
+        channels += (Channel("model", base[0], "application/x-sagemaker-model"),)
+        summary["continued_from"] = options.continue_from
     instance = _recommended(where)
     spec = TrainingSpec(job_name=names["train"], hyperparameters=hyperparameters, channels=channels,
                         output_uri=f"{storage.uri}/{run_id[:8]}/output", instance_type=instance,
@@ -174,6 +188,29 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
                     backend.delete(resource)
             summary["endpoint"]["deleted"] = True
     return summary
+
+
+# What an earlier model fixes: the network and its input can't change when it learns more.
+KEPT_FROM_EARLIER = ("num_layers", "image_shape")
+
+
+def _earlier_model(backend: Backend, job_name: str, report) -> tuple[str, dict[str, str]]:
+    """The earlier job's model and the settings it fixes. Refuses, as SageMaker does, a model that
+    knows another number of classes than the pictures have."""
+    from sagewiz.core.errors import InputError
+
+    earlier = backend.describe_training(job_name)
+    if not earlier.model_uri:
+        raise InputError(f"The training job {job_name} has no model to continue from ({earlier.status.value}).",
+                         hint="Choose a job that completed: `sagewiz resources` lists them.")
+    kept = {k: v for k, v in earlier.hyperparameters.items() if k in KEPT_FROM_EARLIER}
+    known = earlier.hyperparameters.get("num_classes")
+    if known and int(known) != len(report.classes):
+        raise DatasetError(f"The model of {job_name} tells {known} classes apart, but these pictures have "
+                           f"{len(report.classes)} ({', '.join(c.name for c in report.classes)}).",
+                           title="Different classes",
+                           hint="Continue it with pictures of the same classes, or train a new model.")
+    return earlier.model_uri, kept
 
 
 def suggest_for(report, device: str = "cpu"):
@@ -239,7 +276,8 @@ def _tune(backend: Backend, spec: TuningSpec, listen: Listener, poll_seconds: fl
         rows = [(t.job_name, t.status.value, t.objective, t.pruned) for t in tuning.trials]
         if rows != shown:
             shown = rows
-            listen(JourneyEvent("trials", "tune", "", {"trials": rows, "best": tuning.best.job_name if tuning.best else None}))
+            listen(JourneyEvent("trials", "tune", "", {"trials": rows, "best": tuning.best.job_name if tuning.best else None,
+                                                       "hyperparameters": {t.job_name: dict(t.hyperparameters) for t in tuning.trials}}))
         if tuning.status.finished:
             break
         time.sleep(poll_seconds)

@@ -71,6 +71,23 @@ def test_run_trains_deploys_evaluates_and_cleans_up_its_endpoint(home, digits):
     unknown = sagewiz(home, "monitor", "no-such-job")
     assert unknown.returncode == 1 and "no-such-job" in unknown.stderr and "Traceback" not in unknown.stderr
 
+    # incremental training: the first model learns on, with its network kept
+    job = summary["training"]["job_name"]
+    more = sagewiz(home, "run", "--data", str(digits), "--continue-from", job, "--yes", "--json", "--hp", "epochs=1")
+    assert more.returncode == 0, more.stderr
+    continued = json.loads(more.stdout)
+    assert continued["continued_from"] == job and continued["training"]["status"] == "Completed"
+    assert continued["hyperparameters"]["num_layers"] == summary["hyperparameters"]["num_layers"]
+    other = sagewiz(home, "run", "--data", str(digits), "--continue-from", job, "--yes", "--hp", "num_layers=56")
+    assert other.returncode == 1 and "keeps its network: num_layers" in other.stderr and "Traceback" not in other.stderr
+
+
+def test_continuing_a_model_with_other_classes_is_refused_with_the_reason(home, digits, tmp_path):
+    first = json.loads(sagewiz(home, "run", "--data", str(digits), "--yes", "--json", *FAST).stdout)
+    write_sample_dataset(tmp_path / "two", size=28, classes=[2, 3], seed=3)
+    result = sagewiz(home, "run", "--data", str(tmp_path / "two"), "--continue-from", first["training"]["job_name"], "--yes")
+    assert result.returncode == 1 and "tells 3 classes apart" in result.stderr and "Traceback" not in result.stderr
+
 
 def test_keeping_the_endpoint_leaves_it_for_cleanup_which_stops_it(home, digits):
     result = sagewiz(home, "run", "--data", str(digits), "--yes", "--json", "--keep-endpoint", *FAST)

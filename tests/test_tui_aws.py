@@ -132,6 +132,7 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
 
             await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
             app.screen.query_one("#epochs").value = "3"
+            app.screen.query_one("#tune_jobs").value = "2"  # and a tuning job of two trials
             await pilot.pause()
             verdict = text_of(app, "#verdict")
             assert "ml.g4dn.xlarge in us-east-1" in verdict and "$" in verdict  # time and cost before starting
@@ -143,6 +144,10 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
             log = "\n".join(line.text for line in app.screen.query_one("#log").lines)
             assert app.state.summary is not None, log
             assert app.state.summary["backend"] == "aws" and len(app.screen.accuracy) == 3
+            trials = app.screen.query_one("#trials")
+            assert trials.display and trials.row_count == 2  # the tuning trials, live, as a table
+            best = app.state.summary["tuning"]["best"]
+            assert [str(trials.get_row_at(i)[0]) for i in range(2)].count("★") == 1 and best
             assert sim.backend.endpoints == {}  # tested, then deleted
             await pilot.click("#next")
 

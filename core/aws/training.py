@@ -99,4 +99,4 @@ def training_job_from(described: Mapping[str, Any], *, metrics: tuple[EpochMetri
     return TrainingJob(job_name=described["TrainingJobName"], status=status,
                        secondary_status=described.get("SecondaryStatus", status.value), history=history,
                        failure_reason=described.get("FailureReason"), model_uri=model_uri, metrics=metrics,
-                       billable_seconds=billable, cost=cost)
+                       billable_seconds=billable, cost=cost, hyperparameters=dict(described.get("HyperParameters", {})))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import unquote, urlsplit
@@ -162,7 +163,8 @@ class LocalBackend(Backend):
             jobs.mark_failed(folder, "The training process ended unexpectedly (it was killed or ran out of memory).")
             job = _training_job(job_name, jobs.read_status(folder))
         self._record_state("training-job", job_name, job.status)
-        return job
+        spec = jobs.read_spec_or_none(folder) or {}
+        return replace(job, hyperparameters=dict(spec.get("hyperparameters", {})))
 
     def follow_logs(self, job_name: str, *, follow: bool = True) -> Iterator[LogEvent]:
         folder = self.job_dir(job_name)

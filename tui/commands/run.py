@@ -29,6 +29,8 @@ def register(subparsers) -> None:
     parser.add_argument("--keep-endpoint", action="store_true", help="leave the endpoint running at the end (sagewiz cleanup deletes it)")
     parser.add_argument("--region", default="", help="AWS region (aws backend; default: your AWS profile's region)")
     parser.add_argument("--profile", default=None, help="AWS profile (aws backend; default: AWS_PROFILE or 'default')")
+    parser.add_argument("--continue-from", default="", metavar="JOB",
+                        help="incremental training: start from the model of an earlier training job (same classes)")
     parser.add_argument("--spot", action="store_true", help="aws: managed spot training (cheaper; may wait for capacity)")
     parser.add_argument("--instances", default="1", metavar="N", help="aws: train on N GPU machines at once (default 1)")
     parser.add_argument("--resume", nargs="?", const="last", metavar="RUN", help="continue an interrupted run (the last one, or RUN)")
@@ -79,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
             except ValueError:
                 raise InputError(f"--instances {args.instances!r} is not a number of machines.", hint="For example: --instances 2") from None
             answers = {"data_dir": str(Path(args.data).expanduser().resolve()), "hp": overrides, "tune": tune,
-                       "keep_endpoint": args.keep_endpoint, "region": args.region, "spot": args.spot, "instances": instances}
+                       "keep_endpoint": args.keep_endpoint, "region": args.region, "spot": args.spot, "instances": instances,
+                       "continue_from": args.continue_from}
         backend_name = run_record.backend if run_record else args.backend
         backend = open_backend(backend_name, ledger=ledger, region=answers.get("region") or None,
                                profile=getattr(args, "profile", None))
@@ -88,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         run_record = run_record or ledger.start_run(backend_name, answers)
         options = JourneyOptions(Path(answers["data_dir"]), answers.get("hp", {}), int(answers.get("tune", 0)),
                                  bool(answers.get("keep_endpoint")), answers.get("region", ""),
-                                 spot=bool(answers.get("spot")), instance_count=int(answers.get("instances", 1)))
+                                 spot=bool(answers.get("spot")), instance_count=int(answers.get("instances", 1)),
+                                 continue_from=answers.get("continue_from", ""))
         printer = Printer(err_console, args.verbose)
         summary = run_journey(backend, options, run_record.id, default_work_dir(run_record.id),
                               lambda event: (printer(event), _save_step(ledger, run_record.id, event, answers)))

@@ -32,6 +32,7 @@ class TrainingScreen(Screen[str]):
         self.done: list[str] = []
         self.current = ""
         self.accuracy: list[float] = []
+        self.trial_status: dict[str, str] = {}
         self.verbose = False
 
     def compose(self) -> ComposeResult:
@@ -42,6 +43,7 @@ class TrainingScreen(Screen[str]):
                 yield AccuracyChart(id="chart")
             yield ProgressBar(id="progress", show_eta=False)
             yield Static("", id="outcome")
+            yield DataTable(id="trials", cursor_type="none", zebra_stripes=True)
             yield RichLog(id="log", max_lines=2000, wrap=False, markup=True)
             yield DataTable(id="results", cursor_type="none", zebra_stripes=True)
             with Horizontal(classes="buttons"):
@@ -54,6 +56,7 @@ class TrainingScreen(Screen[str]):
 
     def _start(self) -> None:
         self.query_one("#results").display = False
+        self.query_one("#trials").display = False
         self.query_one("#progress").display = False
         self.render_steps()
         self.journey()
@@ -123,13 +126,29 @@ class TrainingScreen(Screen[str]):
         elif event.kind in ("note", "done") and event.text:
             log.write(("[yellow]•[/] " if event.kind == "note" else "[green]✓[/] ") + escape(event.text))
         elif event.kind == "trials":
-            best = event.data.get("best")
-            for name, status, objective, pruned in event.data["trials"]:
-                if status != "InProgress":
-                    log.write(f"trial {escape(name)}: {'pruned' if pruned else status}"
-                              + (f", validation accuracy {objective:.3f}" if objective is not None else ""))
-            if best:
-                log.write(f"[b]best so far: {escape(best)}[/]")
+            self.show_trials(event.data)
+
+    def show_trials(self, data: dict) -> None:
+        """The tuning job's trials as a live table: status, tuned values, and the objective as a bar,
+        the best one starred."""
+        table = self.query_one("#trials", DataTable)
+        best = data.get("best")
+        tuned = data.get("hyperparameters", {})
+        names = sorted({k for values in tuned.values() for k in values})
+        table.clear(columns=True)
+        table.add_columns("", "trial", "status", "validation accuracy", *names)
+        for name, status, objective, pruned in data["trials"]:
+            bar = "" if objective is None else "█" * round(objective * 20) + f" {objective:.3f}"
+            label = "stopped early" if pruned else status
+            style = "b green" if name == best else ""
+            cells = [f"[{style}]{escape(str(c))}[/]" if style else escape(str(c))
+                     for c in (name, label, bar, *[tuned.get(name, {}).get(k, "") for k in names])]
+            table.add_row("★" if name == best else "", *cells)
+            if status != "InProgress" and self.trial_status.get(name) != status:
+                self.query_one("#log", RichLog).write(
+                    f"trial {escape(name)}: {label}" + (f", validation accuracy {objective:.3f}" if objective is not None else ""))
+            self.trial_status[name] = status
+        table.display = True
 
     def failed(self, error) -> None:
         self.query_one("#log", RichLog).write(error_text(error))
