@@ -251,3 +251,31 @@ async def test_a_kept_endpoint_can_be_asked_about_a_picture_before_clean_up(home
         assert any(r.kind == "endpoint" for r in app.screen.resources)
         await pilot.click("#delete")
         await wait_for(pilot, lambda: "Nothing left" in text_of(app, "#verdict"), what="clean-up")
+
+
+@run_async
+async def test_an_earlier_model_learns_on_from_new_pictures(home, tmp_path):
+    from sagewiz.tui.cli import main
+
+    app = two_digits_app(tmp_path)  # writes the digits folder
+    assert main(["run", "--data", app.state.data_dir, "--hp", "epochs=1", "--yes"]) == 0  # yesterday's model
+    app.look_for_unfinished = True
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen" and app.screen.query("#continue"))
+        await pilot.click("#continue")
+        await wait_for(pilot, lambda: screen_name(app) == "IncrementalScreen" and app.screen.jobs, what="the earlier jobs")
+        job = app.screen.jobs[0].name
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen" and not app.screen.query_one("#next").disabled)
+        await pilot.click("#next")
+        await through_the_where_step(pilot)
+        await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
+        assert f"Continuing the model of {job}" in text_of(app, ".lead") and app.screen.query_one("#num_layers").disabled
+        app.screen.query_one("#epochs").value = "1"
+        await pilot.pause()
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
+        await wait_for(pilot, lambda: app.state.summary is not None or not app.screen.query_one("#back").disabled,
+                       timeout=300, what="the model to learn on")
+        assert app.state.summary is not None, "\n".join(line.text for line in app.screen.query_one("#log").lines)
+        assert app.state.summary["continued_from"] == job

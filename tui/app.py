@@ -44,10 +44,25 @@ class SagewizApp(App[None]):
             return None
         return runs[0] if runs else None
 
+    def _has_models(self) -> bool:
+        """Whether some training job completed: then the welcome offers to continue its model."""
+        if not self.look_for_unfinished:
+            return False
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.ledger import Ledger
+        from sagewiz.tui.screens.incremental import completed_jobs
+
+        try:
+            with Ledger() as ledger:
+                return bool(completed_jobs(ledger))
+        except WizardError:
+            return False
+
     @work(exclusive=True)
     async def flow(self) -> None:
         from sagewiz.tui.screens.cleanup import CleanupScreen
         from sagewiz.tui.screens.dataset import DatasetScreen
+        from sagewiz.tui.screens.incremental import IncrementalScreen
         from sagewiz.tui.screens.predict import PredictScreen
         from sagewiz.tui.screens.region import RegionScreen
         from sagewiz.tui.screens.settings import SettingsScreen
@@ -58,10 +73,13 @@ class SagewizApp(App[None]):
         step = "welcome"
         while step != "done":
             if step == "welcome":
-                answer = await self.push_screen_wait(WelcomeScreen(self.state, self._unfinished()))
+                answer = await self.push_screen_wait(WelcomeScreen(self.state, self._unfinished(), self._has_models()))
                 if answer == "sample":
                     await self._make_sample()
-                step = "training" if answer == "resume" else "dataset"
+                step = {"resume": "training", "continue": "incremental"}.get(answer, "dataset")
+            elif step == "incremental":
+                answer = await self.push_screen_wait(IncrementalScreen(self.state))
+                step = "dataset" if answer == "next" else "welcome"
             elif step == "dataset":
                 answer = await self.push_screen_wait(DatasetScreen(self.state))
                 if answer == "next":

@@ -35,6 +35,7 @@ class WizardState:
     keep_endpoint: bool = False
     report: Any = None  # the DatasetReport of data_dir, once checked
     suggested: Any = None  # Hyperparameters suggested for that dataset
+    continue_from: str = ""  # incremental training: the earlier job whose model learns on
     resume_run: str | None = None  # a run id to continue, from the welcome screen
     summary: dict | None = None  # what the journey returned
 

@@ -68,7 +68,11 @@ class SettingsScreen(Screen[str]):
         values = {**hp.to_sagemaker(), **self.state.overrides}
         yield StepBar("Settings")
         with Vertical(classes="body"):
-            yield Static("Suggested for your pictures; change what you like. [dim]F1 explains the field you are on.[/]", classes="lead")
+            lead = "Suggested for your pictures; change what you like. [dim]F1 explains the field you are on.[/]"
+            if self.state.continue_from:
+                lead = (f"Continuing the model of [b]{escape(self.state.continue_from)}[/]: it keeps its network "
+                        "(num_layers, image shape). " + lead)
+            yield Static(lead, classes="lead")
             with VerticalScroll(id="form"):
                 for name in BASIC:
                     with Horizontal(classes="field"):
@@ -76,8 +80,10 @@ class SettingsScreen(Screen[str]):
                         yield Input(values.get(name, ""), id=name)
                 with Horizontal(classes="field"):
                     yield Label("num_layers", classes="name")
+                    # a model that learns on keeps its network: the earlier job's, chosen by the journey
                     yield Select([(f"{n} layers", str(n)) for n in supported_num_layers(hp.image_shape_tuple[1])],
-                                 value=values.get("num_layers", str(hp.num_layers)), allow_blank=False, id="num_layers")
+                                 value=values.get("num_layers", str(hp.num_layers)), allow_blank=False, id="num_layers",
+                                 disabled=bool(self.state.continue_from))
                 for name, options in CHOICES.items():
                     with Horizontal(classes="field"):
                         yield Label(name, classes="name")
@@ -111,7 +117,8 @@ class SettingsScreen(Screen[str]):
     def _overrides(self) -> dict[str, str]:
         suggested = self.state.suggested.to_sagemaker()
         values = {name: self.query_one(f"#{name}", Input).value.strip() for name in BASIC}
-        values["num_layers"] = str(self.query_one("#num_layers", Select).value)
+        if not self.state.continue_from:
+            values["num_layers"] = str(self.query_one("#num_layers", Select).value)
         for name in CHOICES:
             values[name] = str(self.query_one(f"#{name}", Select).value)
         changed = {k: v for k, v in values.items() if v != suggested.get(k, CHOICES.get(k, ("",))[0])}

@@ -84,11 +84,13 @@ class TrainingScreen(Screen[str]):
             with Ledger() as ledger:
                 run = ledger.get_run(state.resume_run) if state.resume_run else None
                 answers = {"data_dir": state.data_dir, "hp": state.overrides, "tune": state.tune_jobs,
-                           "keep_endpoint": state.keep_endpoint, "region": state.region if state.backend == "aws" else ""}
+                           "keep_endpoint": state.keep_endpoint, "region": state.region if state.backend == "aws" else "",
+                           "continue_from": state.continue_from}
                 run = run or ledger.start_run(state.backend, answers)
                 backend = open_backend(run.backend, ledger=ledger, region=run.answers.get("region") or None)
                 options = JourneyOptions(Path(run.answers["data_dir"]), run.answers.get("hp", {}), int(run.answers.get("tune", 0)),
-                                         bool(run.answers.get("keep_endpoint")), run.answers.get("region", ""))
+                                         bool(run.answers.get("keep_endpoint")), run.answers.get("region", ""),
+                                         continue_from=run.answers.get("continue_from", ""))
 
                 def listen(event) -> None:
                     if event.kind == "step":

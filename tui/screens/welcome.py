@@ -19,13 +19,14 @@ EXPLAIN = ("[b]This computer[/] trains SageMaker's Image Classification algorith
 
 
 class WelcomeScreen(Screen[str]):
-    """Dismisses with "next" (pick pictures), "sample" (make the sample dataset) or "resume"."""
+    """Dismisses with "next" (pick pictures), "sample" (make the sample dataset), "resume" or
+    "continue" (incremental training from an earlier model)."""
 
     BINDINGS = [("enter", "next", "Next"), ("s", "sample", "Sample data")]
 
-    def __init__(self, state, unfinished=None):
+    def __init__(self, state, unfinished=None, has_models: bool = False):
         super().__init__()
-        self.state, self.unfinished = state, unfinished
+        self.state, self.unfinished, self.has_models = state, unfinished, has_models
 
     def compose(self) -> ComposeResult:
         yield StepBar("Welcome")
@@ -45,6 +46,8 @@ class WelcomeScreen(Screen[str]):
             with Horizontal(classes="buttons"):
                 yield Button("Choose my pictures", variant="primary", id="next")
                 yield Button("No pictures yet? Make a sample", id="sample")
+                if self.has_models:
+                    yield Button("Continue an earlier model", id="continue")
                 if self.unfinished:
                     yield Button("Resume the interrupted run", id="resume")
         yield Footer()
@@ -55,11 +58,15 @@ class WelcomeScreen(Screen[str]):
             self.state.backend = self.unfinished.backend
             self.dismiss("resume")
             return
+        if event.button.id == "continue":
+            self.dismiss("continue")  # the backend is the earlier model's
+            return
         self._leave(event.button.id)
 
     def _leave(self, answer: str) -> None:
         pressed = self.query_one("#backend", RadioSet).pressed_button
         self.state.backend = "aws" if pressed is not None and pressed.id == "aws" else "local"
+        self.state.continue_from = ""  # a new model
         self.dismiss(answer)
 
     def action_next(self) -> None:

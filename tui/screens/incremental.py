@@ -1,0 +1,110 @@
+"""Continue an earlier model (incremental training): pick a training job that completed, on this
+computer or on SageMaker, and let its model learn on from new pictures or with other settings.
+The network (num_layers, image_shape) stays the earlier model's; the classes must be the same."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Static
+
+from sagewiz.tui.screens.common import StepBar, error_text
+
+
+def completed_jobs(ledger) -> list:
+    """Training jobs recorded as completed (newest first): the models that can learn on."""
+    jobs = [r for r in ledger.resources(include_deleted=True) if r.kind == "training-job" and r.state == "completed"]
+    return sorted(jobs, key=lambda r: r.created_at, reverse=True)
+
+
+class IncrementalScreen(Screen[str]):
+    """Dismisses with "next" (``state.continue_from``, ``backend`` and ``region`` set) or "back"."""
+
+    BINDINGS = [("enter", "choose", "Continue this model"), ("escape", "back", "Back")]
+
+    def __init__(self, state):
+        super().__init__()
+        self.state = state
+        self.jobs: list = []
+
+    def compose(self) -> ComposeResult:
+        yield StepBar("Welcome")
+        with Vertical(classes="body"):
+            yield Static("Which model should learn more? It keeps what it learned and its network; you choose new "
+                         "pictures (of the same classes) and settings next.", classes="lead")
+            yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="verdict")
+            with Horizontal(classes="buttons"):
+                yield Button("Back", id="back")
+                yield Button("Continue this model", variant="primary", id="next", disabled=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        from sagewiz.core.backends import open_backend
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.ledger import Ledger
+
+        rows = []
+        try:
+            with Ledger() as ledger:
+                for record in completed_jobs(ledger):
+                    accuracy, layers = "", ""
+                    try:  # the last validation accuracy and the network, from the backend
+                        job = open_backend(record.backend, ledger=ledger, region=record.region or None).describe_training(record.name)
+                        values = [m for m in job.metrics if m.name == "validation:accuracy"]
+                        accuracy = f"{max(values, key=lambda m: m.epoch).value:.3f}" if values else ""
+                        layers = job.hyperparameters.get("num_layers", "")
+                        if not job.model_uri:
+                            continue
+                    except WizardError:
+                        continue  # gone (deleted on AWS, folder removed): nothing to continue from
+                    rows.append((record, accuracy, layers))
+        except WizardError as error:
+            self.app.call_from_thread(self.query_one("#verdict", Static).update, error_text(error))
+            return
+        self.app.call_from_thread(self.show, rows)
+
+    def show(self, rows: list) -> None:
+        self.jobs = [record for record, _, _ in rows]
+        table = self.query_one("#jobs", DataTable)
+        table.clear(columns=True)
+        table.add_columns("training job", "where", "finished", "validation accuracy", "layers")
+        for record, accuracy, layers in rows:
+            where = "this computer" if record.backend == "local" else f"AWS {record.region}"
+            table.add_row(record.name, where, record.updated_at[:16].replace("T", " "), accuracy, layers)
+        if not rows:
+            self.query_one("#verdict", Static).update(
+                "No completed training job with a model is left. Train one first (Back, then Choose my pictures).")
+            return
+        self.query_one("#next", Button).disabled = False
+        table.focus()
+
+    def on_data_table_row_selected(self, _: DataTable.RowSelected) -> None:
+        self.action_choose()
+
+    def action_choose(self) -> None:
+        table = self.query_one("#jobs", DataTable)
+        if not self.jobs or table.cursor_row is None:
+            return
+        record = self.jobs[table.cursor_row]
+        self.state.continue_from = record.name
+        self.state.backend = record.backend
+        self.state.region = record.region
+        self.notify(f"Continuing {escape(record.name)}: choose the pictures it should learn from.")
+        self.dismiss("next")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "back":
+            self.dismiss("back")
+        else:
+            self.action_choose()
+
+    def action_back(self) -> None:
+        self.dismiss("back")
