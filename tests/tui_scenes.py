@@ -220,6 +220,23 @@ async def to_aws_storage(pilot) -> None:
     await settle(pilot)
 
 
+def a_trained_model(workdir: Path) -> WizardState:
+    """Yesterday's run: the sample trained for one epoch on this computer (takes a few seconds)."""
+    from sagewiz.tui.cli import main
+
+    state = sample(workdir)
+    if main(["run", "--data", state.data_dir, "--hp", "epochs=1", "--yes"]) != 0:
+        raise RuntimeError("the scene's training run failed")
+    return state
+
+
+async def to_incremental(pilot) -> None:
+    await wait_until(pilot, lambda: on_screen(pilot, "WelcomeScreen") and pilot.app.screen.query("#continue"))
+    await pilot.click("#continue")
+    await wait_until(pilot, lambda: on_screen(pilot, "IncrementalScreen") and pilot.app.screen.jobs, what="the earlier jobs")
+    await settle(pilot)
+
+
 async def then_results(pilot) -> None:
     """(After to_training) deployed, tested, the endpoint deleted: the results are shown."""
     await wait_until(pilot, lambda: not pilot.app.screen.query_one("#next").disabled, timeout=900,
@@ -250,6 +267,8 @@ SCENES = [
           nothing, to_aws_regions),
     Scene("storage-aws", "Storage on AWS: the private bucket and the role, every protection spelled out, one confirmation",
           nothing, to_aws_storage),
+    Scene("incremental", "Continue an earlier model: the jobs that completed, with their accuracy", a_trained_model,
+          to_incremental, slow=True, look_for_unfinished=True),
     Scene("settings", "Settings: suggested for the pictures, checked as you type", sample, to_settings),
     Scene("training", "Training: steps, accuracy per epoch and the algorithm's log", sample, to_training, slow=True),
     Scene("results", "Tested: accuracy, per-class precision and recall, confusion matrix", sample, then_results,
