@@ -45,7 +45,7 @@ def digits(tmp_path):
 
 
 def test_the_plain_questions_lead_to_a_tested_model(digits, capsys):
-    script = Script(str(digits), True, "2", "0.05", "16", "0", False, True)
+    script = Script(False, str(digits), True, "2", "0.05", "16", "0", False, True)
     assert run_plain(script, WizardState()) == 0
     assert script.verdicts == [True, True, True, True]
     err = capsys.readouterr().err
@@ -56,7 +56,7 @@ def test_the_plain_questions_lead_to_a_tested_model(digits, capsys):
 
 def test_a_folder_that_cannot_be_used_is_asked_for_again(tmp_path, digits, capsys):
     (tmp_path / "empty").mkdir()
-    script = Script(str(tmp_path / "missing"), str(tmp_path / "empty"), str(digits), False, "0", False, False)
+    script = Script(False, str(tmp_path / "missing"), str(tmp_path / "empty"), str(digits), False, "0", False, False)
     assert run_plain(script, WizardState()) == 0  # answered "not now" at the end: nothing started
     err = capsys.readouterr().err
     assert "Folder not found" in err and "What to do" in err and "no .jpg" in err
@@ -64,6 +64,22 @@ def test_a_folder_that_cannot_be_used_is_asked_for_again(tmp_path, digits, capsy
 
 
 def test_a_setting_sagemaker_would_refuse_is_refused_while_typing(digits):
-    script = Script(str(digits), True, "2", "7", "16", None)
+    script = Script(False, str(digits), True, "2", "7", "16", None)
     assert run_plain(script, WizardState()) == 130  # Ctrl-C at the tuning question
     assert script.verdicts[0] is True and "learning_rate" in script.verdicts[1]
+
+
+def test_on_aws_the_plain_questions_check_the_region_and_make_the_storage_first(digits, fake_aws, aws_env, capsys, monkeypatch):
+    from sagemaker_sim import SageMakerSimulator
+
+    monkeypatch.setattr("sagewiz.core.aws.logs.POLL_SECONDS", 0.05)
+    monkeypatch.setattr("sagewiz.core.aws.backend.ROLE_PROPAGATION_SECONDS", 0.0)
+    fake_aws.quotas["us-east-2"] = {"ml.g4dn.xlarge for training job usage": 0.0}
+    fake_aws.quotas["us-east-1"] = {"ml.g4dn.xlarge for training job usage": 1.0, "ml.m5.large for endpoint usage": 1.0}
+    script = Script(True, "us-east-2", "us-east-1", True, str(digits), True, "2", "0.05", "16", "0", False, True)
+    with SageMakerSimulator(aws_env, "us-east-1", tick=0.02):
+        assert run_plain(script, WizardState()) == 0
+    err = capsys.readouterr().err
+    assert "us-east-2 can't train yet (no quota)" in err and "us-east-1 is ready" in err
+    assert "s3://sagewiz-123456789012-us-east-1" in err and "Test accuracy" in err
+    assert WizardState.load().backend == "aws"

@@ -1,8 +1,8 @@
 """``sagewiz --plain``: the wizard's questions one after another, for terminals where a full-screen
 app doesn't fit (screen readers, dumb terminals, narrow ssh windows).
 
-The same steps and the same core calls as the Textual wizard: pick the pictures (or make the
-sample), see the check report, accept or change the suggested settings, then train, deploy, test
+The same steps and the same core calls as the Textual wizard: this computer or AWS (then a checked
+region and the private storage), pick the pictures (or make the sample), see the check report, accept or change the suggested settings, then train, deploy, test
 and clean up with progress printed by rich. Questions go through an :class:`Asker`, so the flow
 can be tested without a keyboard.
 """
@@ -84,7 +84,21 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
 
     ask = ask or QuestionaryAsker()
     state = state or WizardState.load()
-    err_console.print("[b]sagewiz[/] — from a folder of labelled pictures to a tested classifier, on this computer (free).")
+    err_console.print("[b]sagewiz[/] — from a folder of labelled pictures to a tested classifier, on this computer "
+                      "(free) or on AWS SageMaker.")
+    on_aws = ask.confirm("Train on AWS SageMaker (your AWS account, billed per second) instead of this computer?",
+                         state.backend == "aws")
+    if on_aws is None:
+        return 130
+    state.backend = "aws" if on_aws else "local"
+    if on_aws:
+        try:
+            answer = _aws_region_and_storage(ask, state)
+        except WizardError as error:
+            print_error(error)
+            return 1
+        if answer is not None:
+            return answer
     while True:
         folder = ask.path("Folder with your pictures (leave empty to make a sample of handwritten digits):", state.data_dir)
         if folder is None:
@@ -101,7 +115,7 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
             break
         err_console.print("[yellow]Fix the problems above, or choose another folder.[/]")
     state.data_dir, state.report = folder, report
-    suggested = suggest_for(report).to_sagemaker()
+    suggested = suggest_for(report, "cuda" if state.backend == "aws" else "cpu").to_sagemaker()
     err_console.print("Suggested settings: " + ", ".join(f"{k}={v}" for k, v in suggested.items()))
     change = ask.confirm("Change any of them?", False)
     if change is None:
@@ -133,6 +147,49 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
         return 1
 
 
+def _aws_region_and_storage(ask: Asker, state: WizardState) -> int | None:
+    """Which region (checked: algorithm, GPU types, quota, price), then the private bucket and role,
+    created after one confirmation. Returns an exit code to stop with, or None to go on."""
+    from sagewiz.core.backends import open_backend
+    from sagewiz.core.ledger import Ledger
+    from sagewiz.tui.console import err_console
+
+    backend = open_backend("aws", region=state.region or None)
+    identity = backend.session.identity
+    err_console.print(f"Signed in to AWS account {identity.account} as {identity.arn}")
+    while True:
+        region = ask.text("AWS region (`sagewiz regions` compares them all):", state.region or backend.default_region,
+                          lambda value: bool(value.strip()) or "a region such as us-east-1")
+        if region is None:
+            return 130
+        report = backend.region_report(region.strip())
+        for option in report.training:
+            price = "price unknown" if option.price_per_hour is None else f"${option.price_per_hour:.3f}/h"
+            quota = "quota unknown" if option.quota is None else f"quota {option.quota}"
+            err_console.print(f"  {option.instance_type}: {quota}, {price}")
+        for note in report.notes:
+            err_console.print(f"  [yellow]•[/] {note}")
+        if report.verdict == "ready":
+            err_console.print(f"{report.region} is ready: training on {report.recommended_training}, "
+                              f"endpoint on {report.recommended_hosting}.")
+            break
+        err_console.print(f"[yellow]{report.region} can't train yet ({report.verdict}).[/] Choose another region, or "
+                          f"request a quota increase with `sagewiz regions --request-quota TYPE --region {report.region}`.")
+    state.region = report.region
+    from sagewiz.core.aws.bucket import bucket_name
+    from sagewiz.core.aws.role import role_name
+
+    create = ask.confirm(f"Create (or reuse) the private bucket {bucket_name(identity.account, state.region)} and the role "
+                         f"{role_name(state.region)} that SageMaker may use for it only?", True)
+    if not create:
+        err_console.print("Nothing was created.")
+        return 0 if create is not None else 130
+    with Ledger() as ledger:
+        storage = open_backend("aws", ledger=ledger, region=state.region).ensure_storage(state.region)
+    err_console.print(f"[green]✓[/] {storage.uri}: " + "; ".join(storage.protections))
+    return None
+
+
 def _journey(state: WizardState) -> int:
     from sagewiz.core.backends import open_backend
     from sagewiz.core.journey import JourneyOptions, default_work_dir, run_journey
@@ -141,8 +198,9 @@ def _journey(state: WizardState) -> int:
     from sagewiz.tui.console import err_console
 
     with Ledger() as ledger:
+        region = state.region if state.backend == "aws" else ""
         run = ledger.start_run(state.backend, {"data_dir": state.data_dir, "hp": state.overrides, "tune": state.tune_jobs,
-                                               "keep_endpoint": state.keep_endpoint, "region": ""})
+                                               "keep_endpoint": state.keep_endpoint, "region": region})
         printer = Printer(err_console, verbose=False)
 
         def listen(event) -> None:
@@ -150,13 +208,14 @@ def _journey(state: WizardState) -> int:
             if event.kind == "step":
                 ledger.save_progress(run.id, event.step, run.answers)
 
-        summary = run_journey(open_backend(state.backend, ledger=ledger),
-                              JourneyOptions(Path(state.data_dir), state.overrides, state.tune_jobs, state.keep_endpoint),
+        summary = run_journey(open_backend(state.backend, ledger=ledger, region=region or None),
+                              JourneyOptions(Path(state.data_dir), state.overrides, state.tune_jobs, state.keep_endpoint, region),
                               run.id, default_work_dir(run.id), listen)
         ledger.finish_run(run.id)
     err_console.print(f"[b green]Test accuracy {summary['test_accuracy']:.3f}[/] on {summary['dataset']['test']} test pictures.")
     if not summary["endpoint"].get("deleted"):
-        err_console.print(f"The endpoint is still running at {summary['endpoint']['url']}; `sagewiz cleanup` deletes it.")
+        where = summary["endpoint"]["url"] or f"on {summary['endpoint']['instance_type']} (billed per hour)"
+        err_console.print(f"The endpoint {summary['endpoint']['name']} is still running {where}; `sagewiz cleanup` deletes it.")
     return 0
 
 
