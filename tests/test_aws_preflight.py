@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import subprocess
 import sys
-import zlib
 
 import pytest
-from aws_fakes import FakeAws, json_answer, price_item  # noqa: F401  (fake_aws is a conftest fixture)
+from aws_fakes import FakeAws
 from aws_faults import json_error
-from botocore.awsrequest import AWSResponse
 
 from sagewiz.core.aws import catalog, preflight
 from sagewiz.core.aws.session import AwsSession

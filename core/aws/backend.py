@@ -160,20 +160,29 @@ class AwsBackend(Backend):
                                     details={"instance_type": spec.instance_type, "instance_count": spec.instance_count,
                                              "spot": spec.spot},
                                     cost_per_hour=None if price is None else price * spec.instance_count)
+
+        def create() -> str:
+            request = training_request(spec, image_uri=catalog.image_uri(self.region), role_arn=self._role())
+            with translated(f"start the training job {spec.job_name}"):
+                return self._client("sagemaker").create_training_job(**request)["TrainingJobArn"]
+
+        return self._start_once(record, lambda: self.describe_training(spec.job_name), create)
+
+    def _start_once(self, record: Resource, describe: Callable[[], Any], create: Callable[[], str]) -> Any:
+        """A job that already exists (a resumed run) is described, not started twice; otherwise
+        it is created, with the ledger saying creating → running (or failed)."""
         try:
-            return self.describe_training(spec.job_name)  # started before (a resumed run): not twice
+            return describe()
         except NotFoundError:
             pass
-        request = training_request(spec, image_uri=catalog.image_uri(self.region), role_arn=self._role())
         self.ledger.update(record.id, state="creating")
         try:
-            with translated(f"start the training job {spec.job_name}"):
-                arn = self._client("sagemaker").create_training_job(**request)["TrainingJobArn"]
+            arn = create()
         except WizardError:
             self.ledger.update(record.id, state="failed")
             raise
         self.ledger.update(record.id, state="running", arn_or_url=arn)
-        return self.describe_training(spec.job_name)
+        return describe()
 
     def _describe_job(self, job_name: str) -> dict[str, Any]:
         with translated(f"look up the training job {job_name}"):
@@ -232,20 +241,13 @@ class AwsBackend(Backend):
         record = self.ledger.intend(self.name, "tuning-job", spec.tuning_job_name, region=self.region, run_id=run_id,
                                     details={"max_jobs": spec.max_jobs, "max_parallel_jobs": spec.max_parallel_jobs},
                                     cost_per_hour=None if price is None else price * spec.max_parallel_jobs)
-        try:
-            return self.describe_tuning(spec.tuning_job_name)
-        except NotFoundError:
-            pass
-        request = tuning_request(spec, image_uri=catalog.image_uri(self.region), role_arn=self._role())
-        self.ledger.update(record.id, state="creating")
-        try:
+
+        def create() -> str:
+            request = tuning_request(spec, image_uri=catalog.image_uri(self.region), role_arn=self._role())
             with translated(f"start the tuning job {spec.tuning_job_name}"):
-                arn = self._client("sagemaker").create_hyper_parameter_tuning_job(**request)["HyperParameterTuningJobArn"]
-        except WizardError:
-            self.ledger.update(record.id, state="failed")
-            raise
-        self.ledger.update(record.id, state="running", arn_or_url=arn)
-        return self.describe_tuning(spec.tuning_job_name)
+                return self._client("sagemaker").create_hyper_parameter_tuning_job(**request)["HyperParameterTuningJobArn"]
+
+        return self._start_once(record, lambda: self.describe_tuning(spec.tuning_job_name), create)
 
     def describe_tuning(self, tuning_job_name: str) -> TuningJob:
         client = self._client("sagemaker")

@@ -60,7 +60,7 @@ class StorageScreen(Screen[str]):
         from sagewiz.core.aws.role import role_name
 
         bucket, role = bucket_name(identity.account, self.state.region), role_name(self.state.region)
-        plan = "\n".join([f"sagewiz will create (or reuse):",
+        plan = "\n".join(["sagewiz will create (or reuse):",
                           f"  • the S3 bucket [b]{bucket}[/], for your pictures and models:",
                           *[f"      – {p}" for p in PROTECTIONS],
                           f"  • the IAM role [b]{role}[/], which SageMaker uses to read that bucket, write its logs and "
