@@ -265,3 +265,24 @@ def test_clean_up_deletes_the_bucket_and_role_too(backend, tmp_path):
     assert backend.resources() == []
     assert backend.session.client("s3").list_buckets()["Buckets"] == []
     assert "sagewiz-sagemaker-us-east-1" not in json.dumps(backend.session.client("iam").list_roles()["Roles"])
+
+
+def test_an_account_that_may_not_create_roles_uses_its_existing_sagemaker_role(sim, ledger):
+    backend = make_backend(ledger)
+    iam = backend.session.client("iam")
+    iam.create_role(RoleName="AmazonSageMaker-ExecutionRole-2026", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))
+    Faults(iam, "CreateRole", [xml_error(403, "AccessDenied", "User is not authorized to perform: iam:CreateRole")])
+    storage = backend.ensure_storage(REGION)
+    assert backend.role_arn.endswith(":role/AmazonSageMaker-ExecutionRole-2026")
+    assert "existing role AmazonSageMaker-ExecutionRole-2026" in storage.protections[-1]
+    assert [r.kind for r in backend.ledger.resources(backend="aws")] == ["bucket"]  # no role of sagewiz's to clean up
+
+
+def test_an_account_that_may_not_create_roles_and_has_none_is_told_what_to_ask_for(sim, ledger):
+    backend = make_backend(ledger)
+    Faults(backend.session.client("iam"), "CreateRole", [xml_error(403, "AccessDenied", "not authorized: iam:CreateRole")])
+    with pytest.raises(WizardError) as caught:
+        backend.ensure_storage(REGION)
+    assert "no existing role" in caught.value.message and "administrator" in caught.value.hint

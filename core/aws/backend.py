@@ -36,7 +36,7 @@ from sagewiz.core.backend import (
     TuningJob,
     TuningSpec,
 )
-from sagewiz.core.errors import InputError, NotFoundError, WizardError
+from sagewiz.core.errors import InputError, NotFoundError, PermissionDeniedError, WizardError
 from sagewiz.core.ledger import Ledger, Resource
 from sagewiz.core.metrics import metrics_from_log_line
 
@@ -133,7 +133,22 @@ class AwsBackend(Backend):
         role_record = self.ledger.intend(self.name, "role", role_name, region=self.region, details={"bucket": name})
         if role_record.state == "planned":
             self.ledger.update(role_record.id, state="creating")
-        self._role_arn = role.ensure_role(self.session, name, self.region, propagation_wait=self.role_propagation_seconds)
+        try:
+            self._role_arn = role.ensure_role(self.session, name, self.region, propagation_wait=self.role_propagation_seconds)
+        except PermissionDeniedError as error:
+            # Many company accounts may not create IAM roles but have a SageMaker execution role
+            # ready (the console's AmazonSageMaker-ExecutionRole-…): use it, and say so.
+            existing = role.find_usable_role(self.session)
+            if existing is None:
+                self.ledger.update(role_record.id, state="failed")
+                raise PermissionDeniedError(f"{error.message} There is no existing role SageMaker may use either.",
+                                            hint="Ask your AWS administrator for a SageMaker execution role (or the right to "
+                                                 "create one, iam:CreateRole and iam:PutRolePolicy), then run `sagewiz setup` again.") from error
+            self.ledger.update(role_record.id, state="deleted")  # sagewiz made no role: nothing of ours to clean up
+            self._role_arn = existing
+            return Storage(storage.uri, storage.protections + (
+                f"SageMaker works in it through your existing role {existing.rsplit('/', 1)[-1]} (you may not create roles "
+                f"here): its own policy decides what it may reach, so it needs s3:GetObject/PutObject on {name}",))
         self.ledger.update(role_record.id, state="active", arn_or_url=self._role_arn)
         return Storage(storage.uri, storage.protections + (f"SageMaker works in it through the role {role_name}, "
                                                            "which may touch this bucket only",))
