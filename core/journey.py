@@ -38,6 +38,7 @@ class JourneyOptions:
     region: str = ""
     seed: int = 0
     continue_from: str = ""  # incremental training: an earlier training job whose model learns on
+    endpoint_instance: str = ""  # where the endpoint runs (default: the region's cheapest usable choice)
     spot: bool = False  # aws: managed spot training, cheaper, resumed from checkpoints when interrupted
     instance_count: int = 1  # aws: train on several GPU machines at once (kv_store dist_sync)
 
@@ -82,8 +83,8 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
     names = _names(run_id)
     summary: dict[str, Any] = {"run_id": run_id, "backend": backend.name}
 
-    def step(name: str, text: str) -> None:
-        listen(JourneyEvent("step", name, text))
+    def step(name: str, text: str, **data: Any) -> None:
+        listen(JourneyEvent("step", name, text, data))
 
     step("check", f"Checking the pictures in {options.data_dir}")
     total = count_images(options.data_dir)
@@ -144,7 +145,8 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
                         instance_count=options.instance_count, spot=options.spot,
                         class_names=prepared.class_names, tags={"sagewiz:run": run_id})
 
-    step("train", f"Training {names['train']} on {instance}")
+    step("train", f"Training {names['train']} on {instance}", job=names["train"], instance_type=instance,
+         instance_count=options.instance_count)
     job = _train(backend, spec, listen, poll_seconds)
     summary["training"] = _job_summary(job)
     model_uri = job.model_uri
@@ -165,7 +167,11 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
     summary.setdefault("model_from", job.job_name)
 
     step("deploy", "Starting an endpoint with the trained model")
-    endpoint = backend.deploy(EndpointSpec(names["endpoint"], model_uri, _recommended(where, hosting=True),
+    hosting = options.endpoint_instance or _recommended(where, hosting=True)
+    if options.endpoint_instance and where.hosting and hosting not in [o.instance_type for o in where.hosting]:
+        raise WizardError(f"{where.region} doesn't offer {hosting} for endpoints.",
+                          hint="Choose one of: " + ", ".join(o.instance_type for o in where.hosting) + ".")
+    endpoint = backend.deploy(EndpointSpec(names["endpoint"], model_uri, hosting,
                                            tags={"sagewiz:run": run_id}),
                               progress=lambda stage: listen(JourneyEvent("note", "deploy", stage)))
     summary["endpoint"] = {"name": endpoint.endpoint_name, "url": endpoint.url, "instance_type": endpoint.instance_type}

@@ -111,3 +111,14 @@ def test_spot_and_several_machines_are_refused_on_this_computer(tmp_path, capsys
     assert main(["run", "--data", str(tmp_path / "digits"), "--spot", "--yes"]) == 1
     err = capsys.readouterr().err
     assert "Spot training and several instances are for AWS" in err and "Traceback" not in err
+
+
+def test_an_endpoint_type_the_region_does_not_offer_is_refused_with_the_choices(account, aws_env, tmp_path, capsys):
+    from sagewiz.core.dataset.sample import write_sample_dataset
+
+    write_sample_dataset(tmp_path / "digits", size=28, classes=[0, 1], seed=3)
+    with SageMakerSimulator(aws_env, "us-east-1", tick=0.02):
+        assert main(["run", "--backend", "aws", "--region", "us-east-1", "--data", str(tmp_path / "digits"),
+                     "--hp", "epochs=1", "--endpoint-instance", "ml.x9.huge", "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert "doesn't offer ml.x9.huge for endpoints" in err and "ml.m5.large" in err and "Traceback" not in err

@@ -279,3 +279,24 @@ async def test_an_earlier_model_learns_on_from_new_pictures(home, tmp_path):
                        timeout=300, what="the model to learn on")
         assert app.state.summary is not None, "\n".join(line.text for line in app.screen.query_one("#log").lines)
         assert app.state.summary["continued_from"] == job
+
+
+@run_async
+async def test_training_can_be_stopped_after_a_confirmation_and_says_how_it_ended(home, tmp_path):
+    app = two_digits_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await to_settings(pilot)
+        app.screen.query_one("#epochs").value = "200"
+        await pilot.pause()
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen" and app.screen.query("#stop"))
+        await wait_for(pilot, lambda: app.screen.accuracy, timeout=300, what="the first epoch")
+        assert "free" in text_of(app, "#outcome") and not app.screen.query_one("#stop").disabled
+        await pilot.press("s")
+        await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
+        await pilot.click("#yes")
+        await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen" and not app.screen.query_one("#back").disabled,
+                       timeout=120, what="the job to stop")
+        log = "\n".join(line.text for line in app.screen.query_one("#log").lines)
+        assert "ended Stopped" in log and "sagewiz monitor" in log
+        assert app.screen.query_one("#stop").disabled

@@ -21,7 +21,7 @@ def home(tmp_path, monkeypatch):
 def new_account(fake_aws):
     """GPU quota in us-east-1 only; us-east-2 offers the types with quota 0 (a new account)."""
     fake_aws.quotas["us-east-1"] = {"ml.g4dn.xlarge for training job usage": 1.0, "ml.p3.2xlarge for training job usage": 0.0,
-                                    "ml.m5.large for endpoint usage": 2.0}
+                                    "ml.m5.large for endpoint usage": 2.0, "ml.c5.xlarge for endpoint usage": 1.0}
     fake_aws.quotas["us-east-2"] = {"ml.g4dn.xlarge for training job usage": 0.0, "ml.p3.2xlarge for training job usage": 0.0,
                                     "ml.m5.large for endpoint usage": 0.0}
     fake_aws.pricing_error = None
@@ -133,6 +133,9 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
             await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
             app.screen.query_one("#epochs").value = "3"
             app.screen.query_one("#tune_jobs").value = "2"  # and a tuning job of two trials
+            choices = app.screen.query_one("#endpoint_instance")
+            assert choices.value == "ml.m5.large"  # the cheapest with quota comes first
+            choices.value = "ml.c5.xlarge"  # the endpoint on another type
             await pilot.pause()
             verdict = text_of(app, "#verdict")
             assert "ml.g4dn.xlarge in us-east-1" in verdict and "$" in verdict  # time and cost before starting
@@ -149,6 +152,7 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
             best = app.state.summary["tuning"]["best"]
             assert [str(trials.get_row_at(i)[0]) for i in range(2)].count("★") == 1 and best
             assert sim.backend.endpoints == {}  # tested, then deleted
+            assert app.state.summary["endpoint"]["instance_type"] == "ml.c5.xlarge"
             await pilot.click("#next")
 
             await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen")

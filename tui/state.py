@@ -29,6 +29,8 @@ class WizardState:
     region: str = ""  # the AWS region chosen on the Where step ("" on the local backend)
     training_instance: str = ""  # what the region recommends, for the time and cost estimate
     training_price: float | None = None
+    hosting_choices: list = field(default_factory=list)  # (instance type, price per hour) the region offers
+    endpoint_instance: str = ""  # the one chosen for the endpoint ("" = the region's recommendation)
     data_dir: str = ""
     overrides: dict[str, str] = field(default_factory=dict)  # hyperparameters the user changed
     tune_jobs: int = 0

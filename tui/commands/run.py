@@ -31,6 +31,8 @@ def register(subparsers) -> None:
     parser.add_argument("--profile", default=None, help="AWS profile (aws backend; default: AWS_PROFILE or 'default')")
     parser.add_argument("--continue-from", default="", metavar="JOB",
                         help="incremental training: start from the model of an earlier training job (same classes)")
+    parser.add_argument("--endpoint-instance", default="", metavar="TYPE",
+                        help="aws: where the endpoint runs, e.g. ml.m5.large (default: the region's cheapest usable type)")
     parser.add_argument("--spot", action="store_true", help="aws: managed spot training (cheaper; may wait for capacity)")
     parser.add_argument("--instances", default="1", metavar="N", help="aws: train on N GPU machines at once (default 1)")
     parser.add_argument("--resume", nargs="?", const="last", metavar="RUN", help="continue an interrupted run (the last one, or RUN)")
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
                 raise InputError(f"--instances {args.instances!r} is not a number of machines.", hint="For example: --instances 2") from None
             answers = {"data_dir": str(Path(args.data).expanduser().resolve()), "hp": overrides, "tune": tune,
                        "keep_endpoint": args.keep_endpoint, "region": args.region, "spot": args.spot, "instances": instances,
-                       "continue_from": args.continue_from}
+                       "continue_from": args.continue_from, "endpoint_instance": args.endpoint_instance}
         backend_name = run_record.backend if run_record else args.backend
         backend = open_backend(backend_name, ledger=ledger, region=answers.get("region") or None,
                                profile=getattr(args, "profile", None))
@@ -92,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         options = JourneyOptions(Path(answers["data_dir"]), answers.get("hp", {}), int(answers.get("tune", 0)),
                                  bool(answers.get("keep_endpoint")), answers.get("region", ""),
                                  spot=bool(answers.get("spot")), instance_count=int(answers.get("instances", 1)),
-                                 continue_from=answers.get("continue_from", ""))
+                                 continue_from=answers.get("continue_from", ""),
+                                 endpoint_instance=answers.get("endpoint_instance", ""))
         printer = Printer(err_console, args.verbose)
         summary = run_journey(backend, options, run_record.id, default_work_dir(run_record.id),
                               lambda event: (printer(event), _save_step(ledger, run_record.id, event, answers)))

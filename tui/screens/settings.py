@@ -91,6 +91,13 @@ class SettingsScreen(Screen[str]):
                 with Horizontal(classes="field"):
                     yield Label("tuning jobs", classes="name")
                     yield Input(str(self.state.tune_jobs), id="tune_jobs")
+                if self.state.backend == "aws" and self.state.hosting_choices:
+                    with Horizontal(classes="field"):
+                        yield Label("endpoint on", classes="name")
+                        yield Select([(f"{kind} — {'price unknown' if price is None else f'${price:.3f}/h'}", kind)
+                                      for kind, price in self.state.hosting_choices],
+                                     value=self.state.endpoint_instance or self.state.hosting_choices[0][0],
+                                     allow_blank=False, id="endpoint_instance")
                 yield Checkbox("Keep the endpoint running afterwards (for your own predictions)", self.state.keep_endpoint, id="keep")
             yield Static("", id="verdict")
             with Horizontal(classes="buttons"):
@@ -171,6 +178,8 @@ class SettingsScreen(Screen[str]):
             self.state.overrides = self._overrides()
             self.state.tune_jobs = int(self.query_one("#tune_jobs", Input).value or 0)
             self.state.keep_endpoint = self.query_one("#keep", Checkbox).value
+            if self.query("#endpoint_instance"):
+                self.state.endpoint_instance = str(self.query_one("#endpoint_instance", Select).value)
             self.dismiss("next")
 
     def action_back(self) -> None:

@@ -24,7 +24,8 @@ STEP_NAMES = {"check": "Check pictures", "prepare": "Pack RecordIO", "upload": "
 class TrainingScreen(Screen[str]):
     """Dismisses with "next" (to clean-up) once the journey ended, or "back" after a failure."""
 
-    BINDINGS = [("ctrl+l", "toggle_log", "Every log line"), ("r", "toggle_results", "Log/results")]
+    BINDINGS = [("ctrl+l", "toggle_log", "Every log line"), ("r", "toggle_results", "Log/results"),
+                ("s", "stop", "Stop training")]
 
     def __init__(self, state):
         super().__init__()
@@ -34,6 +35,8 @@ class TrainingScreen(Screen[str]):
         self.accuracy: list[float] = []
         self.trial_status: dict[str, str] = {}
         self.verbose = False
+        self.job = ""  # the training job while it runs: what "Stop" stops
+        self.started = 0.0
 
     def compose(self) -> ComposeResult:
         yield StepBar("Train & test")
@@ -48,6 +51,7 @@ class TrainingScreen(Screen[str]):
             yield DataTable(id="results", cursor_type="none", zebra_stripes=True)
             with Horizontal(classes="buttons"):
                 yield Button("Back to settings", id="back", disabled=True)
+                yield Button("Stop training (s)", variant="warning", id="stop", disabled=True)
                 yield Button("Next: clean up", variant="primary", id="next", disabled=True)
         yield Footer()
 
@@ -85,12 +89,13 @@ class TrainingScreen(Screen[str]):
                 run = ledger.get_run(state.resume_run) if state.resume_run else None
                 answers = {"data_dir": state.data_dir, "hp": state.overrides, "tune": state.tune_jobs,
                            "keep_endpoint": state.keep_endpoint, "region": state.region if state.backend == "aws" else "",
-                           "continue_from": state.continue_from}
+                           "continue_from": state.continue_from, "endpoint_instance": state.endpoint_instance}
                 run = run or ledger.start_run(state.backend, answers)
                 backend = open_backend(run.backend, ledger=ledger, region=run.answers.get("region") or None)
                 options = JourneyOptions(Path(run.answers["data_dir"]), run.answers.get("hp", {}), int(run.answers.get("tune", 0)),
                                          bool(run.answers.get("keep_endpoint")), run.answers.get("region", ""),
-                                         continue_from=run.answers.get("continue_from", ""))
+                                         continue_from=run.answers.get("continue_from", ""),
+                                         endpoint_instance=run.answers.get("endpoint_instance", ""))
 
                 def listen(event) -> None:
                     if event.kind == "step":
@@ -110,6 +115,7 @@ class TrainingScreen(Screen[str]):
             if self.current:
                 self.done.append(self.current)
             self.current = event.step
+            self._training(event.data.get("job", ""))
             self.render_steps()
             log.write(f"[b cyan]▸ {escape(event.text)}[/]")
             self.query_one("#progress").display = False
@@ -152,12 +158,62 @@ class TrainingScreen(Screen[str]):
             self.trial_status[name] = status
         table.display = True
 
+    def _training(self, job: str) -> None:
+        """A training job started (``job``) or the training step ended (""): the stop button and
+        the elapsed-time line follow it."""
+        import time
+
+        self.job = job
+        self.query_one("#stop", Button).disabled = not job
+        if job:
+            self.started = time.monotonic()
+            self._tick()
+
+    def _tick(self) -> None:
+        import time
+
+        if not self.job:
+            return
+        seconds = time.monotonic() - self.started
+        text = f"Training {self.job}: {int(seconds // 60)}m {int(seconds % 60):02d}s"
+        if self.state.backend == "aws" and self.state.training_price is not None:
+            text += f", about ${seconds / 3600 * self.state.training_price:.2f} so far"
+        elif self.state.backend != "aws":
+            text += ", free"
+        self.query_one("#outcome", Static).update(text + ". [dim]s stops it (the best model so far is kept).[/]")
+        self.set_timer(1.0, self._tick)
+
+    def action_stop(self) -> None:
+        if not self.job:
+            return
+        from sagewiz.tui.screens.common import ConfirmScreen
+
+        job = self.job
+        self.app.push_screen(ConfirmScreen(f"Stop the training job {job}? It ends Stopped and keeps its last checkpoint; "
+                                           "the journey ends there.", "Stop it"),
+                             lambda yes: self.stop_job(job) if yes else None)
+
+    @work(thread=True, exit_on_error=False)
+    def stop_job(self, job: str) -> None:
+        from sagewiz.core.backends import open_backend
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.ledger import Ledger
+
+        self.app.call_from_thread(self.notify, f"Stopping {job} …")
+        try:
+            with Ledger() as ledger:
+                open_backend(self.state.backend, ledger=ledger, region=self.state.region or None).stop_training(job)
+        except WizardError as error:
+            self.app.call_from_thread(self.query_one("#log", RichLog).write, error_text(error))
+
     def failed(self, error) -> None:
+        self._training("")
         self.query_one("#log", RichLog).write(error_text(error))
         self.query_one("#back", Button).disabled = False
         self.query_one("#next", Button).disabled = False
 
     def finished(self, summary: dict) -> None:
+        self._training("")
         self.state.summary = summary
         if self.current:
             self.done.append(self.current)
@@ -189,7 +245,10 @@ class TrainingScreen(Screen[str]):
         self.query_one("#next", Button).disabled = False
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id)
+        if event.button.id == "stop":
+            self.action_stop()
+        else:
+            self.dismiss(event.button.id)
 
     def action_toggle_results(self) -> None:
         if self.state.summary:
