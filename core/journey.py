@@ -105,6 +105,12 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
     region = options.region or backend.default_region
     where = backend.region_report(region)
     device = "cuda" if any(o.gpus for o in where.training) else "cpu"
+    # where training and the endpoint will run, checked now: before anything is packed, uploaded or billed
+    instance = _recommended(where)
+    hosting = options.endpoint_instance or _recommended(where, hosting=True)
+    if options.endpoint_instance and where.hosting and hosting not in [o.instance_type for o in where.hosting]:
+        raise WizardError(f"{where.region} doesn't offer {hosting} for endpoints.",
+                          hint="Choose one of: " + ", ".join(o.instance_type for o in where.hosting) + ".")
     base = _earlier_model(backend, options.continue_from, report) if options.continue_from else None
     if base:
         changed = [f"{k} (the model has {v}, you asked for {options.hyperparameters[k]})"
@@ -139,7 +145,6 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
     if base:  # incremental training: the earlier model goes in as the "model" channel
         channels += (Channel("model", base[0], "application/x-sagemaker-model"),)
         summary["continued_from"] = options.continue_from
-    instance = _recommended(where)
     spec = TrainingSpec(job_name=names["train"], hyperparameters=hyperparameters, channels=channels,
                         output_uri=f"{storage.uri}/{run_id[:8]}/output", instance_type=instance,
                         instance_count=options.instance_count, spot=options.spot,
@@ -167,10 +172,6 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
     summary.setdefault("model_from", job.job_name)
 
     step("deploy", "Starting an endpoint with the trained model")
-    hosting = options.endpoint_instance or _recommended(where, hosting=True)
-    if options.endpoint_instance and where.hosting and hosting not in [o.instance_type for o in where.hosting]:
-        raise WizardError(f"{where.region} doesn't offer {hosting} for endpoints.",
-                          hint="Choose one of: " + ", ".join(o.instance_type for o in where.hosting) + ".")
     endpoint = backend.deploy(EndpointSpec(names["endpoint"], model_uri, hosting,
                                            tags={"sagewiz:run": run_id}),
                               progress=lambda stage: listen(JourneyEvent("note", "deploy", stage)))

@@ -300,3 +300,19 @@ async def test_training_can_be_stopped_after_a_confirmation_and_says_how_it_ende
         log = "\n".join(line.text for line in app.screen.query_one("#log").lines)
         assert "ended Stopped" in log and "sagewiz monitor" in log
         assert app.screen.query_one("#stop").disabled
+
+
+@run_async
+async def test_advanced_settings_are_checked_like_the_basic_ones(home, tmp_path):
+    app = two_digits_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_settings(pilot)
+        assert app.screen.query_one("#advanced").collapsed and app.screen.query_one("#momentum").value == "0.9"
+        app.screen.query_one("#momentum").value = "1.5"
+        await pilot.pause()
+        assert "momentum" in text_of(app, "#verdict") and app.screen.query_one("#next").disabled
+        app.screen.query_one("#momentum").value = "0.8"
+        app.screen.query_one("#lr_scheduler_step").value = "2,3"
+        await pilot.pause()
+        assert not app.screen.query_one("#next").disabled
+        assert {"momentum": "0.8", "lr_scheduler_step": "2,3"}.items() <= app.screen._overrides().items()

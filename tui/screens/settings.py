@@ -10,7 +10,7 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Collapsible, Footer, Input, Label, Select, Static
 
 from sagewiz.tui.screens.common import StepBar
 
@@ -18,10 +18,21 @@ from sagewiz.tui.screens.common import StepBar
 # family; deeper nets of a family scale roughly with their layer count.
 _SPEED = {"small": (20, 600.0), "large": (18, 16.0)}
 BASIC = ("epochs", "learning_rate", "mini_batch_size")
+# Under "Advanced": the optimizer's and the schedule's finer settings; empty means SageMaker's default.
+ADVANCED = ("momentum", "weight_decay", "lr_scheduler_step", "lr_scheduler_factor", "top_k",
+            "beta_1", "beta_2", "eps", "gamma", "checkpoint_frequency")
 CHOICES = {
     "optimizer": ("sgd", "nag", "adam", "rmsprop"),
     "augmentation_type": ("none", "crop", "crop_color", "crop_color_transform"),
 }
+
+
+def _default_text(name: str) -> str:
+    """A hyperparameter's default as the form shows it ("" when SageMaker decides)."""
+    from sagewiz.core.hyperparams import Hyperparameters
+
+    default = Hyperparameters.model_fields[name].default
+    return "" if default is None else repr(default) if isinstance(default, float) else str(default)
 
 
 def estimate_minutes(hp) -> float:
@@ -88,6 +99,11 @@ class SettingsScreen(Screen[str]):
                     with Horizontal(classes="field"):
                         yield Label(name, classes="name")
                         yield Select([(o, o) for o in options], value=values.get(name, options[0]), allow_blank=False, id=name)
+                with Collapsible(title="Advanced (F1 explains each)", collapsed=True, id="advanced"):
+                    for name in ADVANCED:
+                        with Horizontal(classes="field"):
+                            yield Label(name, classes="name")
+                            yield Input(values.get(name, _default_text(name)), id=name)
                 with Horizontal(classes="field"):
                     yield Label("tuning jobs", classes="name")
                     yield Input(str(self.state.tune_jobs), id="tune_jobs")
@@ -123,7 +139,8 @@ class SettingsScreen(Screen[str]):
 
     def _overrides(self) -> dict[str, str]:
         suggested = self.state.suggested.to_sagemaker()
-        values = {name: self.query_one(f"#{name}", Input).value.strip() for name in BASIC}
+        values = {name: self.query_one(f"#{name}", Input).value.strip() for name in BASIC + ADVANCED}
+        suggested = {**{name: _default_text(name) for name in ADVANCED}, **suggested}
         if not self.state.continue_from:
             values["num_layers"] = str(self.query_one("#num_layers", Select).value)
         for name in CHOICES:
@@ -131,7 +148,7 @@ class SettingsScreen(Screen[str]):
         changed = {k: v for k, v in values.items() if v != suggested.get(k, CHOICES.get(k, ("",))[0])}
         if changed.get("augmentation_type") == "none":
             changed.pop("augmentation_type")
-        return changed
+        return {k: v for k, v in changed.items() if v or k not in ADVANCED}  # emptied: SageMaker's default
 
     def validate_form(self) -> bool:
         from sagewiz.core.errors import WizardError
