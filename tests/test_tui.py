@@ -246,6 +246,15 @@ async def test_a_kept_endpoint_can_be_asked_about_a_picture_before_clean_up(home
         await pilot.press("enter")
         await wait_for(pilot, lambda: "Can't read" in text_of(app, "#answer"), timeout=30,
                        what=f"the message about the missing picture, not {text_of(app, '#answer')!r}")
+        await pilot.click("#browse")  # or browse for one: only folders and pictures are listed
+        await wait_for(pilot, lambda: screen_name(app) == "PickPicture")
+        tree = app.screen.query_one("#tree")
+        await wait_for(pilot, lambda: tree.root.children, what="the dataset folder's listing")
+        assert sorted(str(child.label) for child in tree.root.children) == ["test", "train"]
+        picture = next((tmp_path / "digits" / "test" / "digit_3").iterdir())
+        tree.post_message(tree.FileSelected(tree.root, picture))
+        await wait_for(pilot, lambda: screen_name(app) == "PredictScreen" and app.screen.answer, what="the picked picture's answer")
+        assert app.screen.query_one("#picture").value == str(picture)
         await pilot.click("#next")
         await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen" and app.screen.resources)
         assert any(r.kind == "endpoint" for r in app.screen.resources)

@@ -14,8 +14,8 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DirectoryTree, Footer, Input, Static
 
 from sagewiz.tui.screens.common import StepBar, error_text
 
@@ -34,10 +34,40 @@ def answer_table(class_names: list[str], probabilities: tuple[float, ...], top: 
     return table
 
 
+class PictureTree(DirectoryTree):
+    """Folders and the pictures in them (JPEG, PNG), nothing else."""
+
+    def filter_paths(self, paths):
+        from sagewiz.core.dataset.walk import IMAGE_EXTENSIONS
+
+        return [p for p in paths if not p.name.startswith(".") and (p.is_dir() or p.suffix.lower() in IMAGE_EXTENSIONS)]
+
+
+class PickPicture(ModalScreen[str | None]):
+    """Browse for a picture, starting in the dataset's folder; dismisses with its path, or None."""
+
+    BINDINGS = [("escape", "cancel", "Cancel")]
+
+    def __init__(self, root: Path):
+        super().__init__()
+        self.root = root
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker"):
+            yield Static(f"Choose a picture in {escape(str(self.root))} (Enter opens a folder or picks a picture; Esc cancels)")
+            yield PictureTree(self.root, id="tree")
+
+    def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:
+        self.dismiss(str(event.path))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class PredictScreen(Screen[str]):
     """Dismisses with "next" (to clean-up) or "back"."""
 
-    BINDINGS = [("escape", "back", "Back")]
+    BINDINGS = [("escape", "back", "Back"), ("ctrl+o", "browse", "Browse pictures")]
 
     def __init__(self, state):
         super().__init__()
@@ -57,6 +87,7 @@ class PredictScreen(Screen[str]):
             yield Static(f"Ask the endpoint [b]{escape(self.endpoint)}[/] about a picture (JPEG or PNG).", classes="lead")
             with Horizontal(classes="row"):
                 yield Input(self.example, placeholder="path of a picture", id="picture")
+                yield Button("Browse…", id="browse")
                 yield Button("Predict", variant="primary", id="predict")
             with Horizontal(id="answer-row"):
                 yield Static("", id="preview")
@@ -72,11 +103,22 @@ class PredictScreen(Screen[str]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "predict":
             self.ask(self.query_one("#picture", Input).value)
+        elif event.button.id == "browse":
+            self.action_browse()
         else:
             self.dismiss(event.button.id)
 
     def action_back(self) -> None:
         self.dismiss("back")
+
+    def action_browse(self) -> None:
+        root = Path(self.state.data_dir or ".").expanduser()
+        self.app.push_screen(PickPicture(root if root.is_dir() else Path.cwd()), self._picked)
+
+    def _picked(self, path: str | None) -> None:
+        if path:
+            self.query_one("#picture", Input).value = path
+            self.ask(path)
 
     def ask(self, path: str) -> None:
         self.answer = []
