@@ -325,3 +325,33 @@ async def test_advanced_settings_are_checked_like_the_basic_ones(home, tmp_path)
         await pilot.pause()
         assert not app.screen.query_one("#next").disabled
         assert {"momentum": "0.8", "lr_scheduler_step": "2,3"}.items() <= app.screen._overrides().items()
+
+
+@run_async
+async def test_quitting_mid_training_leaves_the_job_running_and_the_next_wizard_reattaches(home, tmp_path):
+    from sagewiz.core.ledger import Ledger
+
+    app = two_digits_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await to_settings(pilot)
+        app.screen.query_one("#epochs").value = "12"
+        await pilot.pause()
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
+        await wait_for(pilot, lambda: app.screen.accuracy, timeout=300, what="the first epoch")
+        await pilot.press("ctrl+q")  # the wizard goes; the training process doesn't
+    with Ledger() as ledger:
+        [job] = [r for r in ledger.resources() if r.kind == "training-job"]
+        assert job.state == "running"
+
+    again = SagewizApp(WizardState.load())  # the next `sagewiz`
+    async with again.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: screen_name(again) == "WelcomeScreen" and again.screen.query("#resume"))
+        await pilot.click("#resume")
+        await wait_for(pilot, lambda: screen_name(again) == "TrainingScreen")
+        await wait_for(pilot, lambda: again.state.summary is not None or not again.screen.query_one("#back").disabled,
+                       timeout=600, what="the resumed journey")
+        assert again.state.summary is not None, "\n".join(line.text for line in again.screen.query_one("#log").lines)
+        assert again.state.summary["training"]["job_name"] == job.name and len(again.state.summary["training"]["epochs"]) == 12
+    with Ledger() as ledger:
+        assert [r.name for r in ledger.resources() if r.kind == "training-job"] == [job.name]  # reattached, not started again
