@@ -53,6 +53,9 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
         await pilot.click("#sample")
+        await wait_for(pilot, lambda: screen_name(app) == "SampleFolderScreen", what="the question where the sample goes")
+        assert app.screen.query_one("#sample-folder").value.endswith("sample-digits")
+        await pilot.click("#write")
         await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen", what="the dataset step")
         await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled, what="the sample to be checked")
         assert "1,797 pictures in 10 classes" in text_of(app, "#summary")
@@ -355,3 +358,23 @@ async def test_quitting_mid_training_leaves_the_job_running_and_the_next_wizard_
         assert again.state.summary["training"]["job_name"] == job.name and len(again.state.summary["training"]["epochs"]) == 12
     with Ledger() as ledger:
         assert [r.name for r in ledger.resources() if r.kind == "training-job"] == [job.name]  # reattached, not started again
+
+
+@run_async
+async def test_the_sample_goes_where_the_user_says_and_a_folder_that_cannot_take_it_is_named(home, tmp_path):
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "thesis.docx").write_text("mine")
+    app = SagewizApp(WizardState(), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.click("#sample")
+        await wait_for(pilot, lambda: screen_name(app) == "SampleFolderScreen")
+        app.screen.query_one("#sample-folder").value = str(tmp_path / "busy")
+        await pilot.click("#write")
+        await wait_for(pilot, lambda: "What to do" in text_of(app, "#sample-error"), what="the message")
+        assert (tmp_path / "busy" / "thesis.docx").read_text() == "mine"  # nothing of the user's is touched
+        field = app.screen.query_one("#sample-folder")
+        field.value = str(tmp_path / "my-digits")
+        field.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen", what="the dataset step")
+        assert app.state.data_dir == str(tmp_path / "my-digits") and (tmp_path / "my-digits" / "train").is_dir()

@@ -75,7 +75,13 @@ class SagewizApp(App[None]):
             if step == "welcome":
                 answer = await self.push_screen_wait(WelcomeScreen(self.state, self._unfinished(), self._has_models()))
                 if answer == "sample":
-                    await self._make_sample()
+                    from sagewiz.core.ledger import default_ledger_path
+                    from sagewiz.tui.screens.welcome import SampleFolderScreen
+
+                    folder = await self.push_screen_wait(SampleFolderScreen(str(default_ledger_path().parent / "sample-digits")))
+                    if folder is None:
+                        continue  # cancelled: the welcome again
+                    self.state.data_dir, self.state.report = folder, None
                 step = {"resume": "training", "continue": "incremental"}.get(answer, "dataset")
             elif step == "incremental":
                 answer = await self.push_screen_wait(IncrementalScreen(self.state))
@@ -117,17 +123,6 @@ class SagewizApp(App[None]):
                 answer = await self.push_screen_wait(CleanupScreen(self.state))
                 step = "done" if answer == "done" else "training" if self.state.summary is None else "settings"
         self.exit()
-
-    async def _make_sample(self) -> None:
-        """Write the digits sample into the sagewiz home and point the dataset step at it."""
-        from sagewiz.core.dataset.sample import write_sample_dataset
-        from sagewiz.core.ledger import default_ledger_path
-
-        folder = default_ledger_path().parent / "sample-digits"
-        self.notify(f"Writing 1,797 handwritten digits to {folder} …")
-        worker = self.run_worker(lambda: write_sample_dataset(folder), thread=True, exit_on_error=False)
-        await worker.wait()
-        self.state.data_dir, self.state.report = str(folder), None
 
 
 def run_wizard(plain: bool = False) -> int:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from rich.markup import escape
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Button, Footer, RadioButton, RadioSet, Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Input, RadioButton, RadioSet, Static
 
-from sagewiz.tui.screens.common import StepBar
+from sagewiz.tui.screens.common import StepBar, error_text
 
 LOCAL = "On this computer — free, no account needed"
 AWS = "On AWS SageMaker — an AWS account; billed per second of training and hosting"
@@ -74,3 +78,63 @@ class WelcomeScreen(Screen[str]):
 
     def action_sample(self) -> None:
         self._leave("sample")
+
+
+class SampleFolderScreen(ModalScreen[str | None]):
+    """Where to write the sample dataset: a folder the user confirms (or changes). Writes it, then
+    dismisses with the folder; None when cancelled. A folder that can't take it gets a message."""
+
+    BINDINGS = [("escape", "cancel", "Cancel")]
+
+    def __init__(self, default: str):
+        super().__init__()
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm"):
+            yield Static("Where should sagewiz write the sample (1,797 handwritten digits in 10 classes, about 2 MB)?")
+            yield Input(self.default, id="sample-folder")
+            yield Static("", id="sample-error")
+            with Horizontal(classes="row"):
+                yield Button("Write the sample", variant="primary", id="write")
+                yield Button("Cancel", id="cancel")
+
+    def on_input_submitted(self, _: Input.Submitted) -> None:
+        self._write()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "write":
+            self._write()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def _write(self) -> None:
+        folder = str(Path(self.query_one("#sample-folder", Input).value.strip() or self.default).expanduser())
+        self.query_one("#sample-error", Static).update(f"Writing the sample to {escape(folder)} …")
+        self.query_one("#write", Button).disabled = True
+        self.write(folder)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def write(self, folder: str) -> None:
+        from sagewiz.core.dataset.sample import write_sample_dataset
+        from sagewiz.core.errors import WizardError
+
+        try:
+            write_sample_dataset(Path(folder))
+        except WizardError as error:
+            self.app.call_from_thread(self._failed, error)
+            return
+        except OSError as error:
+            from sagewiz.core.errors import InputError
+
+            self.app.call_from_thread(self._failed, InputError(f"Can't write to {folder}: {error.strerror}.",
+                                                               hint="Choose a folder you can write to."))
+            return
+        self.app.call_from_thread(self.dismiss, folder)
+
+    def _failed(self, error) -> None:
+        self.query_one("#sample-error", Static).update(error_text(error))
+        self.query_one("#write", Button).disabled = False
