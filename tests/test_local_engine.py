@@ -14,6 +14,7 @@ from sagewiz.core.dataset.scan import scan_dataset
 from sagewiz.core.local import job as jobs
 from sagewiz.core.local.artifact import read_info
 from sagewiz.core.local.engine import run_job
+from sagewiz.core.metrics import metrics_from_log_line
 from sagewiz.core.prepare import prepare_dataset
 
 TINY = {"num_classes": "3", "num_layers": "20", "image_shape": "3,28,28", "mini_batch_size": "16", "epochs": "2",
@@ -131,7 +132,7 @@ def test_checkpoint_frequency_keeps_a_checkpoint_every_n_epochs(tmp_path, digits
     ("no metric here", []),
 ])
 def test_metric_values_are_read_from_the_algorithms_log_lines(line, expected):
-    assert jobs.metrics_from_log_line(line) == expected
+    assert metrics_from_log_line(line) == expected
 
 
 def test_reading_the_status_while_the_engine_writes_it_never_fails(tmp_path):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -27,9 +26,6 @@ from sagewiz.core.processes import command_line, process_exists
 
 SPEC, STATUS, LOG, ERRORS, STOP = "spec.json", "status.json", "training.log", "engine.err", "stop"
 _ENGINE = "sagewiz.core.local.train"
-
-# Parsing the algorithm's log lines is shared with the aws backend.
-from sagewiz.core.metrics import metrics_from_log_line  # noqa: E402,F401
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
