@@ -311,7 +311,7 @@ async def test_training_can_be_stopped_after_a_confirmation_and_says_how_it_ende
                        timeout=120, what="the job to stop")
         log = "\n".join(line.text for line in app.screen.query_one("#log").lines)
         assert "ended Stopped" in log and "sagewiz monitor" in log
-        assert app.screen.query_one("#stop").disabled
+        assert app.screen.query_one("#stop").disabled and not app.screen.query_one("#stop").display
 
 
 @run_async

@@ -61,6 +61,7 @@ class TrainingScreen(Screen[str]):
     def _start(self) -> None:
         self.query_one("#results").display = False
         self.query_one("#trials").display = False
+        self.query_one("#stop").display = False
         self.query_one("#progress").display = False
         self.render_steps()
         self.journey()
@@ -164,7 +165,9 @@ class TrainingScreen(Screen[str]):
         import time
 
         self.job = job
-        self.query_one("#stop", Button).disabled = not job
+        stop = self.query_one("#stop", Button)
+        stop.disabled = not job
+        stop.display = bool(job)  # only while a job runs: nothing to stop before or after
         if job:
             self.started = time.monotonic()
             self._tick()
@@ -180,7 +183,7 @@ class TrainingScreen(Screen[str]):
             text += f", about ${seconds / 3600 * self.state.training_price:.2f} so far"
         elif self.state.backend != "aws":
             text += ", free"
-        self.query_one("#outcome", Static).update(text + ". [dim]s stops it (the best model so far is kept).[/]")
+        self.query_one("#outcome", Static).update(f"{text}.  [dim](s stops it; the best model so far is kept)[/]")
         self.set_timer(1.0, self._tick)
 
     def action_stop(self) -> None:
