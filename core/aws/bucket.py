@@ -96,10 +96,10 @@ def ensure_bucket(session: Any, region: str, name: str | None = None) -> Storage
     return Storage(f"s3://{name}", PROTECTIONS)
 
 
-def _read(call, missing: tuple[str, ...]) -> Any:
-    """The answer of a bucket-settings read, or None when the setting isn't there at all."""
+def _read(name: str, call, missing: tuple[str, ...]) -> Any:
+    """The answer of a read of the bucket's settings, or None when the setting isn't there at all."""
     try:
-        with translated("read a setting of the bucket"):
+        with translated(f"read the settings of the bucket {name}"):
             return call()
     except WizardError as error:
         if error_code(error) in missing:
@@ -111,24 +111,23 @@ def bucket_problems(session: Any, name: str, region: str | None = None) -> list[
     """Every way the bucket is not private, in words (empty: private). Raises WizardError."""
     s3 = session.client("s3", region=region)
     found: list[str] = []
-    with translated(f"read the settings of the bucket {name}"):
-        block = _read(lambda: s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"],
-                      ("NoSuchPublicAccessBlockConfiguration",))
-        if block is None:
-            found.append("Block Public Access is off")
-        else:
-            off = [k for k in _BLOCK_ALL if not block.get(k)]
-            if off:
-                found.append("Block Public Access is partly off (" + ", ".join(off) + ")")
-        status = _read(lambda: s3.get_bucket_policy_status(Bucket=name)["PolicyStatus"], ("NoSuchBucketPolicy",))
-        if status and status.get("IsPublic"):
-            found.append("its bucket policy makes it public")
-        ownership = _read(lambda: s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"],
-                          ("OwnershipControlsNotFoundError",))
-        if not ownership or ownership[0].get("ObjectOwnership") != "BucketOwnerEnforced":
-            grants = _read(lambda: s3.get_bucket_acl(Bucket=name)["Grants"], ()) or []
-            if any(g.get("Grantee", {}).get("URI") in _PUBLIC_GROUPS for g in grants):
-                found.append("its ACL grants access to everyone")
+    block = _read(name, lambda: s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"],
+                  ("NoSuchPublicAccessBlockConfiguration",))
+    if block is None:
+        found.append("Block Public Access is off")
+    else:
+        off = [k for k in _BLOCK_ALL if not block.get(k)]
+        if off:
+            found.append("Block Public Access is partly off (" + ", ".join(off) + ")")
+    status = _read(name, lambda: s3.get_bucket_policy_status(Bucket=name)["PolicyStatus"], ("NoSuchBucketPolicy",))
+    if status and status.get("IsPublic"):
+        found.append("its bucket policy makes it public")
+    ownership = _read(name, lambda: s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"],
+                      ("OwnershipControlsNotFoundError",))
+    if not ownership or ownership[0].get("ObjectOwnership") != "BucketOwnerEnforced":
+        grants = _read(name, lambda: s3.get_bucket_acl(Bucket=name)["Grants"], ()) or []
+        if any(g.get("Grantee", {}).get("URI") in _PUBLIC_GROUPS for g in grants):
+            found.append("its ACL grants access to everyone")
     return found
 
 

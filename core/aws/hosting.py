@@ -25,9 +25,10 @@ def _missing(error: BaseException) -> bool:
     return isinstance(error, NotFoundError) or error_code(error) in ("ValidationException", "ResourceNotFound")
 
 
-def _exists(call: Callable[[], Any]) -> bool:
+def _exists(action: str, call: Callable[[], Any]) -> bool:
+    """Whether ``call`` finds the thing; any other failure is raised, translated with ``action``."""
     try:
-        with translated("look it up"):
+        with translated(action):
             call()
         return True
     except WizardError as error:
@@ -39,14 +40,12 @@ def _exists(call: Callable[[], Any]) -> bool:
 def create(sagemaker: Any, spec: EndpointSpec, *, image_uri: str, role_arn: str) -> None:
     """Create whichever of the model, endpoint config and endpoint does not exist yet."""
     name, tags = spec.endpoint_name, aws_tags(spec.tags)
-    with translated(f"look up the model {name}"):
-        model_exists = _exists(lambda: sagemaker.describe_model(ModelName=name))
+    model_exists = _exists(f"look up the model {name}", lambda: sagemaker.describe_model(ModelName=name))
     if not model_exists:
         with translated(f"create the model {name}"):
             sagemaker.create_model(ModelName=name, ExecutionRoleArn=role_arn, Tags=tags,
                                    PrimaryContainer={"Image": image_uri, "ModelDataUrl": spec.model_uri})
-    with translated(f"look up the endpoint configuration {name}"):
-        config_exists = _exists(lambda: sagemaker.describe_endpoint_config(EndpointConfigName=name))
+    config_exists = _exists(f"look up the endpoint configuration {name}", lambda: sagemaker.describe_endpoint_config(EndpointConfigName=name))
     if not config_exists:
         variant: dict[str, Any] = {"VariantName": "AllTraffic", "ModelName": name, "InitialVariantWeight": 1.0}
         if spec.serverless_memory_mb:
@@ -55,8 +54,7 @@ def create(sagemaker: Any, spec: EndpointSpec, *, image_uri: str, role_arn: str)
             variant.update(InstanceType=spec.instance_type, InitialInstanceCount=spec.instance_count)
         with translated(f"create the endpoint configuration {name}"):
             sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant], Tags=tags)
-    with translated(f"look up the endpoint {name}"):
-        endpoint_exists = _exists(lambda: sagemaker.describe_endpoint(EndpointName=name))
+    endpoint_exists = _exists(f"look up the endpoint {name}", lambda: sagemaker.describe_endpoint(EndpointName=name))
     if not endpoint_exists:
         with translated(f"create the endpoint {name}"):
             sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=tags)
