@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from sagewiz.core.backend import Backend, Channel, EndpointSpec, JobStatus, TrainingJob, TrainingSpec, TuningJob, TuningSpec
+from sagewiz.core.backend import (Backend, Channel, EndpointSpec, InstanceOption, JobStatus, TrainingJob, TrainingSpec, TuningJob,
+                                  TuningSpec)
 from sagewiz.core.errors import DatasetError, WizardError
 
 STEPS = ("check", "prepare", "upload", "train", "tune", "deploy", "evaluate", "clean up")
@@ -62,11 +63,46 @@ def _names(run_id: str) -> dict[str, str]:
     return {"train": f"sagewiz-{short}-train", "tune": f"sagewiz-{short}-tune", "endpoint": f"sagewiz-{short}-endpoint"}
 
 
+@dataclass(frozen=True)
+class TrainedModel:
+    """What the training half of the journey hands to the deploying half: the model, where an
+    endpoint for it can run, and the test pictures to try it on."""
+
+    run_id: str
+    summary: dict[str, Any]  # so far: dataset, hyperparameters, training (and tuning), model_from
+    model_uri: str
+    region: str
+    hosting: tuple[InstanceOption, ...]  # what the region offers for endpoints, with prices
+    recommended_hosting: str
+    test_images: tuple[tuple[str, int], ...]  # (path, label)
+    class_names: tuple[str, ...]
+    top_k: int
+
+    @property
+    def validation_accuracy(self) -> float | None:
+        """The kept model's last validation accuracy (the best trial's when tuning won)."""
+        tuning = self.summary.get("tuning") or {}
+        for trial in tuning.get("trials", []):
+            if trial["job_name"] == self.summary.get("model_from") and trial["objective"] is not None:
+                return trial["objective"]
+        epochs = [e for e in self.summary["training"]["epochs"] if "validation:accuracy" in e]
+        return epochs[-1]["validation:accuracy"] if epochs else None
+
+
 def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir: Path,
                 listen: Listener = lambda event: None, *, poll_seconds: float = 1.0) -> dict[str, Any]:
     """Run every step and return the summary ``sagewiz run --json`` prints. Raises WizardError
     (DatasetError, HyperparameterError, JobFailedError, …) with the step's hint; whatever was
     created stays in the ledger for ``sagewiz cleanup``."""
+    trained = train_model(backend, options, run_id, work_dir, listen, poll_seconds=poll_seconds)
+    return deploy_and_test(backend, trained, listen, endpoint_instance=options.endpoint_instance,
+                           keep_endpoint=options.keep_endpoint)
+
+
+def train_model(backend: Backend, options: JourneyOptions, run_id: str, work_dir: Path,
+                listen: Listener = lambda event: None, *, poll_seconds: float = 1.0) -> TrainedModel:
+    """The first half: check → pack → upload → train → (tune). Nothing is left running; the
+    wizard shows the model before asking where its endpoint should run. Raises WizardError."""
     from sagewiz.core.dataset.scan import count_images, scan_dataset
     from sagewiz.core.hyperparams import warnings
     from sagewiz.core.prepare import prepare_dataset
@@ -107,9 +143,9 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
     device = "cuda" if any(o.gpus for o in where.training) else "cpu"
     # where training and the endpoint will run, checked now: before anything is packed, uploaded or billed
     instance = _recommended(where)
-    hosting = options.endpoint_instance or _recommended(where, hosting=True)
-    if options.endpoint_instance and where.hosting and hosting not in [o.instance_type for o in where.hosting]:
-        raise WizardError(f"{where.region} doesn't offer {hosting} for endpoints.",
+    hosting = _recommended(where, hosting=True)
+    if options.endpoint_instance and where.hosting and options.endpoint_instance not in [o.instance_type for o in where.hosting]:
+        raise WizardError(f"{where.region} doesn't offer {options.endpoint_instance} for endpoints.",
                           hint="Choose one of: " + ", ".join(o.instance_type for o in where.hosting) + ".")
     base = _earlier_model(backend, options.continue_from, report) if options.continue_from else None
     if base:
@@ -170,25 +206,42 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir
             model_uri = backend.describe_training(tuning.best.job_name).model_uri
             summary["model_from"] = tuning.best.job_name
     summary.setdefault("model_from", job.job_name)
+    return TrainedModel(run_id, summary, model_uri, where.region, tuple(where.hosting), hosting,
+                        tuple(prepared.test_images), tuple(prepared.class_names), max(hyperparameters.top_k or 1, 1))
 
-    step("deploy", "Starting an endpoint with the trained model")
-    endpoint = backend.deploy(EndpointSpec(names["endpoint"], model_uri, hosting,
-                                           tags={"sagewiz:run": run_id}),
+
+def deploy_and_test(backend: Backend, trained: TrainedModel, listen: Listener = lambda event: None, *,
+                    endpoint_instance: str = "", keep_endpoint: bool = False) -> dict[str, Any]:
+    """The second half: an endpoint for the trained model on ``endpoint_instance`` (default: the
+    region's recommendation), the test pictures sent to it, and the endpoint deleted again unless
+    it is to be kept. Returns the journey's whole summary. Raises WizardError."""
+    hosting = endpoint_instance or trained.recommended_hosting
+    offered = [o.instance_type for o in trained.hosting]
+    if offered and hosting not in offered:
+        raise WizardError(f"{trained.region} doesn't offer {hosting} for endpoints.",
+                          hint="Choose one of: " + ", ".join(offered) + ".")
+    summary = dict(trained.summary)
+    name = _names(trained.run_id)["endpoint"]
+
+    def step(step_name: str, text: str, **data: Any) -> None:
+        listen(JourneyEvent("step", step_name, text, data))
+
+    step("deploy", f"Starting the endpoint {name} on {hosting}", instance_type=hosting)
+    endpoint = backend.deploy(EndpointSpec(name, trained.model_uri, hosting, tags={"sagewiz:run": trained.run_id}),
                               progress=lambda stage: listen(JourneyEvent("note", "deploy", stage)))
     summary["endpoint"] = {"name": endpoint.endpoint_name, "url": endpoint.url, "instance_type": endpoint.instance_type}
     try:
         from sagewiz.core.evaluate import evaluate
 
-        step("evaluate", f"Testing the endpoint on {len(prepared.test_images)} test pictures")
-        top_k = hyperparameters.top_k or 1
-        evaluation = evaluate(prepared.test_images, lambda image, content_type: backend.predict(endpoint.endpoint_name, image, content_type),
-                              prepared.class_names, top_k=max(top_k, 1),
+        step("evaluate", f"Testing the endpoint on {len(trained.test_images)} test pictures")
+        evaluation = evaluate(trained.test_images, lambda image, content_type: backend.predict(endpoint.endpoint_name, image, content_type),
+                              trained.class_names, top_k=trained.top_k,
                               progress=lambda done, n: listen(JourneyEvent("progress", "evaluate", "", {"done": done, "total": n})))
         summary["evaluation"] = evaluation.to_dict()
         summary["test_accuracy"] = evaluation.accuracy
         listen(JourneyEvent("done", "evaluate", f"Test accuracy {evaluation.accuracy:.3f}", {"accuracy": evaluation.accuracy}))
     finally:
-        if not options.keep_endpoint:
+        if not keep_endpoint:
             step("clean up", f"Deleting the endpoint {endpoint.endpoint_name}")
             for resource in backend.resources():
                 if resource.kind == "endpoint" and resource.name == endpoint.endpoint_name:

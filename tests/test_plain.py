@@ -31,6 +31,11 @@ class Script:
     def path(self, message, default):
         return self._next(message)
 
+    def select(self, message, choices, default):
+        self.choices = choices
+        answer = self._next(message)
+        return next(choice for choice in choices if choice.startswith(answer)) if answer else answer
+
 
 @pytest.fixture(autouse=True)
 def home(tmp_path, monkeypatch):
@@ -45,18 +50,20 @@ def digits(tmp_path):
 
 
 def test_the_plain_questions_lead_to_a_tested_model(digits, capsys):
-    script = Script(False, str(digits), True, "2", "0.05", "16", "0", False, True)
+    script = Script(False, str(digits), True, "2", "0.05", "16", "0", True, False)
     assert run_plain(script, WizardState()) == 0
     assert script.verdicts == [True, True, True, True]
+    assert script.asked[-1].startswith("Keep the endpoint")  # asked after training, with the model there
     err = capsys.readouterr().err
     assert "Ready to train" in err and "Test accuracy" in err and "Validation-accuracy" in err
+    assert "Trained: the model of" in err and "validation accuracy" in err
     saved = WizardState.load()
     assert saved.data_dir == str(digits) and saved.overrides == {"epochs": "2", "mini_batch_size": "16"}
 
 
 def test_a_folder_that_cannot_be_used_is_asked_for_again(tmp_path, digits, capsys):
     (tmp_path / "empty").mkdir()
-    script = Script(False, str(tmp_path / "missing"), str(tmp_path / "empty"), str(digits), False, "0", False, False)
+    script = Script(False, str(tmp_path / "missing"), str(tmp_path / "empty"), str(digits), False, "0", False)
     assert run_plain(script, WizardState()) == 0  # answered "not now" at the end: nothing started
     err = capsys.readouterr().err
     assert "Folder not found" in err and "What to do" in err and "no .jpg" in err
@@ -75,10 +82,14 @@ def test_on_aws_the_plain_questions_check_the_region_and_make_the_storage_first(
     monkeypatch.setattr("sagewiz.core.aws.logs.POLL_SECONDS", 0.05)
     monkeypatch.setattr("sagewiz.core.aws.backend.ROLE_PROPAGATION_SECONDS", 0.0)
     fake_aws.quotas["us-east-2"] = {"ml.g4dn.xlarge for training job usage": 0.0}
-    fake_aws.quotas["us-east-1"] = {"ml.g4dn.xlarge for training job usage": 1.0, "ml.m5.large for endpoint usage": 1.0}
-    script = Script(True, "us-east-2", "us-east-1", True, str(digits), True, "2", "0.05", "16", "0", False, True)
-    with SageMakerSimulator(aws_env, "us-east-1", tick=0.02):
+    fake_aws.quotas["us-east-1"] = {"ml.g4dn.xlarge for training job usage": 1.0, "ml.m5.large for endpoint usage": 1.0,
+                                    "ml.c5.xlarge for endpoint usage": 2.0}
+    script = Script(True, "us-east-2", "us-east-1", True, str(digits), True, "2", "0.05", "16", "0", True, "ml.c5.xlarge", False)
+    with SageMakerSimulator(aws_env, "us-east-1", tick=0.02) as sim:
         assert run_plain(script, WizardState()) == 0
+        assert sim.backend.endpoints == {}  # tested, then deleted
+    assert script.choices[0].startswith("ml.m5.large — $") and any(c.startswith("ml.c5.xlarge — $") for c in script.choices)
+    assert WizardState.load().endpoint_instance == "ml.c5.xlarge"
     err = capsys.readouterr().err
     assert "us-east-2 can't train yet (no quota)" in err and "us-east-1 is ready" in err
     assert "s3://sagewiz-123456789012-us-east-1" in err and "Test accuracy" in err

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sagewiz.core.ledger import Ledger
 from sagewiz.tui.app import SagewizApp
 from sagewiz.tui.state import WizardState
 
@@ -69,14 +70,27 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
         assert "of training on this computer" in text_of(app, "#verdict")
         await pilot.click("#next")
 
-        await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
-        await wait_for(pilot, lambda: app.state.summary is not None or not app.screen.query_one("#back").disabled,
-                       timeout=600, what="training, deployment and testing")
-        log = "\n".join(line.text for line in app.screen.query_one("#log").lines)
-        assert app.state.summary is not None, log
-        assert app.state.summary["test_accuracy"] > 0.5
-        assert app.screen.query_one("#results").display
+        await until_trained(pilot)
         assert len(app.screen.accuracy) == 2 and app.screen.query_one("#chart").validation  # one bar pair per epoch
+        assert "validation accuracy" in text_of(app, "#outcome")
+        await pilot.click("#next")
+
+        await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")
+        assert app.screen.query_one("#instance").value == "local-cpu"
+        assert "local-cpu — this computer, free" in str(app.screen.query_one("#instance SelectCurrent Static").render())
+        assert "Free" in text_of(app, "#cost") and not app.screen.query_one("#keep").value
+        await deploy_and_test(pilot)
+        assert app.state.summary["test_accuracy"] > 0.5 and app.state.summary["endpoint"]["deleted"]
+        assert "✓ Delete the endpoint" in text_of(app, "#steps")
+        await pilot.click("#next")
+
+        await wait_for(pilot, lambda: screen_name(app) == "EvaluateScreen")
+        assert app.screen.query_one("#results").row_count == 10  # a row per class: precision, recall, confusion
+        assert f"Test accuracy {app.state.summary['test_accuracy']:.3f}" in text_of(app, "#outcome")
+        wrong = app.state.summary["evaluation"]["misclassified"]
+        assert app.screen.query_one("#wrong").row_count == len(wrong)
+        if wrong:  # each wrong picture is drawn beside the list
+            await wait_for(pilot, lambda: "▀" in text_of(app, "#wrong-picture"), timeout=30, what="the wrong picture")
         await pilot.click("#next")
 
         await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen")
@@ -87,6 +101,9 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
         await pilot.click("#done")
     saved = WizardState.load()  # the answers are next run's defaults
     assert saved.overrides == {"epochs": "2"} and saved.data_dir.endswith("sample-digits")
+    assert saved.endpoint_instance == "local-cpu"
+    with Ledger() as ledger:
+        assert ledger.unfinished_runs() == []  # tested: nothing is offered for resuming next time
 
 
 @run_async
@@ -124,6 +141,24 @@ async def through_the_where_step(pilot) -> None:
                    what="the Where step")
     assert "local" in text_of(app, "#verdict") and "should take about" in text_of(app, "#status")
     await pilot.click("#next")
+
+
+async def until_trained(pilot) -> None:
+    """Wait on the training step until the model is there (or say why not, with the log)."""
+    app = pilot.app
+    await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
+    await wait_for(pilot, lambda: app.state.trained is not None or not app.screen.query_one("#back").disabled,
+                   timeout=600, what="training")
+    assert app.state.trained is not None, "\n".join(line.text for line in app.screen.query_one("#log").lines)
+
+
+async def deploy_and_test(pilot) -> None:
+    """On the deploy step: start the endpoint, wait for the test (or say why not, with the log)."""
+    app = pilot.app
+    await pilot.click("#deploy")
+    await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled or not app.screen.query_one("#deploy").disabled,
+                   timeout=300, what="the endpoint and the test")
+    assert app.state.summary is not None, "\n".join(line.text for line in app.screen.query_one("#log").lines)
 
 
 async def to_settings(pilot) -> None:
@@ -169,8 +204,6 @@ async def test_settings_sagemaker_would_refuse_are_named_and_block_the_start(hom
 
 @run_async
 async def test_an_interrupted_run_is_offered_for_resuming(home):
-    from sagewiz.core.ledger import Ledger
-
     with Ledger() as ledger:
         ledger.start_run("local", {"data_dir": "/somewhere"})
     app = SagewizApp(WizardState())
@@ -234,8 +267,15 @@ async def test_a_kept_endpoint_can_be_asked_about_a_picture_before_clean_up(home
     async with app.run_test(size=(100, 32)) as pilot:
         await to_settings(pilot)
         await pilot.click("#next")
-        await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
-        await wait_for(pilot, lambda: app.state.summary is not None or not app.screen.query_one("#back").disabled, timeout=600)
+        await until_trained(pilot)
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")
+        assert app.screen.query_one("#keep").value  # remembered from last time
+        await deploy_and_test(pilot)
+        assert "Delete the endpoint" not in text_of(app, "#steps")
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "EvaluateScreen")
+        assert "ask it about a picture" in str(app.screen.query_one("#next").label)
         await pilot.click("#next")
         await wait_for(pilot, lambda: screen_name(app) == "PredictScreen")
         app.screen.query_one("#picture").value = str(next((tmp_path / "digits" / "test" / "digit_8").iterdir()))
@@ -286,11 +326,8 @@ async def test_an_earlier_model_learns_on_from_new_pictures(home, tmp_path):
         app.screen.query_one("#epochs").value = "1"
         await pilot.pause()
         await pilot.click("#next")
-        await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
-        await wait_for(pilot, lambda: app.state.summary is not None or not app.screen.query_one("#back").disabled,
-                       timeout=300, what="the model to learn on")
-        assert app.state.summary is not None, "\n".join(line.text for line in app.screen.query_one("#log").lines)
-        assert app.state.summary["continued_from"] == job
+        await until_trained(pilot)
+        assert app.state.trained.summary["continued_from"] == job
 
 
 @run_async
@@ -312,6 +349,10 @@ async def test_training_can_be_stopped_after_a_confirmation_and_says_how_it_ende
         log = "\n".join(line.text for line in app.screen.query_one("#log").lines)
         assert "ended Stopped" in log and "sagewiz monitor" in log
         assert app.screen.query_one("#stop").disabled and not app.screen.query_one("#stop").display
+        assert app.state.trained is None and str(app.screen.query_one("#next").label) == "Next: clean up"
+        await pilot.click("#next")  # no model to deploy: what was made so far is offered for deleting
+        await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen" and app.screen.resources)
+        assert {r.kind for r in app.screen.resources} == {"storage", "training-job"}
 
 
 @run_async
@@ -332,7 +373,6 @@ async def test_advanced_settings_are_checked_like_the_basic_ones(home, tmp_path)
 
 @run_async
 async def test_quitting_mid_training_leaves_the_job_running_and_the_next_wizard_reattaches(home, tmp_path):
-    from sagewiz.core.ledger import Ledger
 
     app = two_digits_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -351,11 +391,9 @@ async def test_quitting_mid_training_leaves_the_job_running_and_the_next_wizard_
     async with again.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: screen_name(again) == "WelcomeScreen" and again.screen.query("#resume"))
         await pilot.click("#resume")
-        await wait_for(pilot, lambda: screen_name(again) == "TrainingScreen")
-        await wait_for(pilot, lambda: again.state.summary is not None or not again.screen.query_one("#back").disabled,
-                       timeout=600, what="the resumed journey")
-        assert again.state.summary is not None, "\n".join(line.text for line in again.screen.query_one("#log").lines)
-        assert again.state.summary["training"]["job_name"] == job.name and len(again.state.summary["training"]["epochs"]) == 12
+        await until_trained(pilot)
+        training = again.state.trained.summary["training"]
+        assert training["job_name"] == job.name and len(training["epochs"]) == 12
     with Ledger() as ledger:
         assert [r.name for r in ledger.resources() if r.kind == "training-job"] == [job.name]  # reattached, not started again
 

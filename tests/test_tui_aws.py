@@ -133,26 +133,43 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
             await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
             app.screen.query_one("#epochs").value = "3"
             app.screen.query_one("#tune_jobs").value = "2"  # and a tuning job of two trials
-            choices = app.screen.query_one("#endpoint_instance")
-            assert choices.value == "ml.m5.large"  # the cheapest with quota comes first
-            choices.value = "ml.c5.xlarge"  # the endpoint on another type
             await pilot.pause()
             verdict = text_of(app, "#verdict")
             assert "ml.g4dn.xlarge in us-east-1" in verdict and "$" in verdict  # time and cost before starting
             await pilot.click("#next")
 
             await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
-            await wait_for(pilot, lambda: app.state.summary is not None or not app.screen.query_one("#back").disabled,
-                           timeout=120, what="training, deployment and testing on SageMaker")
+            await wait_for(pilot, lambda: app.state.trained is not None or not app.screen.query_one("#back").disabled,
+                           timeout=120, what="training and tuning on SageMaker")
             log = "\n".join(line.text for line in app.screen.query_one("#log").lines)
-            assert app.state.summary is not None, log
-            assert app.state.summary["backend"] == "aws" and len(app.screen.accuracy) == 3
+            assert app.state.trained is not None, log
+            assert len(app.screen.accuracy) == 3
             trials = app.screen.query_one("#trials")
             assert trials.display and trials.row_count == 2  # the tuning trials, live, as a table
-            best = app.state.summary["tuning"]["best"]
+            best = app.state.trained.summary["tuning"]["best"]
             assert [str(trials.get_row_at(i)[0]) for i in range(2)].count("★") == 1 and best
+            assert sim.backend.endpoints == {}  # nothing bills for hosting before the user chose where
+            await pilot.click("#next")
+
+            await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")
+            choices = app.screen.query_one("#instance")
+            assert choices.value == "ml.m5.large"  # the recommended type, with quota, comes first
+            assert "ml.m5.large — $0.115/hour, quota 2" in str(choices.query_one("SelectCurrent Static").render())
+            assert "deleted right after the test" in text_of(app, "#cost")
+            choices.value = "ml.c5.xlarge"  # the endpoint on another type
+            await pilot.pause()
+            await pilot.click("#deploy")
+            await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled or not app.screen.query_one("#deploy").disabled,
+                           timeout=120, what="the endpoint and the test")
+            log = "\n".join(line.text for line in app.screen.query_one("#log").lines)
+            assert app.state.summary is not None, log
+            assert "InService" in log  # the endpoint's way up, shown as it happens
+            assert app.state.summary["backend"] == "aws" and app.state.summary["endpoint"]["instance_type"] == "ml.c5.xlarge"
             assert sim.backend.endpoints == {}  # tested, then deleted
-            assert app.state.summary["endpoint"]["instance_type"] == "ml.c5.xlarge"
+            await pilot.click("#next")
+
+            await wait_for(pilot, lambda: screen_name(app) == "EvaluateScreen")
+            assert app.screen.query_one("#results").row_count == len(app.state.summary["dataset"]["classes"])
             await pilot.click("#next")
 
             await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen")

@@ -220,27 +220,222 @@ async def to_aws_storage(pilot) -> None:
     await settle(pilot)
 
 
-def a_trained_model(workdir: Path) -> WizardState:
-    """Yesterday's run: the sample trained for one epoch on this computer (takes a few seconds)."""
-    from sagewiz.tui.cli import main
+# Recorded runs --------------------------------------------------------------------------------
+# After training, screens show accuracies and timings that differ run to run. So that those screens
+# can be compared picture by picture too, these scenes hand the real screens a run as the journey
+# reports it (the events the training step hears, the trained model, the test results), made here
+# from fixed numbers on the sample's own pictures. The same screens run for real in test_tui.py.
 
-    state = sample(workdir)
-    if main(["run", "--data", state.data_dir, "--hp", "epochs=1", "--yes"]) != 0:
-        raise RuntimeError("the scene's training run failed")
-    return state
+RUN = "5e1f2a3b"
+TRAIN_JOB, TUNE_JOB, ENDPOINT = f"sagewiz-{RUN}-train", f"sagewiz-{RUN}-tune", f"sagewiz-{RUN}-endpoint"
+EPOCHS = ((0.512, 0.631), (0.803, 0.842), (0.921, 0.905), (0.957, 0.937), (0.974, 0.958))  # (train, validation)
+TRIALS = (("sagewiz-5e1f2a3b-tune-001", "Completed", 0.971, False, {"learning_rate": "0.0132", "mini_batch_size": "32"}),
+          ("sagewiz-5e1f2a3b-tune-002", "Stopped", 0.874, True, {"learning_rate": "0.0009", "mini_batch_size": "64"}),
+          ("sagewiz-5e1f2a3b-tune-003", "Completed", 0.949, False, {"learning_rate": "0.0410", "mini_batch_size": "16"}))
 
 
-async def to_incremental(pilot) -> None:
-    await wait_until(pilot, lambda: on_screen(pilot, "WelcomeScreen") and pilot.app.screen.query("#continue"))
-    await pilot.click("#continue")
-    await wait_until(pilot, lambda: on_screen(pilot, "IncrementalScreen") and pilot.app.screen.jobs, what="the earlier jobs")
+def _test_pictures() -> list[tuple[str, int]]:
+    """The sample's test pictures, named relative to the work folder as the journey would list them."""
+    root = Path(SAMPLE) / "test"
+    classes = sorted(p.name for p in root.iterdir())
+    return [(str(path), label) for label, name in enumerate(classes) for path in sorted((root / name).iterdir())]
+
+
+def _recorded_events(tuning: bool) -> list:
+    from sagewiz.core.journey import JourneyEvent as Event
+
+    pictures = len(_test_pictures()) * 5
+    events = [Event("step", "check", f"Checking the pictures in {SAMPLE}"),
+              Event("progress", "check", "", {"done": pictures, "total": pictures}),
+              Event("done", "check", f"{pictures} pictures in 3 classes."),
+              Event("step", "prepare", "Packing the pictures into RecordIO files"),
+              Event("step", "upload", "Copying the training data to private storage"),
+              Event("step", "train", f"Training {TRAIN_JOB} on local-cpu", {"job": TRAIN_JOB})]
+    for epoch, (train, validation) in enumerate(EPOCHS):
+        for name, value in (("Train", train), ("Validation", validation)):
+            events.append(Event("log", "train", f"[11/25/2026 09:0{epoch}:1{epoch} INFO 140] Epoch[{epoch}] {name}-accuracy={value:.6f}"))
+            events.append(Event("metric", "train", "", {"epoch": epoch, "name": f"{name.lower()}:accuracy", "value": value}))
+    events.append(Event("done", "train", f"{TRAIN_JOB} completed"))
+    if tuning:
+        events.append(Event("step", "tune", "Tuning: 3 training jobs, keeping the best"))
+        events.append(Event("trials", "tune", "", {"trials": [t[:4] for t in TRIALS], "best": TRIALS[0][0],
+                                                   "hyperparameters": {t[0]: t[4] for t in TRIALS}}))
+    return events
+
+
+def _trained(backend: str = "local", tuned: bool = False):
+    from sagewiz.core.backend import InstanceOption
+    from sagewiz.core.journey import TrainedModel
+
+    epochs = [{"epoch": e, "train:accuracy": t, "validation:accuracy": v} for e, (t, v) in enumerate(EPOCHS)]
+    summary = {"run_id": RUN, "backend": backend, "dataset": {"classes": ["digit_0", "digit_1", "digit_2"]},
+               "training": {"job_name": TRAIN_JOB, "status": "Completed", "epochs": epochs}, "model_from": TRAIN_JOB}
+    if tuned:  # the best trial beat the first training: its model goes on
+        summary["tuning"] = {"name": TUNE_JOB, "status": "Completed", "best": TRIALS[0][0],
+                             "trials": [{"job_name": n, "status": st, "objective": o, "pruned": pr, "hyperparameters": hp}
+                                        for n, st, o, pr, hp in TRIALS]}
+        summary["model_from"] = TRIALS[0][0]
+    if backend == "aws":
+        hosting = (_option("ml.c5.xlarge", 0, 1, 0.204), _option("ml.m5.large", 0, 2, 0.115),
+                   _option("ml.g4dn.xlarge", 1, 0, 0.736), _option("ml.m5.xlarge", 0, None, None))
+        return TrainedModel(RUN, summary, "s3://sagewiz-123456789012-us-east-1/5e1f2a3b/output/model.tar.gz", "us-east-1",
+                            hosting, "ml.m5.large", tuple(_test_pictures()), ("digit_0", "digit_1", "digit_2"), 1)
+    return TrainedModel(RUN, summary, "file:///models/model.tar.gz", "local", (InstanceOption("local-cpu", 0, None, None, 0.0, "free"),),
+                        "local-cpu", tuple(_test_pictures()), ("digit_0", "digit_1", "digit_2"), 1)
+
+
+def _tested(trained, kept: bool = False) -> dict:
+    """The test, as the endpoint would answer it: a model right on most pictures, sure of itself,
+    and wrong on every seventh (the answers are a fixed rule, not a model)."""
+    from sagewiz.core.backend import Prediction
+    from sagewiz.core.evaluate import evaluate
+
+    answers = {}
+    for index, (path, label) in enumerate(trained.test_images):
+        said = (label + 1) % 3 if index % 7 == 3 else label
+        sure = 0.55 + (index % 5) * 0.09
+        answers[Path(path).read_bytes()] = tuple(sure if c == said else (1 - sure) / 2 for c in range(3))
+    evaluation = evaluate(trained.test_images, lambda image, _: Prediction(answers[image]), trained.class_names,
+                          top_k=trained.top_k, workers=1)
+    endpoint = {"name": ENDPOINT, "url": None, "instance_type": trained.recommended_hosting}
+    return {**trained.summary, "endpoint": endpoint if kept else {**endpoint, "deleted": True},
+            "evaluation": evaluation.to_dict(), "test_accuracy": evaluation.accuracy}
+
+
+def _replayed(screen_class):
+    """``screen_class`` drawing the recorded run instead of asking a backend."""
+    from dataclasses import replace
+
+    from sagewiz.tui.screens.cleanup import CleanupScreen
+    from sagewiz.tui.screens.incremental import IncrementalScreen
+    from sagewiz.tui.screens.predict import PredictScreen
+    from sagewiz.tui.screens.training import TrainingScreen
+
+    class Replayed(screen_class):
+        if screen_class is TrainingScreen:
+            def journey(self) -> None:
+                for event in _recorded_events(tuning=bool(self.state.tune_jobs)):
+                    self.show_event(event)
+                self.finished(_trained(self.state.backend, tuned=bool(self.state.tune_jobs)))
+        if screen_class is PredictScreen:
+            def predict(self, path: str) -> None:
+                from sagewiz.tui.thumbnails import picture_as_text
+
+                self.show(picture_as_text(path, 24, 12), (0.062, 0.871, 0.067))
+        if screen_class is CleanupScreen:
+            def load(self) -> None:
+                self.show(_aws_resources())
+        if screen_class is IncrementalScreen:
+            def load(self) -> None:
+                resources = _aws_resources()
+                local = replace(resources[1], backend="local", region="local", name="sagewiz-0c4d9e71-train",
+                                updated_at="2026-11-24T17:42:00Z")
+                self.show([(resources[1], "0.971", "18"), (local, "0.958", "18")])
+
+    Replayed.__name__ = screen_class.__name__  # wait_until and the pictures know it by its own name
+    return Replayed
+
+
+def _aws_resources() -> list:
+    from sagewiz.core.ledger import Resource
+
+    def made(index, kind, name, state, cost):
+        return Resource(index, RUN, "aws", kind, name, "us-east-1", None, state, cost, None, {}, "2026-11-25T09:00:00Z", "2026-11-25T09:20:00Z")
+
+    return [made(1, "endpoint", ENDPOINT, "active", 0.115), made(2, "training-job", TRAIN_JOB, "completed", 0.0),
+            made(3, "bucket", "sagewiz-123456789012-us-east-1", "active", 0.0),
+            made(4, "role", "sagewiz-sagemaker-us-east-1", "active", 0.0)]
+
+
+async def _show(pilot, screen, ready: Callable[[], bool]) -> None:
+    await to_welcome(pilot)
+    pilot.app.push_screen(screen)
+    await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == type(screen).__name__ and ready())
     await settle(pilot)
 
 
-async def then_results(pilot) -> None:
-    """(After to_training) deployed, tested, the endpoint deleted: the results are shown."""
-    await wait_until(pilot, lambda: not pilot.app.screen.query_one("#next").disabled, timeout=900,
-                     what="training, deployment and testing")
+async def to_trained(pilot) -> None:
+    """The training step once the model is there: every step done, the chart, the epochs' log."""
+    from sagewiz.tui.screens.training import TrainingScreen
+
+    await _show(pilot, _replayed(TrainingScreen)(pilot.app.state), lambda: pilot.app.state.trained is not None)
+
+
+async def to_tuned_on_aws(pilot) -> None:
+    """On SageMaker with a tuning job of three: the trials as a live table, the best starred."""
+    from sagewiz.tui.screens.training import TrainingScreen
+
+    state = pilot.app.state
+    state.backend, state.region, state.tune_jobs = "aws", "us-east-1", 3
+    await _show(pilot, _replayed(TrainingScreen)(state), lambda: state.trained is not None)
+
+
+async def to_deploy(pilot) -> None:
+    from sagewiz.tui.screens.deploy import DeployScreen
+
+    pilot.app.state.trained = _trained()
+    await _show(pilot, DeployScreen(pilot.app.state), lambda: pilot.app.screen.query("#cost"))
+
+
+async def to_deploy_on_aws(pilot) -> None:
+    from sagewiz.tui.screens.deploy import DeployScreen
+
+    state = pilot.app.state
+    state.backend, state.region, state.trained = "aws", "us-east-1", _trained("aws")
+    await _show(pilot, DeployScreen(state), lambda: pilot.app.screen.query("#cost"))
+
+
+async def to_evaluate(pilot) -> None:
+    """The test results, the first wrong picture drawn beside the list."""
+    from sagewiz.tui.screens.evaluate import EvaluateScreen
+
+    state = pilot.app.state
+    state.summary = _tested(_trained())
+    await _show(pilot, EvaluateScreen(state), lambda: pilot.app.screen.query("#wrong-picture") and "▀" in shown(pilot, "#wrong-picture"))
+
+
+async def to_predict(pilot) -> None:
+    """The endpoint kept: a picture it got wrong in the test, asked again, the answer as bars."""
+    from sagewiz.tui.screens.predict import PredictScreen
+
+    state = pilot.app.state
+    state.summary = _tested(_trained(), kept=True)
+    await _show(pilot, _replayed(PredictScreen)(state), lambda: pilot.app.screen.query("#predict"))
+    await pilot.click("#predict")
+    await wait_until(pilot, lambda: pilot.app.screen.answer, what="the answer")
+    await settle(pilot)
+
+
+async def to_cleanup_on_aws(pilot) -> None:
+    from sagewiz.tui.screens.cleanup import CleanupScreen
+
+    state = pilot.app.state
+    state.backend, state.region = "aws", "us-east-1"
+    await _show(pilot, _replayed(CleanupScreen)(state), lambda: pilot.app.screen.resources)
+
+
+async def to_incremental(pilot) -> None:
+    """Continue an earlier model: the completed jobs, here and on SageMaker, with their accuracy."""
+    from sagewiz.tui.screens.incremental import IncrementalScreen
+
+    await _show(pilot, _replayed(IncrementalScreen)(pilot.app.state), lambda: pilot.app.screen.jobs)
+
+
+async def then_trained(pilot) -> None:
+    """(After to_training) the model is there: on to its endpoint."""
+    await wait_until(pilot, lambda: pilot.app.state.trained is not None, timeout=900, what="training")
+    await pilot.click("#next")
+    await wait_until(pilot, lambda: on_screen(pilot, "DeployScreen"))
+    await settle(pilot)
+
+
+async def then_tested(pilot) -> None:
+    """(After to_training) trained, deployed, tested, the endpoint deleted: the results."""
+    await then_trained(pilot)
+    await pilot.click("#deploy")
+    await wait_until(pilot, lambda: not pilot.app.screen.query_one("#next").disabled, timeout=300, what="the endpoint and the test")
+    await pilot.click("#next")
+    await wait_until(pilot, lambda: on_screen(pilot, "EvaluateScreen"))
     await settle(pilot)
 
 
@@ -267,13 +462,20 @@ SCENES = [
           nothing, to_aws_regions),
     Scene("storage-aws", "Storage on AWS: the private bucket and the role, every protection spelled out, one confirmation",
           nothing, to_aws_storage),
-    Scene("incremental", "Continue an earlier model: the jobs that completed, with their accuracy", a_trained_model,
-          to_incremental, slow=True, look_for_unfinished=True),
+    Scene("incremental", "Continue an earlier model: the jobs that completed, with their accuracy", nothing, to_incremental),
     Scene("settings", "Settings: suggested for the pictures, checked as you type", sample, to_settings),
-    Scene("training", "Training: steps, accuracy per epoch and the algorithm's log", sample, to_training, slow=True),
-    Scene("results", "Tested: accuracy, per-class precision and recall, confusion matrix", sample, then_results,
-          slow=True, continues="training"),
-    Scene("cleanup", "Clean up: what sagewiz created, and deleting it", sample, then_cleanup, slow=True,
-          continues="results"),
+    Scene("trained", "Trained: every step done, accuracy per epoch, the algorithm's log", sample, to_trained),
+    Scene("tuning-aws", "Tuning on SageMaker: the trials as a live table, the best starred", sample, to_tuned_on_aws),
+    Scene("deploy", "Deploy: the endpoint on this computer, free; kept or deleted after the test", sample, to_deploy),
+    Scene("deploy-aws", "Deploy on AWS: endpoint types with their price and quota, the cost spelled out", sample,
+          to_deploy_on_aws),
+    Scene("evaluate", "Tested: accuracy, per-class precision and recall, confusion matrix, each wrong picture shown",
+          sample, to_evaluate),
+    Scene("predict", "With the endpoint kept: ask it about any picture, the classes as bars", sample, to_predict),
+    Scene("cleanup-aws", "Clean up: what sagewiz created, what it costs per hour, and deleting it", nothing,
+          to_cleanup_on_aws),
+    Scene("training", "Training for real: steps, accuracy per epoch and the algorithm's log", sample, to_training, slow=True),
+    Scene("results", "Tested for real through the endpoint", sample, then_tested, slow=True, continues="training"),
+    Scene("cleanup", "Clean up after a real run", sample, then_cleanup, slow=True, continues="results"),
 ]
 BY_NAME = {scene.name: scene for scene in SCENES}

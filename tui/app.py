@@ -62,6 +62,8 @@ class SagewizApp(App[None]):
     async def flow(self) -> None:
         from sagewiz.tui.screens.cleanup import CleanupScreen
         from sagewiz.tui.screens.dataset import DatasetScreen
+        from sagewiz.tui.screens.deploy import DeployScreen
+        from sagewiz.tui.screens.evaluate import EvaluateScreen
         from sagewiz.tui.screens.incremental import IncrementalScreen
         from sagewiz.tui.screens.predict import PredictScreen
         from sagewiz.tui.screens.region import RegionScreen
@@ -112,16 +114,26 @@ class SagewizApp(App[None]):
                     self.state.save()
                 step = "training" if answer == "next" else "region"
             elif step == "training":
+                self.state.summary = None
                 answer = await self.push_screen_wait(TrainingScreen(self.state))
                 self.state.resume_run = None
-                kept = bool(self.state.summary) and not self.state.summary["endpoint"].get("deleted")
-                step = ("predict" if kept else "cleanup") if answer == "next" else "settings" if self.state.suggested else "dataset"
+                if answer == "next":  # trained: on to its endpoint; failed or stopped: clean up what was made
+                    step = "deploy" if self.state.trained else "cleanup"
+                else:
+                    step = "settings" if self.state.suggested else "dataset"
+            elif step == "deploy":
+                answer = await self.push_screen_wait(DeployScreen(self.state))
+                step = "evaluate" if answer == "next" else "settings" if self.state.suggested else "dataset"
+            elif step == "evaluate":
+                answer = await self.push_screen_wait(EvaluateScreen(self.state))
+                kept = not self.state.summary["endpoint"].get("deleted")
+                step = ("predict" if kept else "cleanup") if answer == "next" else "deploy"
             elif step == "predict":  # the endpoint was kept: try it before cleaning up
                 answer = await self.push_screen_wait(PredictScreen(self.state))
-                step = "cleanup" if answer == "next" else "settings" if self.state.suggested else "dataset"
+                step = "cleanup" if answer == "next" else "evaluate"
             elif step == "cleanup":
                 answer = await self.push_screen_wait(CleanupScreen(self.state))
-                step = "done" if answer == "done" else "training" if self.state.summary is None else "settings"
+                step = "done" if answer == "done" else "settings" if self.state.suggested else "welcome"
         self.exit()
 
 

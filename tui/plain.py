@@ -2,8 +2,9 @@
 app doesn't fit (screen readers, dumb terminals, narrow ssh windows).
 
 The same steps and the same core calls as the Textual wizard: this computer or AWS (then a checked
-region and the private storage), pick the pictures (or make the sample), see the check report, accept or change the suggested settings, then train, deploy, test
-and clean up with progress printed by rich. Questions go through an :class:`Asker`, so the flow
+region and the private storage), pick the pictures (or make the sample), see the check report,
+accept or change the suggested settings, train; then choose where the endpoint runs (with its
+price) and whether it stays up, test it, and clean up, with progress printed by rich. Questions go through an :class:`Asker`, so the flow
 can be tested without a keyboard.
 """
 
@@ -19,13 +20,15 @@ BASIC = ("epochs", "learning_rate", "mini_batch_size")
 
 
 class Asker(Protocol):
-    """The three kinds of question the plain mode asks; each returns None when the user gives up (Ctrl-C)."""
+    """The kinds of question the plain mode asks; each returns None when the user gives up (Ctrl-C)."""
 
     def text(self, message: str, default: str, validate: Callable[[str], bool | str]) -> str | None: ...
 
     def confirm(self, message: str, default: bool) -> bool | None: ...
 
     def path(self, message: str, default: str) -> str | None: ...
+
+    def select(self, message: str, choices: list[str], default: str) -> str | None: ...
 
 
 class QuestionaryAsker:
@@ -45,6 +48,11 @@ class QuestionaryAsker:
         import questionary
 
         return questionary.path(message, default=default, only_directories=True).ask()
+
+    def select(self, message, choices, default):
+        import questionary
+
+        return questionary.select(message, choices=choices, default=default).ask()
 
 
 def _check(folder: str):
@@ -131,17 +139,14 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
     tune = ask.text("Tuning jobs to run after training (0: none):", str(state.tune_jobs), _whole_number)
     if tune is None:
         return 130
-    keep = ask.confirm("Keep the endpoint running afterwards?", state.keep_endpoint)
-    if keep is None:
-        return 130
-    state.overrides, state.tune_jobs, state.keep_endpoint = overrides, int(tune), keep
+    state.overrides, state.tune_jobs = overrides, int(tune)
     state.save()
-    go = ask.confirm("Train, deploy and test now?", True)
+    go = ask.confirm("Train now? (Where the endpoint runs is asked once the model is there.)", True)
     if not go:
         err_console.print("Nothing was started. Your answers are kept for next time.")
         return 0 if go is not None else 130
     try:
-        return _journey(state)
+        return _journey(ask, state)
     except WizardError as error:
         print_error(error)
         return 1
@@ -190,17 +195,20 @@ def _aws_region_and_storage(ask: Asker, state: WizardState) -> int | None:
     return None
 
 
-def _journey(state: WizardState) -> int:
+def _journey(ask: Asker, state: WizardState) -> int:
+    """Train, then ask where the endpoint runs and whether it stays, then test it (the same two
+    halves as the wizard's Train and Deploy steps)."""
     from sagewiz.core.backends import open_backend
-    from sagewiz.core.journey import JourneyOptions, default_work_dir, run_journey
+    from sagewiz.core.journey import JourneyOptions, default_work_dir, deploy_and_test, train_model
     from sagewiz.core.ledger import Ledger
     from sagewiz.tui.commands.run import Printer
     from sagewiz.tui.console import err_console
+    from sagewiz.tui.hosting import hosting_label, usable_hosting
 
     with Ledger() as ledger:
         region = state.region if state.backend == "aws" else ""
         run = ledger.start_run(state.backend, {"data_dir": state.data_dir, "hp": state.overrides, "tune": state.tune_jobs,
-                                               "keep_endpoint": state.keep_endpoint, "region": region})
+                                               "region": region})
         printer = Printer(err_console, verbose=False)
 
         def listen(event) -> None:
@@ -208,9 +216,25 @@ def _journey(state: WizardState) -> int:
             if event.kind == "step":
                 ledger.save_progress(run.id, event.step, run.answers)
 
-        summary = run_journey(open_backend(state.backend, ledger=ledger, region=region or None),
-                              JourneyOptions(Path(state.data_dir), state.overrides, state.tune_jobs, state.keep_endpoint, region),
+        backend = open_backend(state.backend, ledger=ledger, region=region or None)
+        trained = train_model(backend, JourneyOptions(Path(state.data_dir), state.overrides, state.tune_jobs, region=region),
                               run.id, default_work_dir(run.id), listen)
+        accuracy = trained.validation_accuracy
+        err_console.print(f"[b green]Trained:[/] the model of {trained.summary['model_from']}"
+                          + (f" has validation accuracy {accuracy:.3f}." if accuracy is not None else " is ready."))
+        options = usable_hosting(trained)
+        labels = {hosting_label(o, state.backend): o.instance_type for o in options}
+        chosen = next((label for label, kind in labels.items() if kind == state.endpoint_instance), next(iter(labels)))
+        if len(labels) > 1:
+            chosen = ask.select("Where should its endpoint run?", list(labels), chosen)
+            if chosen is None:
+                return 130
+        keep = ask.confirm("Keep the endpoint running after the test (to try your own pictures)?", state.keep_endpoint)
+        if keep is None:
+            return 130
+        state.endpoint_instance, state.keep_endpoint = labels[chosen], keep
+        state.save()
+        summary = deploy_and_test(backend, trained, listen, endpoint_instance=labels[chosen], keep_endpoint=keep)
         ledger.finish_run(run.id)
     err_console.print(f"[b green]Test accuracy {summary['test_accuracy']:.3f}[/] on {summary['dataset']['test']} test pictures.")
     if not summary["endpoint"].get("deleted"):

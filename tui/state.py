@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULTS_FILE = "wizard-defaults.json"
-REMEMBERED = ("backend", "region", "data_dir", "overrides", "tune_jobs", "keep_endpoint")
+REMEMBERED = ("backend", "region", "data_dir", "overrides", "tune_jobs", "keep_endpoint", "endpoint_instance")
 
 
 def _home() -> Path:
@@ -29,7 +29,6 @@ class WizardState:
     region: str = ""  # the AWS region chosen on the Where step ("" on the local backend)
     training_instance: str = ""  # what the region recommends, for the time and cost estimate
     training_price: float | None = None
-    hosting_choices: list = field(default_factory=list)  # (instance type, price per hour) the region offers
     endpoint_instance: str = ""  # the one chosen for the endpoint ("" = the region's recommendation)
     data_dir: str = ""
     overrides: dict[str, str] = field(default_factory=dict)  # hyperparameters the user changed
@@ -39,7 +38,9 @@ class WizardState:
     suggested: Any = None  # Hyperparameters suggested for that dataset
     continue_from: str = ""  # incremental training: the earlier job whose model learns on
     resume_run: str | None = None  # a run id to continue, from the welcome screen
-    summary: dict | None = None  # what the journey returned
+    run_id: str | None = None  # the ledger's run being walked (the deploy step finishes it)
+    trained: Any = None  # the TrainedModel the training step ended with
+    summary: dict | None = None  # what the journey returned, after the test
 
     @classmethod
     def load(cls) -> WizardState:

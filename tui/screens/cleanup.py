@@ -62,11 +62,12 @@ class CleanupScreen(Screen[str]):
         table.clear(columns=True)
         table.add_columns("", "kind", "name", "state", "cost/hour")
         for index, r in enumerate(resources):
-            cost = "free" if r.backend == "local" or r.cost_per_hour == 0 else "unknown" if r.cost_per_hour is None else f"${r.cost_per_hour:.3f}"
+            cost = _cost(r)
             table.add_row(CHECKED, r.kind, escape(r.name), r.state, cost, key=str(index))
         per_hour = sum(r.cost_per_hour or 0 for r in resources if r.state in ("active", "running"))
         self.query_one("#verdict", Static).update(
-            f"{len(resources)} resource{'s' if len(resources) != 1 else ''}, costing ${per_hour:.2f} per hour while they exist."
+            f"{len(resources)} resource{'s' if len(resources) != 1 else ''}, costing ${per_hour:.3f} per hour while they exist"
+            + (" (and the bucket's few cents per GB a month)." if any(r.kind == "bucket" for r in resources) else ".")
             if resources else "[green]Nothing left: sagewiz has nothing running or stored.[/]")
         self.query_one("#delete", Button).disabled = not resources
 
@@ -103,3 +104,18 @@ class CleanupScreen(Screen[str]):
                 except WizardError as error:
                     self.app.call_from_thread(self.notify, error.message, title=error.title, severity="error")
         self.load()
+
+
+# S3 Standard in us-east-1, per GB-month; a bucket costs by what it holds, not by the hour
+BUCKET_PER_GB_MONTH = 0.023
+
+
+def _cost(resource) -> str:
+    """What a resource costs while it exists, as the table shows it."""
+    if resource.backend == "local":
+        return "free"
+    if resource.kind == "bucket":
+        return f"${BUCKET_PER_GB_MONTH}/GB-month"
+    if resource.cost_per_hour is None:
+        return "unknown"
+    return "free" if resource.cost_per_hour == 0 else f"${resource.cost_per_hour:.3f}"

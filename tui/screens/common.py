@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-STEPS = ("Welcome", "Pictures", "Where", "Settings", "Train & test", "Clean up")
+STEPS = ("Welcome", "Pictures", "Where", "Settings", "Train", "Deploy & test", "Clean up")
 
 
 class StepBar(Static):

@@ -1,6 +1,6 @@
 """Try the endpoint: pick a picture, see it, and see the classes the model gives it, most likely first.
 
-Shown after Train & test when the endpoint was kept running. The answer comes from the endpoint
+Shown after the test when the endpoint was kept running. The answer comes from the endpoint
 itself (``Backend.predict``), the same call an application would make.
 """
 
@@ -82,7 +82,7 @@ class PredictScreen(Screen[str]):
         self.answer: list[tuple[str, float]] = []  # (class, probability), most likely first
 
     def compose(self) -> ComposeResult:
-        yield StepBar("Train & test")
+        yield StepBar("Deploy & test")
         with Vertical(classes="body"):
             yield Static(f"Ask the endpoint [b]{escape(self.endpoint)}[/] about a picture (JPEG or PNG).", classes="lead")
             with Horizontal(classes="row"):

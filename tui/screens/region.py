@@ -180,11 +180,7 @@ class RegionScreen(Screen[str]):
         training = _pick(report.training, report.recommended_training)
         self.state.training_instance = report.recommended_training or ""
         self.state.training_price = training.price_per_hour if training else None
-        # endpoint types with quota (or unknown quota), recommended first: the Settings step offers them
-        usable = [o for o in report.hosting if o.quota is None or o.quota > 0]
-        usable.sort(key=lambda o: (o.instance_type != report.recommended_hosting, o.price_per_hour is None, o.price_per_hour or 0))
-        self.state.hosting_choices = [(o.instance_type, o.price_per_hour) for o in usable]
-        self.state.endpoint_instance = ""
+        self.state.endpoint_instance = ""  # another region offers other endpoint types: the deploy step asks again
         self.dismiss("next")
 
     def action_quota(self) -> None:

@@ -10,7 +10,7 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Collapsible, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Collapsible, Footer, Input, Label, Select, Static
 
 from sagewiz.tui.screens.common import StepBar
 
@@ -107,18 +107,10 @@ class SettingsScreen(Screen[str]):
                 with Horizontal(classes="field"):
                     yield Label("tuning jobs", classes="name")
                     yield Input(str(self.state.tune_jobs), id="tune_jobs")
-                if self.state.backend == "aws" and self.state.hosting_choices:
-                    with Horizontal(classes="field"):
-                        yield Label("endpoint on", classes="name")
-                        yield Select([(f"{kind} — {'price unknown' if price is None else f'${price:.3f}/h'}", kind)
-                                      for kind, price in self.state.hosting_choices],
-                                     value=self.state.endpoint_instance or self.state.hosting_choices[0][0],
-                                     allow_blank=False, id="endpoint_instance")
-                yield Checkbox("Keep the endpoint running afterwards (for your own predictions)", self.state.keep_endpoint, id="keep")
             yield Static("", id="verdict")
             with Horizontal(classes="buttons"):
                 yield Button("Back", id="back")
-                yield Button("Train, deploy and test", variant="primary", id="next")
+                yield Button("Start training", variant="primary", id="next")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -186,7 +178,7 @@ class SettingsScreen(Screen[str]):
         text = f"Roughly {duration(minutes)} of training on {instance} in {self.state.region}"
         if self.state.training_price is not None:
             text += f", about ${minutes / 60 * self.state.training_price:.2f} at ${self.state.training_price:.3f}/h"
-        return text + " (billed per second; the endpoint for testing is extra while it runs)."
+        return text + " (billed per second; the endpoint for the test is chosen, and priced, after training)."
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "back":
@@ -194,9 +186,6 @@ class SettingsScreen(Screen[str]):
         elif event.button.id == "next" and self.validate_form():
             self.state.overrides = self._overrides()
             self.state.tune_jobs = int(self.query_one("#tune_jobs", Input).value or 0)
-            self.state.keep_endpoint = self.query_one("#keep", Checkbox).value
-            if self.query("#endpoint_instance"):
-                self.state.endpoint_instance = str(self.query_one("#endpoint_instance", Select).value)
             self.dismiss("next")
 
     def action_back(self) -> None:

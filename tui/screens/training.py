@@ -1,7 +1,8 @@
-"""Step 4: train, deploy and test, watched live: the steps, the algorithm's log, accuracy per epoch,
-then the test results. The work is :func:`sagewiz.core.journey.run_journey`, exactly what
-``sagewiz run`` does; the training itself is a separate process, so quitting doesn't stop it
-(``sagewiz run --resume`` picks it up)."""
+"""Step 5: train (and tune), watched live: the steps, the algorithm's log, accuracy per epoch, the
+tuning trials. The work is :func:`sagewiz.core.journey.train_model`, the first half of what
+``sagewiz run`` does; the training itself is a separate process (or a SageMaker job), so quitting
+doesn't stop it, and the next ``sagewiz`` offers to pick it up. The endpoint comes on the next
+step (deploy.py), once the user has seen the model."""
 
 from __future__ import annotations
 
@@ -18,14 +19,14 @@ from sagewiz.tui.screens.chart import AccuracyChart
 from sagewiz.tui.screens.common import StepBar, error_text
 
 STEP_NAMES = {"check": "Check pictures", "prepare": "Pack RecordIO", "upload": "Copy to storage", "train": "Train",
-              "tune": "Tune", "deploy": "Deploy endpoint", "evaluate": "Test on test pictures", "clean up": "Delete endpoint"}
+              "tune": "Tune"}
 
 
 class TrainingScreen(Screen[str]):
-    """Dismisses with "next" (to clean-up) once the journey ended, or "back" after a failure."""
+    """Dismisses with "next" (to deploy: ``state.trained`` holds the model) once training ended,
+    or "back" (to settings)."""
 
-    BINDINGS = [("ctrl+l", "toggle_log", "Every log line"), ("r", "toggle_results", "Log/results"),
-                ("s", "stop", "Stop training")]
+    BINDINGS = [("ctrl+l", "toggle_log", "Every log line"), ("s", "stop", "Stop training")]
 
     def __init__(self, state):
         super().__init__()
@@ -37,9 +38,10 @@ class TrainingScreen(Screen[str]):
         self.verbose = False
         self.job = ""  # the training job while it runs: what "Stop" stops
         self.started = 0.0
+        state.trained = None  # a new training: the model comes when it ends
 
     def compose(self) -> ComposeResult:
-        yield StepBar("Train & test")
+        yield StepBar("Train")
         with Vertical(classes="body"):
             with Horizontal(id="top"):
                 yield Static("", id="steps")
@@ -48,18 +50,16 @@ class TrainingScreen(Screen[str]):
             yield Static("", id="outcome")
             yield DataTable(id="trials", cursor_type="none", zebra_stripes=True)
             yield RichLog(id="log", max_lines=2000, wrap=False, markup=True)
-            yield DataTable(id="results", cursor_type="none", zebra_stripes=True)
             with Horizontal(classes="buttons"):
                 yield Button("Back to settings", id="back", disabled=True)
                 yield Button("Stop training (s)", variant="warning", id="stop", disabled=True)
-                yield Button("Next: clean up", variant="primary", id="next", disabled=True)
+                yield Button("Next: deploy", variant="primary", id="next", disabled=True)
         yield Footer()
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._start)  # nested widgets mount a moment after the screen
 
     def _start(self) -> None:
-        self.query_one("#results").display = False
         self.query_one("#trials").display = False
         self.query_one("#stop").display = False
         self.query_one("#progress").display = False
@@ -71,8 +71,6 @@ class TrainingScreen(Screen[str]):
         for key, label in STEP_NAMES.items():
             if key == "tune" and not self.state.tune_jobs:
                 continue
-            if key == "clean up" and self.state.keep_endpoint:
-                continue
             mark = "[green]✓[/]" if key in self.done else "[b yellow]▸[/]" if key == self.current else "[dim]·[/]"
             lines.append(f"{mark} {label}")
         self.query_one("#steps", Static).update("\n".join(lines))
@@ -81,7 +79,7 @@ class TrainingScreen(Screen[str]):
     def journey(self) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError
-        from sagewiz.core.journey import JourneyOptions, default_work_dir, run_journey
+        from sagewiz.core.journey import JourneyOptions, default_work_dir, train_model
         from sagewiz.core.ledger import Ledger
 
         state = self.state
@@ -89,26 +87,26 @@ class TrainingScreen(Screen[str]):
             with Ledger() as ledger:
                 run = ledger.get_run(state.resume_run) if state.resume_run else None
                 answers = {"data_dir": state.data_dir, "hp": state.overrides, "tune": state.tune_jobs,
-                           "keep_endpoint": state.keep_endpoint, "region": state.region if state.backend == "aws" else "",
-                           "continue_from": state.continue_from, "endpoint_instance": state.endpoint_instance}
+                           "region": state.region if state.backend == "aws" else "", "continue_from": state.continue_from}
                 run = run or ledger.start_run(state.backend, answers)
+                # resuming: the run's own backend and region (the deploy step uses them), not today's answers
+                state.backend, state.region = run.backend, run.answers.get("region", "")
                 backend = open_backend(run.backend, ledger=ledger, region=run.answers.get("region") or None)
+                # where the endpoint runs is asked on the next step, once the model is there
                 options = JourneyOptions(Path(run.answers["data_dir"]), run.answers.get("hp", {}), int(run.answers.get("tune", 0)),
-                                         bool(run.answers.get("keep_endpoint")), run.answers.get("region", ""),
-                                         continue_from=run.answers.get("continue_from", ""),
-                                         endpoint_instance=run.answers.get("endpoint_instance", ""))
+                                         region=run.answers.get("region", ""), continue_from=run.answers.get("continue_from", ""))
 
                 def listen(event) -> None:
                     if event.kind == "step":
                         ledger.save_progress(run.id, event.step, run.answers)
                     self.app.call_from_thread(self.show_event, event)
 
-                summary = run_journey(backend, options, run.id, default_work_dir(run.id), listen)
-                ledger.finish_run(run.id)
+                state.run_id = run.id  # the deploy step finishes the run
+                trained = train_model(backend, options, run.id, default_work_dir(run.id), listen)
         except WizardError as error:
             self.app.call_from_thread(self.failed, error)
             return
-        self.app.call_from_thread(self.finished, summary)
+        self.app.call_from_thread(self.finished, trained)
 
     def show_event(self, event) -> None:
         log = self.query_one("#log", RichLog)
@@ -165,6 +163,7 @@ class TrainingScreen(Screen[str]):
         import time
 
         self.job = job
+        self.refresh_bindings()
         stop = self.query_one("#stop", Button)
         stop.disabled = not job
         stop.display = bool(job)  # only while a job runs: nothing to stop before or after
@@ -185,6 +184,10 @@ class TrainingScreen(Screen[str]):
             text += ", free"
         self.query_one("#outcome", Static).update(f"{text}.  [dim](s stops it; the best model so far is kept)[/]")
         self.set_timer(1.0, self._tick)
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        # "s" is in the footer only while there is a job to stop
+        return bool(self.job) if action == "stop" else True
 
     def action_stop(self) -> None:
         if not self.job:
@@ -210,41 +213,26 @@ class TrainingScreen(Screen[str]):
             self.app.call_from_thread(self.query_one("#log", RichLog).write, error_text(error))
 
     def failed(self, error) -> None:
+        """Training didn't finish: say why. What was created so far is there to clean up."""
         self._training("")
         self.query_one("#log", RichLog).write(error_text(error))
         self.query_one("#back", Button).disabled = False
+        self.query_one("#next", Button).label = "Next: clean up"
         self.query_one("#next", Button).disabled = False
 
-    def finished(self, summary: dict) -> None:
+    def finished(self, trained) -> None:
         self._training("")
-        self.state.summary = summary
+        self.state.trained = trained
         if self.current:
             self.done.append(self.current)
         self.current = ""
         self.render_steps()
-        evaluation = summary.get("evaluation") or {}
-        names = evaluation.get("class_names", [])
-        table = self.query_one("#results", DataTable)
-        table.clear(columns=True)
-        table.add_columns("class", "precision", "recall", "test pictures", *[f"→{n}"[:10] for n in names])
-        for score, row in zip(evaluation.get("per_class", []), evaluation.get("confusion", [])):
-            table.add_row(escape(score["name"]), f"{score['precision']:.3f}", f"{score['recall']:.3f}", str(score["support"]),
-                          *[str(v) for v in row])
-        table.display = bool(names)
-        self.query_one("#log").display = not names  # the results take the log's place; "r" swaps them
-        accuracy = summary.get("test_accuracy")
-        log = self.query_one("#log", RichLog)
-        if accuracy is not None:
-            self.query_one("#outcome", Static).update(
-                f"[b green]Test accuracy {accuracy:.3f}[/] on {evaluation.get('evaluated', 0)} test pictures "
-                f"(top-{evaluation.get('top_k', 1)}: {evaluation.get('top_k_accuracy', 0):.3f}). "
-                "Rows: true class; columns: what the model said. [dim]r: log[/]")
-            log.write(f"[b green]Test accuracy {accuracy:.3f}[/] (top-{evaluation.get('top_k', 1)}: "
-                      f"{evaluation.get('top_k_accuracy', 0):.3f}); rows: true class, columns: predicted.")
-        wrong = evaluation.get("misclassified", [])[:5]
-        for item in wrong:
-            log.write(f"[dim]wrong:[/] {escape(item['path'])} is {escape(item['true_class'])}, "
-                      f"predicted {escape(item['predicted_class'])} ({item['confidence']:.0%} sure)")
+        accuracy = trained.validation_accuracy
+        model = trained.summary.get("model_from", "")
+        text = f"[b green]Trained.[/] The model of [b]{escape(model)}[/]"
+        text += f" has validation accuracy [b]{accuracy:.3f}[/]." if accuracy is not None else " is ready."
+        self.query_one("#outcome", Static).update(text + " Next: where its endpoint runs, and the test.")
+        self.query_one("#back", Button).disabled = False
         self.query_one("#next", Button).disabled = False
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -252,11 +240,6 @@ class TrainingScreen(Screen[str]):
             self.action_stop()
         else:
             self.dismiss(event.button.id)
-
-    def action_toggle_results(self) -> None:
-        if self.state.summary:
-            results, log = self.query_one("#results"), self.query_one("#log")
-            results.display, log.display = log.display, results.display
 
     def action_toggle_log(self) -> None:
         self.verbose = not self.verbose

@@ -1,0 +1,70 @@
+"""The journey in two halves, as the wizard walks it: train first, look at the model, then choose
+where its endpoint runs and test it. ``sagewiz run`` does both halves in one go."""
+
+from __future__ import annotations
+
+import pytest
+
+from sagewiz.core.dataset.sample import write_sample_dataset
+from sagewiz.core.errors import WizardError
+from sagewiz.core.journey import JourneyOptions, deploy_and_test, run_journey, train_model
+from sagewiz.core.ledger import Ledger
+from sagewiz.core.local.backend import LocalBackend
+
+FAST = {"epochs": "1", "mini_batch_size": "16"}
+
+
+@pytest.fixture
+def backend(tmp_path):
+    with Ledger(tmp_path / "home" / "ledger.sqlite3") as ledger:
+        yield LocalBackend(tmp_path / "home", ledger)
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    root = tmp_path_factory.mktemp("digits")
+    write_sample_dataset(root, size=28, classes=[3, 8], seed=5)
+    return root
+
+
+def test_training_alone_leaves_no_endpoint_and_says_where_one_could_run(backend, digits, tmp_path):
+    events = []
+    trained = train_model(backend, JourneyOptions(digits, FAST), "run-one-half", tmp_path / "work", events.append)
+
+    assert trained.summary["training"]["status"] == "Completed"
+    assert trained.model_uri and trained.class_names == ("digit_3", "digit_8")
+    assert [o.instance_type for o in trained.hosting] == ["local-cpu"] and trained.recommended_hosting == "local-cpu"
+    assert trained.test_images and trained.validation_accuracy is not None
+    assert not [r for r in backend.resources() if r.kind == "endpoint"]
+    assert [e.step for e in events if e.kind == "step"] == ["check", "prepare", "upload", "train"]
+
+
+def test_the_endpoint_comes_later_is_tested_and_deleted_unless_kept(backend, digits, tmp_path):
+    trained = train_model(backend, JourneyOptions(digits, FAST), "run-two-halves", tmp_path / "work")
+    events = []
+    summary = deploy_and_test(backend, trained, events.append)
+
+    assert [e.step for e in events if e.kind == "step"] == ["deploy", "evaluate", "clean up"]
+    assert summary["endpoint"]["deleted"] and summary["endpoint"]["instance_type"] == "local-cpu"
+    assert summary["evaluation"]["evaluated"] == len(trained.test_images)
+    assert 0.0 <= summary["test_accuracy"] <= 1.0
+    assert summary["training"] == trained.summary["training"]  # one summary, as `sagewiz run --json` prints it
+    assert not [r for r in backend.resources() if r.kind == "endpoint"]
+
+    kept = deploy_and_test(backend, trained, keep_endpoint=True)
+    assert "deleted" not in kept["endpoint"]
+    assert [r.name for r in backend.resources() if r.kind == "endpoint"] == [kept["endpoint"]["name"]]
+
+
+def test_an_endpoint_type_the_region_does_not_offer_is_refused_before_anything_starts(backend, digits, tmp_path):
+    trained = train_model(backend, JourneyOptions(digits, FAST), "run-wrong-type", tmp_path / "work")
+    with pytest.raises(WizardError) as refused:
+        deploy_and_test(backend, trained, endpoint_instance="ml.p3.2xlarge")
+    assert "doesn't offer ml.p3.2xlarge" in refused.value.message and "local-cpu" in refused.value.hint
+    assert not [r for r in backend.resources() if r.kind == "endpoint"]
+
+
+def test_run_journey_is_both_halves(backend, digits, tmp_path):
+    summary = run_journey(backend, JourneyOptions(digits, FAST), "run-whole", tmp_path / "work")
+    assert summary["training"]["status"] == "Completed" and summary["endpoint"]["deleted"]
+    assert summary["model_from"] == summary["training"]["job_name"]

@@ -1,0 +1,193 @@
+"""Step 6: the trained model gets an endpoint. Choose where it runs (with its price), whether it
+stays up after the test, then watch it come up (to InService on SageMaker) and answer every test
+picture. The work is :func:`sagewiz.core.journey.deploy_and_test`, the second half of what
+``sagewiz run`` does."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Checkbox, Footer, Label, ProgressBar, RichLog, Select, Static
+
+from sagewiz.tui.hosting import hosting_label, usable_hosting
+from sagewiz.tui.screens.common import StepBar, error_text
+
+STEP_NAMES = {"deploy": "Start the endpoint", "evaluate": "Test on the test pictures", "clean up": "Delete the endpoint"}
+
+
+class DeployScreen(Screen[str]):
+    """Dismisses with "next" (``state.summary`` holds the test results) or "back" (to settings)."""
+
+    BINDINGS = [("escape", "back", "Back")]
+
+    def __init__(self, state):
+        super().__init__()
+        self.state = state
+        self.trained = state.trained
+        self.options = usable_hosting(self.trained)
+        self.done: list[str] = []
+        self.current = ""
+        self.running = False
+        self.ready = False
+
+    def compose(self) -> ComposeResult:
+        accuracy = self.trained.validation_accuracy
+        model = escape(self.trained.summary.get("model_from", ""))
+        yield StepBar("Deploy & test")
+        with Vertical(classes="body"):
+            yield Static(f"The model of [b]{model}[/]"
+                         + (f" (validation accuracy [b]{accuracy:.3f}[/])" if accuracy is not None else "")
+                         + f" is ready. An endpoint will answer the {len(self.trained.test_images)} test pictures;"
+                           " you can keep it to ask it about your own.", classes="lead")
+            chosen = self.state.endpoint_instance if self.state.endpoint_instance in [o.instance_type for o in self.options] else None
+            with Horizontal(classes="field"):
+                yield Label("endpoint on", classes="name")
+                yield Select([(hosting_label(o, self.state.backend), o.instance_type) for o in self.options],
+                             value=chosen or self.options[0].instance_type, allow_blank=False, id="instance")
+            yield Checkbox("Keep the endpoint running after the test (to try your own pictures)", self.state.keep_endpoint, id="keep")
+            yield Static("", id="cost")
+            with Horizontal(id="deploy-top"):
+                yield Static("", id="steps")
+                yield ProgressBar(id="progress", show_eta=False)
+            yield RichLog(id="log", max_lines=500, wrap=True, markup=True)
+            with Horizontal(classes="buttons"):
+                yield Button("Back to settings", id="back")
+                yield Button("Deploy and test", variant="primary", id="deploy")
+                yield Button("Next: results", variant="primary", id="next", disabled=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._start)  # nested widgets mount a moment after the screen
+
+    def _start(self) -> None:
+        self.query_one("#progress").display = False
+        self.query_one("#log").display = False
+        self.show_cost()
+        self.render_steps()
+        self.ready = True
+
+    def on_select_changed(self, _: Select.Changed) -> None:
+        if self.ready:  # the list announces its first value while the screen is still being built
+            self.show_cost()
+
+    def on_checkbox_changed(self, _: Checkbox.Changed) -> None:
+        if self.ready:
+            self.show_cost()
+            self.render_steps()
+
+    def _chosen(self):
+        kind = self.query_one("#instance", Select).value
+        return next(o for o in self.options if o.instance_type == kind)
+
+    def show_cost(self) -> None:
+        option, keep = self._chosen(), self.query_one("#keep", Checkbox).value
+        if self.state.backend != "aws":
+            text = "Free: the endpoint is a small web server on this computer (127.0.0.1 only)."
+        elif option.price_per_hour is None:
+            text = "The price of this type is unknown here: look it up on the SageMaker pricing page."
+        else:
+            text = f"${option.price_per_hour:.3f} per hour while the endpoint runs (billed per second)"
+            text += (": until you delete it on the clean-up step." if keep else
+                     "; it is deleted right after the test, a few minutes in all.")
+        self.query_one("#cost", Static).update(text)
+
+    def render_steps(self) -> None:
+        keep = self.query_one("#keep", Checkbox).value
+        lines = []
+        for key, label in STEP_NAMES.items():
+            if key == "clean up" and keep:
+                continue
+            mark = "[green]✓[/]" if key in self.done else "[b yellow]▸[/]" if key == self.current else "[dim]·[/]"
+            lines.append(f"{mark} {label}")
+        self.query_one("#steps", Static).update("\n".join(lines))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "deploy":
+            self.start()
+        elif event.button.id == "back":
+            self.action_back()
+        else:
+            self.dismiss("next")
+
+    def action_back(self) -> None:
+        if self.running:  # leaving now would leave an endpoint the user never saw the end of
+            self.notify("The endpoint is being started and tested; this step can be left once that ends.")
+        else:
+            self.dismiss("back")
+
+    def start(self) -> None:
+        instance, keep = self._chosen().instance_type, self.query_one("#keep", Checkbox).value
+        self.state.endpoint_instance, self.state.keep_endpoint = instance, keep
+        self.running = True
+        self.done, self.current = [], ""
+        for widget in ("#deploy", "#back", "#instance", "#keep"):
+            self.query_one(widget).disabled = True
+        self.query_one("#log").display = True
+        self.deploy(instance, keep)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def deploy(self, instance: str, keep: bool) -> None:
+        from sagewiz.core.backends import open_backend
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.journey import deploy_and_test
+        from sagewiz.core.ledger import Ledger
+
+        state = self.state
+        try:
+            with Ledger() as ledger:
+                run = ledger.get_run(state.run_id) if state.run_id else None
+
+                def listen(event) -> None:
+                    if event.kind == "step" and run:
+                        ledger.save_progress(run.id, event.step, {**run.answers, "endpoint_instance": instance, "keep_endpoint": keep})
+                    self.app.call_from_thread(self.show_event, event)
+
+                backend = open_backend(state.backend, ledger=ledger, region=state.region or None)
+                summary = deploy_and_test(backend, self.trained, listen, endpoint_instance=instance, keep_endpoint=keep)
+                if run:
+                    ledger.finish_run(run.id)
+        except WizardError as error:
+            self.app.call_from_thread(self.failed, error)
+            return
+        self.app.call_from_thread(self.finished, summary)
+
+    def show_event(self, event) -> None:
+        log = self.query_one("#log", RichLog)
+        if event.kind == "step":
+            if self.current:
+                self.done.append(self.current)
+            self.current = event.step
+            self.render_steps()
+            self.query_one("#progress").display = False
+            log.write(f"[b cyan]▸ {escape(event.text)}[/]")
+        elif event.kind == "progress":
+            bar = self.query_one("#progress", ProgressBar)
+            bar.display = True
+            bar.update(total=max(event.data["total"], 1), progress=event.data["done"])
+        elif event.kind == "note" and event.text:  # the endpoint's way to InService
+            log.write(f"[yellow]•[/] {escape(event.text)}")
+        elif event.kind == "done" and event.text:
+            log.write(f"[green]✓[/] {escape(event.text)}")
+
+    def failed(self, error) -> None:
+        """Say why; the choice can be changed and tried again (what exists is reused, not duplicated)."""
+        self.running = False
+        self.query_one("#log", RichLog).write(error_text(error))
+        for widget in ("#deploy", "#back", "#instance", "#keep"):
+            self.query_one(widget).disabled = False
+        self.query_one("#deploy", Button).label = "Try again"
+
+    def finished(self, summary: dict) -> None:
+        self.running = False
+        self.state.summary = summary
+        self.state.save()  # the endpoint choice is next run's default
+        if self.current:
+            self.done.append(self.current)
+        self.current = ""
+        self.render_steps()
+        self.query_one("#back", Button).disabled = False
+        self.query_one("#next", Button).disabled = False
+        self.query_one("#next", Button).focus()

@@ -1,0 +1,91 @@
+"""Step 6, the results: how the endpoint did on the test pictures it never trained on. Accuracy,
+each class's precision and recall, the confusion matrix, and the pictures it got wrong, each one
+shown beside the list so the user can see why."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Static
+
+from sagewiz.tui.screens.common import StepBar
+
+
+class EvaluateScreen(Screen[str]):
+    """Dismisses with "next" (to trying the endpoint, or clean-up) or "back" (to deploy)."""
+
+    BINDINGS = [("escape", "back", "Back")]
+
+    def __init__(self, state):
+        super().__init__()
+        self.state = state
+        self.evaluation = (state.summary or {}).get("evaluation") or {}
+        self.wrong = self.evaluation.get("misclassified", [])
+        endpoint = (state.summary or {}).get("endpoint")
+        self.kept = bool(endpoint) and not endpoint.get("deleted")  # still up: it can be asked about a picture
+
+    def compose(self) -> ComposeResult:
+        e = self.evaluation
+        yield StepBar("Deploy & test")
+        with Vertical(classes="body"):
+            yield Static(f"[b green]Test accuracy {e.get('accuracy', 0):.3f}[/] on {e.get('evaluated', 0)} test pictures "
+                         f"(top-{e.get('top_k', 1)}: {e.get('top_k_accuracy', 0):.3f}). "
+                         "[dim]Rows: the true class; → columns: what the model said.[/]", id="outcome")
+            yield DataTable(id="results", cursor_type="none", zebra_stripes=True)
+            yield Static("", id="wrong-title")
+            with Horizontal(id="wrong-row"):
+                yield DataTable(id="wrong", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="wrong-picture")
+            with Horizontal(classes="buttons"):
+                yield Button("Back", id="back")
+                yield Button("Next: ask it about a picture" if self.kept else "Next: clean up", variant="primary", id="next")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._fill)  # nested widgets mount a moment after the screen
+
+    def _fill(self) -> None:
+        names = self.evaluation.get("class_names", [])
+        table = self.query_one("#results", DataTable)
+        table.add_columns("class", "precision", "recall", "pictures", *[f"→{n}"[:10] for n in names])
+        for score, row in zip(self.evaluation.get("per_class", []), self.evaluation.get("confusion", [])):
+            table.add_row(escape(score["name"]), f"{score['precision']:.3f}", f"{score['recall']:.3f}", str(score["support"]),
+                          *[str(v) for v in row])
+        wrong = self.query_one("#wrong", DataTable)
+        title = self.query_one("#wrong-title", Static)
+        if not self.wrong:
+            title.update("[green]Every test picture was classified right.[/]")
+            self.query_one("#wrong-row").display = False
+            return
+        title.update(f"{len(self.wrong)} picture{'s' if len(self.wrong) != 1 else ''} classified wrong "
+                     "[dim](↑↓ shows each one)[/]:")
+        wrong.add_columns("picture", "is", "model said", "sure")
+        for item in self.wrong:
+            wrong.add_row(escape(_short(item["path"])), escape(item["true_class"]), escape(item["predicted_class"]),
+                          f"{item['confidence']:.0%}")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "wrong" and 0 <= event.cursor_row < len(self.wrong):
+            self.draw(self.wrong[event.cursor_row]["path"])
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def draw(self, path: str) -> None:
+        from sagewiz.tui.thumbnails import picture_as_text
+
+        picture = picture_as_text(path, 20, 10)
+        self.app.call_from_thread(self.query_one("#wrong-picture", Static).update, picture)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)
+
+    def action_back(self) -> None:
+        self.dismiss("back")
+
+
+def _short(path: str) -> str:
+    """The picture's class folder and name: the rest of the path is the same for every row."""
+    parts = path.replace("\\", "/").split("/")
+    return "/".join(parts[-2:])
