@@ -90,7 +90,7 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
         wrong = app.state.summary["evaluation"]["misclassified"]
         assert app.screen.query_one("#wrong").row_count == len(wrong)
         if wrong:  # each wrong picture is drawn beside the list
-            await wait_for(pilot, lambda: "▀" in text_of(app, "#wrong-picture"), timeout=30, what="the wrong picture")
+            await wait_for(pilot, lambda: "▀" in app.screen.query_one("#wrong-picture").text, timeout=30, what="the wrong picture")
         await pilot.click("#next")
 
         await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen")

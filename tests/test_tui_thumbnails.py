@@ -12,7 +12,7 @@ from textual.app import App
 
 from sagewiz.core.dataset.sample import write_sample_dataset
 from sagewiz.core.dataset.scan import scan_dataset
-from sagewiz.tui.thumbnails import HALF_BLOCK, ClassThumbnails, picture_as_text, pictures_per_class
+from sagewiz.tui.thumbnails import HALF_BLOCK, ClassThumbnails, PictureView, picture_as_text, pictures_per_class
 
 RED, BLUE, GREEN, WHITE = (255, 0, 0), (0, 0, 255), (0, 255, 0), (255, 255, 255)
 
@@ -89,3 +89,60 @@ def test_the_dataset_step_can_show_the_pictures_of_each_class(tmp_path):
     assert "A few pictures of each class" in shown
     assert "digit_0" in shown and "digit_1" in shown
     assert shown.count(HALF_BLOCK) == 2 * 2 * 8 * 4  # two classes, two pictures of 8×4 cells each
+
+
+class OnePicture(App):
+    def compose(self):
+        yield PictureView(20, 10, id="picture")
+
+
+def _shown(path, graphics, monkeypatch):
+    """What a PictureView holds after showing ``path`` in a terminal that draws with ``graphics``."""
+    from sagewiz.tui import thumbnails
+
+    monkeypatch.setattr(thumbnails, "_graphics", graphics)
+
+    async def run():
+        app = OnePicture()
+        async with app.run_test(size=(40, 14)) as pilot:
+            view = app.query_one(PictureView)
+            view.show(str(path))
+            for _ in range(50):
+                await pilot.pause(0.05)
+                if view.text or view.children[1:]:
+                    break
+            return view.text, [type(child).__module__ for child in view.children[1:]]
+
+    return asyncio.run(run())
+
+
+def test_one_picture_is_drawn_by_the_terminal_where_it_can_and_in_half_blocks_elsewhere(tmp_path, monkeypatch):
+    Image.new("RGB", (64, 64), RED).save(tmp_path / "cat.png")
+
+    text, drawn_by_terminal = _shown(tmp_path / "cat.png", None, monkeypatch)
+    assert HALF_BLOCK in text and not drawn_by_terminal
+
+    text, drawn_by_terminal = _shown(tmp_path / "cat.png", "tgp", monkeypatch)  # Kitty's graphics protocol
+    assert not text and drawn_by_terminal and drawn_by_terminal[0].startswith("textual_image")
+
+
+def test_only_terminals_known_to_draw_pictures_are_asked_so_start_up_stays_quick():
+    from sagewiz.tui.thumbnails import _may_draw_pictures
+
+    assert _may_draw_pictures({"TERM": "xterm-kitty"}) and _may_draw_pictures({"TERM_PROGRAM": "WezTerm"})
+    assert not _may_draw_pictures({"TERM": "xterm-256color"})  # most terminals: half blocks, no question
+    assert not _may_draw_pictures({"TERM": "xterm-kitty", "TMUX": "/tmp/tmux-1000/default,1,0"})  # tmux keeps pictures out
+    assert not _may_draw_pictures({"TERM": "xterm-kitty", "SAGEWIZ_PICTURES": "text"})
+    assert _may_draw_pictures({"TERM": "xterm-256color", "SAGEWIZ_PICTURES": "graphics"})
+
+
+def test_without_a_terminal_or_when_told_so_pictures_stay_text(monkeypatch):
+    import sys
+
+    from sagewiz.tui.thumbnails import detect_terminal_graphics
+
+    monkeypatch.setenv("SAGEWIZ_PICTURES", "text")
+    assert detect_terminal_graphics() is None
+    monkeypatch.setenv("SAGEWIZ_PICTURES", "graphics")
+    if not sys.__stdout__.isatty():  # as in CI and under pytest's capture: asked, nothing answers: text
+        assert detect_terminal_graphics() is None

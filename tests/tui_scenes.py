@@ -311,29 +311,26 @@ def _replayed(screen_class):
     from sagewiz.tui.screens.predict import PredictScreen
     from sagewiz.tui.screens.training import TrainingScreen
 
-    class Replayed(screen_class):
-        if screen_class is TrainingScreen:
-            def journey(self) -> None:
-                for event in _recorded_events(tuning=bool(self.state.tune_jobs)):
-                    self.show_event(event)
-                self.finished(_trained(self.state.backend, tuned=bool(self.state.tune_jobs)))
-        if screen_class is PredictScreen:
-            def predict(self, path: str) -> None:
-                from sagewiz.tui.thumbnails import picture_as_text
+    def training(self) -> None:
+        for event in _recorded_events(tuning=bool(self.state.tune_jobs)):
+            self.show_event(event)
+        self.finished(_trained(self.state.backend, tuned=bool(self.state.tune_jobs)))
 
-                self.show(picture_as_text(path, 24, 12), (0.062, 0.871, 0.067))
-        if screen_class is CleanupScreen:
-            def load(self) -> None:
-                self.show(_aws_resources())
-        if screen_class is IncrementalScreen:
-            def load(self) -> None:
-                resources = _aws_resources()
-                local = replace(resources[1], backend="local", region="local", name="sagewiz-0c4d9e71-train",
-                                updated_at="2026-11-24T17:42:00Z")
-                self.show([(resources[1], "0.971", "18"), (local, "0.958", "18")])
+    def prediction(self, path: str) -> None:
+        self.show(path, (0.062, 0.871, 0.067))
 
-    Replayed.__name__ = screen_class.__name__  # wait_until and the pictures know it by its own name
-    return Replayed
+    def resources(self) -> None:
+        self.show(_aws_resources())
+
+    def earlier_jobs(self) -> None:
+        made = _aws_resources()
+        local = replace(made[1], backend="local", region="local", name="sagewiz-0c4d9e71-train", updated_at="2026-11-24T17:42:00Z")
+        self.show([(made[1], "0.971", "18"), (local, "0.958", "18")])
+
+    # the screen's own name, so wait_until and the pictures know it
+    override = {TrainingScreen: {"journey": training}, PredictScreen: {"predict": prediction},
+                CleanupScreen: {"load": resources}, IncrementalScreen: {"load": earlier_jobs}}[screen_class]
+    return type(screen_class.__name__, (screen_class,), override)
 
 
 def _aws_resources() -> list:
@@ -391,7 +388,7 @@ async def to_evaluate(pilot) -> None:
 
     state = pilot.app.state
     state.summary = _tested(_trained())
-    await _show(pilot, EvaluateScreen(state), lambda: pilot.app.screen.query("#wrong-picture") and "▀" in shown(pilot, "#wrong-picture"))
+    await _show(pilot, EvaluateScreen(state), lambda: pilot.app.screen.query("#wrong-picture") and "▀" in pilot.app.screen.query_one("#wrong-picture").text)
 
 
 async def to_predict(pilot) -> None:
@@ -402,7 +399,7 @@ async def to_predict(pilot) -> None:
     state.summary = _tested(_trained(), kept=True)
     await _show(pilot, _replayed(PredictScreen)(state), lambda: pilot.app.screen.query("#predict"))
     await pilot.click("#predict")
-    await wait_until(pilot, lambda: pilot.app.screen.answer, what="the answer")
+    await wait_until(pilot, lambda: pilot.app.screen.answer and "▀" in pilot.app.screen.query_one("#preview").text, what="the answer")
     await settle(pilot)
 
 

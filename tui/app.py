@@ -148,6 +148,9 @@ def run_wizard(plain: bool = False) -> int:
         from sagewiz.tui.plain import run_plain
 
         return run_plain()
+    from sagewiz.tui.thumbnails import detect_terminal_graphics
+
+    detect_terminal_graphics()  # before the app: once it runs, Textual reads the terminal's answers itself
     SagewizApp().run()
     return 0
 

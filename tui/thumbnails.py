@@ -1,9 +1,12 @@
-"""A few pictures of each class, drawn with text so they show in any terminal.
+"""Pictures in the terminal: a few of each class, and one picture large (predict, evaluate).
 
-Each character cell is an upper half block "▀" whose foreground is one pixel and whose background
-is the pixel below it, so a picture of C×2R pixels fills C columns and R rows. That works over
-ssh, in tmux and in snapshot tests, where terminal graphics protocols don't. Pictures are shrunk
-while they are decoded (JPEG draft mode), so a folder of phone photos costs little.
+Drawn with text so they show in any terminal: each character cell is an upper half block "▀"
+whose foreground is one pixel and whose background is the pixel below it, so a picture of C×2R
+pixels fills C columns and R rows. That works over ssh, in tmux and in snapshot tests. Where the
+terminal can draw real pictures (Sixel, Kitty's graphics protocol), the one large picture uses
+them through textual-image; the terminal is asked once, before the app starts
+(:func:`detect_terminal_graphics`), because once Textual runs it reads every answer itself.
+Pictures are shrunk while they are decoded (JPEG draft mode), so a folder of phone photos costs little.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual import work
+from textual.containers import Container
 from textual.widgets import Static
 
 HALF_BLOCK = "▀"
@@ -107,3 +111,84 @@ class ClassThumbnails(Static):
         table = class_previews(pictures_per_class(report, per_class))
         heading = Text("A few pictures of each class", style="bold")
         self.app.call_from_thread(self._drawn, Group(heading, table))
+
+
+# What the terminal can draw pictures with: "sixel" or "tgp", or None (half blocks). Only
+# run_wizard asks, in a real terminal; tests and snapshots keep the text pictures.
+_graphics: str | None = None
+
+
+# Terminals known to draw pictures (Kitty's protocol or Sixel). Asking any terminal costs about
+# 0.2 s of start-up (benchmarks/bench_startup.py), so only these are asked, unless
+# SAGEWIZ_PICTURES=graphics says to ask anyway; inside tmux or screen pictures don't pass through.
+_DRAWING_TERMS = ("xterm-kitty", "xterm-ghostty", "wezterm", "foot", "foot-extra", "mlterm", "contour")
+_DRAWING_PROGRAMS = ("WezTerm", "iTerm.app", "ghostty", "vscode", "contour")
+
+
+def _may_draw_pictures(env) -> bool:
+    wanted = env.get("SAGEWIZ_PICTURES", "").lower()
+    if wanted in ("text", "graphics"):
+        return wanted == "graphics"
+    if env.get("TMUX") or env.get("STY"):
+        return False
+    return (env.get("TERM", "") in _DRAWING_TERMS or env.get("TERM_PROGRAM", "") in _DRAWING_PROGRAMS
+            or any(env.get(name) for name in ("KITTY_WINDOW_ID", "KONSOLE_VERSION", "WT_SESSION")))
+
+
+def detect_terminal_graphics() -> str | None:
+    """Ask the terminal whether it draws pictures (textual-image's query, on import). Must run
+    before the app starts. SAGEWIZ_PICTURES=text never asks (for a terminal that answers
+    wrongly), =graphics always does. Any failure means half blocks: a picture is never worth an error."""
+    global _graphics
+    if not _may_draw_pictures(os.environ):
+        return None
+    try:
+        import importlib
+
+        importlib.import_module("textual_image.widget")  # asks the terminal, once
+        from textual_image.renderable import Image as Best, SixelImage, TGPImage
+    except Exception:  # not installed, no answer, a terminal that closed stdin: text pictures
+        return None
+    _graphics = "sixel" if Best is SixelImage else "tgp" if Best is TGPImage else None
+    return _graphics
+
+
+class PictureView(Container):
+    """One picture in a box of ``columns``×``rows`` cells: drawn by the terminal where it can,
+    in half blocks otherwise (decoded in a thread, so a large photo never holds up the screen)."""
+
+    DEFAULT_CSS = """
+    PictureView { height: auto; width: auto; }
+    PictureView > .picture-text { height: auto; width: auto; }
+    """
+
+    def __init__(self, columns: int, rows: int, **kwargs):
+        super().__init__(**kwargs)
+        self.columns, self.rows = columns, rows
+        self.path = ""
+
+    def compose(self):
+        yield Static("", classes="picture-text")
+
+    @property
+    def text(self) -> str:
+        """What the half-block picture shows ("" while drawing, or when the terminal draws it)."""
+        return str(self.query_one(".picture-text", Static).render())
+
+    def show(self, path: str) -> None:
+        self.path = path
+        if _graphics:
+            from textual_image.widget import Image as TerminalPicture
+
+            self.query(TerminalPicture).remove()
+            self.query_one(".picture-text", Static).display = False
+            picture = TerminalPicture(path)
+            picture.styles.width, picture.styles.height = self.columns, self.rows
+            self.mount(picture)
+        else:
+            self._draw(path)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _draw(self, path: str) -> None:
+        picture = picture_as_text(path, self.columns, self.rows)
+        self.app.call_from_thread(self.query_one(".picture-text", Static).update, picture)

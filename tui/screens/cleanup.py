@@ -65,10 +65,15 @@ class CleanupScreen(Screen[str]):
             cost = _cost(r)
             table.add_row(CHECKED, r.kind, escape(r.name), r.state, cost, key=str(index))
         per_hour = sum(r.cost_per_hour or 0 for r in resources if r.state in ("active", "running"))
-        self.query_one("#verdict", Static).update(
-            f"{len(resources)} resource{'s' if len(resources) != 1 else ''}, costing ${per_hour:.3f} per hour while they exist"
-            + (" (and the bucket's few cents per GB a month)." if any(r.kind == "bucket" for r in resources) else ".")
-            if resources else "[green]Nothing left: sagewiz has nothing running or stored.[/]")
+        count = f"{len(resources)} resource{'s' if len(resources) != 1 else ''}"
+        if not resources:
+            verdict = "[green]Nothing left: sagewiz has nothing running or stored.[/]"
+        elif all(r.backend == "local" for r in resources):
+            verdict = f"{count} on this computer: free, but deleting them gives back the disk space."
+        else:
+            verdict = (f"{count}, costing ${per_hour:.3f} per hour while they exist"
+                       + (" (and the bucket a few cents per GB a month)." if any(r.kind == "bucket" for r in resources) else "."))
+        self.query_one("#verdict", Static).update(verdict)
         self.query_one("#delete", Button).disabled = not resources
 
     def action_toggle(self) -> None:

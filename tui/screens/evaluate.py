@@ -5,13 +5,13 @@ shown beside the list so the user can see why."""
 from __future__ import annotations
 
 from rich.markup import escape
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.tui.screens.common import StepBar
+from sagewiz.tui.thumbnails import PictureView
 
 
 class EvaluateScreen(Screen[str]):
@@ -38,7 +38,7 @@ class EvaluateScreen(Screen[str]):
             yield Static("", id="wrong-title")
             with Horizontal(id="wrong-row"):
                 yield DataTable(id="wrong", cursor_type="row", zebra_stripes=True)
-                yield Static("", id="wrong-picture")
+                yield PictureView(20, 10, id="wrong-picture")
             with Horizontal(classes="buttons"):
                 yield Button("Back", id="back")
                 yield Button("Next: ask it about a picture" if self.kept else "Next: clean up", variant="primary", id="next")
@@ -69,14 +69,7 @@ class EvaluateScreen(Screen[str]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "wrong" and 0 <= event.cursor_row < len(self.wrong):
-            self.draw(self.wrong[event.cursor_row]["path"])
-
-    @work(thread=True, exclusive=True, exit_on_error=False)
-    def draw(self, path: str) -> None:
-        from sagewiz.tui.thumbnails import picture_as_text
-
-        picture = picture_as_text(path, 20, 10)
-        self.app.call_from_thread(self.query_one("#wrong-picture", Static).update, picture)
+            self.query_one("#wrong-picture", PictureView).show(self.wrong[event.cursor_row]["path"])
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id)

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DirectoryTree, Footer, Input, Static
 
 from sagewiz.tui.screens.common import StepBar, error_text
+from sagewiz.tui.thumbnails import PictureView
 
 TOP = 5
 
@@ -90,7 +91,7 @@ class PredictScreen(Screen[str]):
                 yield Button("Browse…", id="browse")
                 yield Button("Predict", variant="primary", id="predict")
             with Horizontal(id="answer-row"):
-                yield Static("", id="preview")
+                yield PictureView(24, 12, id="preview")
                 yield Static("", id="answer")
             with Horizontal(classes="buttons"):
                 yield Button("Back", id="back")
@@ -131,7 +132,6 @@ class PredictScreen(Screen[str]):
         from sagewiz.core.errors import InputError, WizardError
         from sagewiz.core.evaluate import content_type_of
         from sagewiz.core.ledger import Ledger
-        from sagewiz.tui.thumbnails import picture_as_text
 
         try:
             try:
@@ -143,12 +143,11 @@ class PredictScreen(Screen[str]):
         except WizardError as error:
             self.app.call_from_thread(self.query_one("#answer", Static).update, error_text(error))
             return
-        preview = picture_as_text(path, 24, 12)
-        self.app.call_from_thread(self.show, preview, prediction.probabilities)
+        self.app.call_from_thread(self.show, path, prediction.probabilities)
 
-    def show(self, preview, probabilities) -> None:
+    def show(self, path: str, probabilities) -> None:
         ranked = sorted(range(len(probabilities)), key=lambda label: probabilities[label], reverse=True)
         self.answer = [(self.class_names[label] if label < len(self.class_names) else str(label), probabilities[label])
                        for label in ranked]
-        self.query_one("#preview", Static).update(preview)
+        self.query_one("#preview", PictureView).show(path)
         self.query_one("#answer", Static).update(answer_table(self.class_names, probabilities))
