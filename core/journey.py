@@ -42,6 +42,7 @@ class JourneyOptions:
     endpoint_instance: str = ""  # where the endpoint runs (default: the region's cheapest usable choice)
     spot: bool = False  # aws: managed spot training, cheaper, resumed from checkpoints when interrupted
     instance_count: int = 1  # aws: train on several GPU machines at once (kv_store dist_sync)
+    packed_dir: Path | None = None  # where the pictures are packed (default: the run's work folder); see pack_ahead
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,15 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str, work_dir
 
     step("prepare", "Packing the pictures into RecordIO files")
     resize = first.resize or first.image_shape_tuple[1]
-    prepared = prepare_dataset(report, work_dir / "data", resize=resize, seed=options.seed,
-                               progress=lambda split, done, n: listen(JourneyEvent("progress", "prepare", split, {"done": done, "total": n})))
+    packing = []
+
+    def packed(split: str, done: int, n: int) -> None:
+        packing.append(split)
+        listen(JourneyEvent("progress", "prepare", split, {"done": done, "total": n}))
+
+    prepared = prepare_dataset(report, options.packed_dir or work_dir / "data", resize=resize, seed=options.seed, progress=packed)
+    if not packing:
+        listen(JourneyEvent("note", "prepare", f"The pictures were already packed at {resize} px: nothing to redo."))
     hyperparameters = _with_overrides(first.replace(num_training_samples=prepared.counts["train"]),
                                       {**(base[1] if base else {}), **options.hyperparameters})
     for warning in warnings(hyperparameters, device=device):
@@ -360,6 +368,28 @@ def _job_summary(job: TrainingJob) -> dict[str, Any]:
     return {"job_name": job.job_name, "status": job.status.value, "model_uri": job.model_uri,
             "billable_seconds": job.billable_seconds, "cost": job.cost,
             "epochs": [{"epoch": e, **values} for e, values in sorted(epochs.items())]}
+
+
+def packed_folder(data_dir: str | Path) -> Path:
+    """Where a dataset folder's pictures are packed ahead of training (one folder per dataset
+    folder, in the sagewiz home): the wizard packs on its Pictures step, training reuses it."""
+    import hashlib
+
+    from sagewiz.core.ledger import default_ledger_path
+
+    key = hashlib.sha256(str(Path(data_dir).expanduser().resolve()).encode()).hexdigest()[:16]
+    return default_ledger_path().parent / "packed" / key
+
+
+def pack_ahead(report, device: str, *, seed: int = 0, progress=None):
+    """Pack a checked dataset now, at the size training will ask for on ``device`` with the
+    suggested settings, into :func:`packed_folder`; ``train_model`` with that ``packed_dir``
+    then finds it done. Returns the PreparedData. Raises DatasetError."""
+    from sagewiz.core.prepare import prepare_dataset
+
+    first = suggest_for(report, device)
+    return prepare_dataset(report, packed_folder(report.root), resize=first.resize or first.image_shape_tuple[1],
+                           seed=seed, progress=progress)
 
 
 def default_work_dir(run_id: str) -> Path:

@@ -14,6 +14,12 @@ from sagewiz.core.local.backend import LocalBackend
 FAST = {"epochs": "1", "mini_batch_size": "16"}
 
 
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAGEWIZ_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
 @pytest.fixture
 def backend(tmp_path):
     with Ledger(tmp_path / "home" / "ledger.sqlite3") as ledger:
@@ -68,3 +74,27 @@ def test_run_journey_is_both_halves(backend, digits, tmp_path):
     summary = run_journey(backend, JourneyOptions(digits, FAST), "run-whole", tmp_path / "work")
     assert summary["training"]["status"] == "Completed" and summary["endpoint"]["deleted"]
     assert summary["model_from"] == summary["training"]["job_name"]
+
+
+def test_pictures_packed_ahead_of_training_are_not_packed_again(backend, digits, tmp_path):
+    from sagewiz.core.dataset.scan import scan_dataset
+    from sagewiz.core.journey import pack_ahead, packed_folder
+
+    report = scan_dataset(digits)
+    packing = []
+    ahead = pack_ahead(report, "cpu", progress=lambda split, done, total: packing.append(split))
+    assert ahead.folder == packed_folder(digits) and ahead.train_rec.exists() and set(packing) == {"train", "validation"}
+    assert ahead.folder.parent.parent == tmp_path / "home"  # in sagewiz's home, beside the ledger
+
+    events = []
+    train_model(backend, JourneyOptions(digits, FAST, packed_dir=ahead.folder), "run-packed-ahead", tmp_path / "work", events.append)
+    assert not [e for e in events if e.kind == "progress" and e.step == "prepare"]  # nothing packed twice
+    assert any(e.kind == "note" and "already packed" in e.text for e in events)
+    assert not (tmp_path / "work" / "data").exists()
+
+
+def test_each_dataset_folder_has_its_own_packed_folder(tmp_path):
+    from sagewiz.core.journey import packed_folder
+
+    assert packed_folder(tmp_path / "cats") != packed_folder(tmp_path / "dogs")
+    assert packed_folder(tmp_path / "cats") == packed_folder(str(tmp_path / "cats") + "/")

@@ -60,6 +60,7 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
         await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen", what="the dataset step")
         await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled, what="the sample to be checked")
         assert "1,797 pictures in 10 classes" in text_of(app, "#summary")
+        assert "Packed for training" in text_of(app, "#packed")  # packed here, with a progress bar, not during training
         await pilot.click("#next")
 
         await through_the_where_step(pilot)
@@ -73,6 +74,7 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
         await until_trained(pilot)
         assert len(app.screen.accuracy) == 2 and app.screen.query_one("#chart").validation  # one bar pair per epoch
         assert "validation accuracy" in text_of(app, "#outcome")
+        assert "already packed" in "\n".join(line.text for line in app.screen.query_one("#log").lines)
         await pilot.click("#next")
 
         await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")

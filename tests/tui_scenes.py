@@ -137,6 +137,7 @@ async def to_dataset_checked(pilot) -> None:
     await wait_until(pilot, lambda: any(mark in shown(pilot, "#summary") for mark in ("✓", "✗", "What to do")),
                      what="the folder to be checked")
     await wait_until(pilot, lambda: not pictures_being_drawn(pilot), what="the pictures of each class")
+    await wait_until(pilot, lambda: not pilot.app.screen.packing, what="the pictures to be packed")
     await settle(pilot)
 
 

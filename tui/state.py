@@ -36,6 +36,7 @@ class WizardState:
     keep_endpoint: bool = False
     report: Any = None  # the DatasetReport of data_dir, once checked
     suggested: Any = None  # Hyperparameters suggested for that dataset
+    packed: Any = None  # its PreparedData, packed on the Pictures step
     continue_from: str = ""  # incremental training: the earlier job whose model learns on
     resume_run: str | None = None  # a run id to continue, from the welcome screen
     run_id: str | None = None  # the ledger's run being walked (the deploy step finishes it)

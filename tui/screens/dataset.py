@@ -1,5 +1,7 @@
 """Step 2: which pictures. The folder is checked (every picture opened) before anything is trained,
-and every problem is shown with what sagewiz will do about it."""
+and every problem is shown with what sagewiz will do about it. A usable folder is then packed into
+RecordIO files right here, with a progress bar, so training starts on packed data (core/journey.py
+``pack_ahead``: the same files the Train step would make, found there already)."""
 
 from __future__ import annotations
 
@@ -19,13 +21,15 @@ _SEVERITY = {"error": "[b red]error[/]", "warning": "[yellow]warning[/]", "info"
 
 
 class DatasetScreen(Screen[str]):
-    """Dismisses with "next" (the folder is usable; ``state.report`` holds its report) or "back"."""
+    """Dismisses with "next" (the folder is usable; ``state.report`` holds its report, ``state.packed``
+    its packed files) or "back"."""
 
     BINDINGS = [("escape", "back", "Back")]
 
     def __init__(self, state):
         super().__init__()
         self.state = state
+        self.packing = False
 
     def compose(self) -> ComposeResult:
         yield StepBar("Pictures")
@@ -41,9 +45,10 @@ class DatasetScreen(Screen[str]):
                 yield DataTable(id="classes", cursor_type="none", zebra_stripes=True)
                 yield DataTable(id="problems", cursor_type="row", zebra_stripes=True)
                 yield ClassThumbnails(id="thumbnails")
+            yield Static("", id="packed")
             with Horizontal(classes="buttons"):
                 yield Button("Back", id="back")
-                yield Button("Next: settings", variant="primary", id="next", disabled=True)
+                yield Button("Next: where to train", variant="primary", id="next", disabled=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -67,14 +72,21 @@ class DatasetScreen(Screen[str]):
             self.action_back()
 
     def action_back(self) -> None:
-        self.dismiss("back")
+        if self.packing:  # the packer is writing this folder's files: leaving now would leave half of them
+            self.notify("The pictures are being packed; this step can be left once that ends.")
+        else:
+            self.dismiss("back")
 
     def check(self, folder: str) -> None:
         folder = folder.strip()
         if not folder:
             self.query_one("#summary", Static).update("[yellow]Type the folder's path first.[/]")
             return
-        self.state.report = None
+        if self.packing:  # the packer is still writing this folder's files: one at a time
+            self.notify("Wait for the packing to finish, then check another folder.")
+            return
+        self.state.report = self.state.packed = None
+        self.query_one("#packed", Static).update("")
         self.query_one("#next", Button).disabled = True
         self.query_one("#summary", Static).update(f"Checking {escape(folder)} …")
         self.scan(folder)
@@ -135,3 +147,64 @@ class DatasetScreen(Screen[str]):
         self.query_one("#summary", Static).update(verdict + "\n".join(escape(line) for line in report.summary))
         self.query_one("#next", Button).disabled = not report.usable
         self.query_one(ClassThumbnails).show(report)
+        if not report.usable:
+            return
+        if self.state.continue_from:  # the earlier model decides the picture size: packed when training starts
+            self.query_one("#packed", Static).update("[dim]The pictures are packed when training starts, at the earlier model's size.[/]")
+        elif self.state.packed is not None and str(self.state.packed.folder) == str(_packed_folder(report.root)):
+            self._show_packed(self.state.packed)  # came back to this step: packed already
+        else:
+            self.start_packing(report)
+
+    # ---- packing ------------------------------------------------------------------------
+    def start_packing(self, report) -> None:
+        self.packing = True
+        self.query_one("#next", Button).disabled = True
+        self.query_one("#packed", Static).update("Packing the pictures into RecordIO files for training …")
+        self.pack(report)
+
+    @work(thread=True, group="pack", exit_on_error=False)
+    def pack(self, report) -> None:
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.journey import pack_ahead
+
+        device = "cuda" if self.state.backend == "aws" else "cpu"  # the size training will ask for there
+        try:
+            prepared = pack_ahead(report, device, progress=lambda split, done, total: self.app.call_from_thread(
+                self._packing, split, done, total))
+        except WizardError as error:
+            self.app.call_from_thread(self._pack_failed, error)
+            return
+        self.app.call_from_thread(self._packed, prepared)
+
+    def _packing(self, split: str, done: int, total: int) -> None:
+        bar = self.query_one("#progress", ProgressBar)
+        bar.display = True
+        bar.update(total=max(total, 1), progress=done)
+        self.query_one("#packed", Static).update(f"Packing the {split} pictures into RecordIO: {done:,} of {total:,}")
+
+    def _pack_failed(self, error) -> None:
+        self.packing = False
+        self.query_one("#progress").display = False
+        self.query_one("#packed", Static).update(error_text(error))
+
+    def _packed(self, prepared) -> None:
+        self.packing = False
+        self.state.packed = prepared
+        self.query_one("#progress").display = False
+        self._show_packed(prepared)
+        self.query_one("#next", Button).disabled = False
+
+    def _show_packed(self, prepared) -> None:
+        counts = prepared.counts
+        text = (f"[b green]✓[/] Packed for training: {counts.get('train', 0):,} training and {counts.get('validation', 0):,} "
+                f"validation pictures (RecordIO); {counts.get('test', 0):,} test pictures kept apart for the end.")
+        if prepared.skipped:
+            text += f" [yellow]{len(prepared.skipped)} couldn't be packed and are left out.[/]"
+        self.query_one("#packed", Static).update(text)
+
+
+def _packed_folder(root: str):
+    from sagewiz.core.journey import packed_folder
+
+    return packed_folder(root)

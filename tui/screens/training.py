@@ -79,7 +79,7 @@ class TrainingScreen(Screen[str]):
     def journey(self) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError
-        from sagewiz.core.journey import JourneyOptions, default_work_dir, train_model
+        from sagewiz.core.journey import JourneyOptions, default_work_dir, packed_folder, train_model
         from sagewiz.core.ledger import Ledger
 
         state = self.state
@@ -93,8 +93,10 @@ class TrainingScreen(Screen[str]):
                 state.backend, state.region = run.backend, run.answers.get("region", "")
                 backend = open_backend(run.backend, ledger=ledger, region=run.answers.get("region") or None)
                 # where the endpoint runs is asked on the next step, once the model is there
+                # packed on the Pictures step into the dataset's packed folder: found there, not packed again
                 options = JourneyOptions(Path(run.answers["data_dir"]), run.answers.get("hp", {}), int(run.answers.get("tune", 0)),
-                                         region=run.answers.get("region", ""), continue_from=run.answers.get("continue_from", ""))
+                                         region=run.answers.get("region", ""), continue_from=run.answers.get("continue_from", ""),
+                                         packed_dir=packed_folder(run.answers["data_dir"]))
 
                 def listen(event) -> None:
                     if event.kind == "step":
