@@ -383,7 +383,9 @@ async def test_quitting_mid_training_leaves_the_job_running_and_the_next_wizard_
         await pilot.pause()
         await pilot.click("#next")
         await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
-        await wait_for(pilot, lambda: app.screen.accuracy, timeout=300, what="the first epoch")
+        await wait_for(pilot, lambda: app.screen.accuracy or not app.screen.query_one("#back").disabled, timeout=300,
+                       what="the first epoch")
+        assert app.screen.accuracy, "\n".join(line.text for line in app.screen.query_one("#log").lines)
         await pilot.press("ctrl+q")  # the wizard goes; the training process doesn't
     with Ledger() as ledger:
         [job] = [r for r in ledger.resources() if r.kind == "training-job"]
@@ -418,3 +420,33 @@ async def test_the_sample_goes_where_the_user_says_and_a_folder_that_cannot_take
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen", what="the dataset step")
         assert app.state.data_dir == str(tmp_path / "my-digits") and (tmp_path / "my-digits" / "train").is_dir()
+
+
+@run_async
+async def test_a_model_trained_but_not_deployed_is_picked_up_at_the_deploy_step_next_time(home, tmp_path):
+    app = two_digits_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await to_settings(pilot)
+        app.screen.query_one("#epochs").value = "1"
+        await pilot.pause()
+        await pilot.click("#next")
+        await until_trained(pilot)
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")
+        await pilot.press("ctrl+q")  # gone before choosing where the endpoint runs
+    with Ledger() as ledger:
+        assert len(ledger.unfinished_runs()) == 1
+        [job] = [r.name for r in ledger.resources() if r.kind == "training-job"]
+
+    again = SagewizApp(WizardState.load())  # the next `sagewiz`
+    async with again.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: screen_name(again) == "WelcomeScreen" and again.screen.query("#resume"))
+        await pilot.click("#resume")
+        await until_trained(pilot)  # the job is found completed: nothing is trained again
+        assert again.state.trained.summary["training"]["job_name"] == job
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(again) == "DeployScreen")
+        await deploy_and_test(pilot)
+    with Ledger() as ledger:
+        assert ledger.unfinished_runs() == []
+        assert [r.name for r in ledger.resources(include_deleted=True) if r.kind == "training-job"] == [job]
