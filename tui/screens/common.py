@@ -16,6 +16,37 @@ class StepBar(Static):
         super().__init__(" › ".join(parts), classes="steps")
 
 
+class StepList(Static):
+    """The steps of one part of the journey, as the journey reports them: done ✓, running ▸, to come ·."""
+
+    def __init__(self, names: dict[str, str], **kwargs):
+        super().__init__("", **kwargs)
+        self.names = names  # step key → what the user reads
+        self.hidden: set[str] = set()  # steps this run won't take (no tuning, a kept endpoint)
+        self.done: list[str] = []
+        self.current = ""
+
+    def on_mount(self) -> None:
+        self.draw()
+
+    def begin(self, step: str) -> None:
+        """``step`` starts (the one before it is done); "" when the last one ended."""
+        if self.current:
+            self.done.append(self.current)
+        self.current = step
+        self.draw()
+
+    def restart(self, hidden=()) -> None:
+        self.hidden, self.done, self.current = set(hidden), [], ""
+        self.draw()
+
+    def draw(self) -> None:
+        marks = ("[green]✓[/]" if key in self.done else "[b yellow]▸[/]" if key == self.current else "[dim]·[/]"
+                 for key in self.names)
+        self.update("\n".join(f"{mark} {label}" for mark, (key, label) in zip(marks, self.names.items())
+                              if key not in self.hidden))
+
+
 def error_text(error) -> str:
     """A WizardError as markup: what happened, then what to do."""
     from rich.markup import escape

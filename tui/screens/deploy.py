@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Label, ProgressBar, RichLog, Select, Static
 
 from sagewiz.tui.hosting import hosting_label, usable_hosting
-from sagewiz.tui.screens.common import StepBar, error_text
+from sagewiz.tui.screens.common import StepBar, StepList, error_text
 
 STEP_NAMES = {"deploy": "Start the endpoint", "evaluate": "Test on the test pictures", "clean up": "Delete the endpoint"}
 
@@ -28,8 +28,6 @@ class DeployScreen(Screen[str]):
         self.state = state
         self.trained = state.trained
         self.options = usable_hosting(self.trained)
-        self.done: list[str] = []
-        self.current = ""
         self.running = False
         self.ready = False
 
@@ -50,7 +48,7 @@ class DeployScreen(Screen[str]):
             yield Checkbox("Keep the endpoint running after the test (to try your own pictures)", self.state.keep_endpoint, id="keep")
             yield Static("", id="cost")
             with Horizontal(id="deploy-top"):
-                yield Static("", id="steps")
+                yield StepList(STEP_NAMES, id="steps")
                 yield ProgressBar(id="progress", show_eta=False)
             yield RichLog(id="log", max_lines=500, wrap=True, markup=True)
             with Horizontal(classes="buttons"):
@@ -95,14 +93,8 @@ class DeployScreen(Screen[str]):
         self.query_one("#cost", Static).update(text)
 
     def render_steps(self) -> None:
-        keep = self.query_one("#keep", Checkbox).value
-        lines = []
-        for key, label in STEP_NAMES.items():
-            if key == "clean up" and keep:
-                continue
-            mark = "[green]✓[/]" if key in self.done else "[b yellow]▸[/]" if key == self.current else "[dim]·[/]"
-            lines.append(f"{mark} {label}")
-        self.query_one("#steps", Static).update("\n".join(lines))
+        """Afresh: with the clean-up step unless the endpoint is to be kept."""
+        self.query_one(StepList).restart(hidden=("clean up",) if self.query_one("#keep", Checkbox).value else ())
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "deploy":
@@ -122,7 +114,7 @@ class DeployScreen(Screen[str]):
         instance, keep = self._chosen().instance_type, self.query_one("#keep", Checkbox).value
         self.state.endpoint_instance, self.state.keep_endpoint = instance, keep
         self.running = True
-        self.done, self.current = [], ""
+        self.render_steps()
         for widget in ("#deploy", "#back", "#instance", "#keep"):
             self.query_one(widget).disabled = True
         self.query_one("#log").display = True
@@ -157,10 +149,7 @@ class DeployScreen(Screen[str]):
     def show_event(self, event) -> None:
         log = self.query_one("#log", RichLog)
         if event.kind == "step":
-            if self.current:
-                self.done.append(self.current)
-            self.current = event.step
-            self.render_steps()
+            self.query_one(StepList).begin(event.step)
             self.query_one("#progress").display = False
             log.write(f"[b cyan]▸ {escape(event.text)}[/]")
         elif event.kind == "progress":
@@ -184,10 +173,7 @@ class DeployScreen(Screen[str]):
         self.running = False
         self.state.summary = summary
         self.state.save()  # the endpoint choice is next run's default
-        if self.current:
-            self.done.append(self.current)
-        self.current = ""
-        self.render_steps()
+        self.query_one(StepList).begin("")
         self.query_one("#back", Button).disabled = False
         self.query_one("#next", Button).disabled = False
         self.query_one("#next", Button).focus()

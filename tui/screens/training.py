@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, ProgressBar, RichLog, Static
 
 from sagewiz.tui.screens.chart import AccuracyChart
-from sagewiz.tui.screens.common import StepBar, error_text
+from sagewiz.tui.screens.common import StepBar, StepList, error_text
 
 STEP_NAMES = {"check": "Check pictures", "prepare": "Pack RecordIO", "upload": "Copy to storage", "train": "Train",
               "tune": "Tune"}
@@ -31,8 +31,6 @@ class TrainingScreen(Screen[str]):
     def __init__(self, state):
         super().__init__()
         self.state = state
-        self.done: list[str] = []
-        self.current = ""
         self.accuracy: list[float] = []
         self.trial_status: dict[str, str] = {}
         self.verbose = False
@@ -44,7 +42,7 @@ class TrainingScreen(Screen[str]):
         yield StepBar("Train")
         with Vertical(classes="body"):
             with Horizontal(id="top"):
-                yield Static("", id="steps")
+                yield StepList(STEP_NAMES, id="steps")
                 yield AccuracyChart(id="chart")
             yield ProgressBar(id="progress", show_eta=False)
             yield Static("", id="outcome")
@@ -63,17 +61,8 @@ class TrainingScreen(Screen[str]):
         self.query_one("#trials").display = False
         self.query_one("#stop").display = False
         self.query_one("#progress").display = False
-        self.render_steps()
+        self.query_one(StepList).restart(hidden=() if self.state.tune_jobs else ("tune",))
         self.journey()
-
-    def render_steps(self) -> None:
-        lines = []
-        for key, label in STEP_NAMES.items():
-            if key == "tune" and not self.state.tune_jobs:
-                continue
-            mark = "[green]✓[/]" if key in self.done else "[b yellow]▸[/]" if key == self.current else "[dim]·[/]"
-            lines.append(f"{mark} {label}")
-        self.query_one("#steps", Static).update("\n".join(lines))
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def journey(self) -> None:
@@ -113,11 +102,8 @@ class TrainingScreen(Screen[str]):
     def show_event(self, event) -> None:
         log = self.query_one("#log", RichLog)
         if event.kind == "step":
-            if self.current:
-                self.done.append(self.current)
-            self.current = event.step
+            self.query_one(StepList).begin(event.step)
             self._training(event.data.get("job", ""))
-            self.render_steps()
             log.write(f"[b cyan]▸ {escape(event.text)}[/]")
             self.query_one("#progress").display = False
         elif event.kind == "progress":
@@ -225,10 +211,7 @@ class TrainingScreen(Screen[str]):
     def finished(self, trained) -> None:
         self._training("")
         self.state.trained = trained
-        if self.current:
-            self.done.append(self.current)
-        self.current = ""
-        self.render_steps()
+        self.query_one(StepList).begin("")
         accuracy = trained.validation_accuracy
         model = trained.summary.get("model_from", "")
         text = f"[b green]Trained.[/] The model of [b]{escape(model)}[/]"
