@@ -145,9 +145,8 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str, work_dir
     # where training and the endpoint will run, checked now: before anything is packed, uploaded or billed
     instance = _recommended(where)
     hosting = _recommended(where, hosting=True)
-    if options.endpoint_instance and where.hosting and options.endpoint_instance not in [o.instance_type for o in where.hosting]:
-        raise WizardError(f"{where.region} doesn't offer {options.endpoint_instance} for endpoints.",
-                          hint="Choose one of: " + ", ".join(o.instance_type for o in where.hosting) + ".")
+    if options.endpoint_instance:
+        _refuse_unless_offered(where.region, where.hosting, options.endpoint_instance)
     base = _earlier_model(backend, options.continue_from, report) if options.continue_from else None
     if base:
         changed = [f"{k} (the model has {v}, you asked for {options.hyperparameters[k]})"
@@ -161,7 +160,7 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str, work_dir
     listen(JourneyEvent("done", "check", " ".join(report.summary[:1]), {"classes": [c.name for c in report.classes]}))
 
     step("prepare", "Packing the pictures into RecordIO files")
-    resize = first.resize or first.image_shape_tuple[1]
+    resize = _packing_size(first)
     packing = []
 
     def packed(split: str, done: int, n: int) -> None:
@@ -224,10 +223,7 @@ def deploy_and_test(backend: Backend, trained: TrainedModel, listen: Listener = 
     region's recommendation), the test pictures sent to it, and the endpoint deleted again unless
     it is to be kept. Returns the journey's whole summary. Raises WizardError."""
     hosting = endpoint_instance or trained.recommended_hosting
-    offered = [o.instance_type for o in trained.hosting]
-    if offered and hosting not in offered:
-        raise WizardError(f"{trained.region} doesn't offer {hosting} for endpoints.",
-                          hint="Choose one of: " + ", ".join(offered) + ".")
+    _refuse_unless_offered(trained.region, trained.hosting, hosting)
     summary = dict(trained.summary)
     name = _names(trained.run_id)["endpoint"]
 
@@ -311,6 +307,13 @@ def _with_overrides(hyperparameters, overrides: Mapping[str, str]):
     return Hyperparameters.from_sagemaker(values)
 
 
+def _refuse_unless_offered(region: str, hosting: tuple[InstanceOption, ...], instance_type: str) -> None:
+    """Raise WizardError when the region offers endpoint types and ``instance_type`` isn't one of them."""
+    offered = [o.instance_type for o in hosting]
+    if offered and instance_type not in offered:
+        raise WizardError(f"{region} doesn't offer {instance_type} for endpoints.", hint="Choose one of: " + ", ".join(offered) + ".")
+
+
 def _recommended(report, hosting: bool = False) -> str:
     choice = report.recommended_hosting if hosting else report.recommended_training
     if not choice:
@@ -387,9 +390,13 @@ def pack_ahead(report, device: str, *, seed: int = 0, progress=None):
     then finds it done. Returns the PreparedData. Raises DatasetError."""
     from sagewiz.core.prepare import prepare_dataset
 
-    first = suggest_for(report, device)
-    return prepare_dataset(report, packed_folder(report.root), resize=first.resize or first.image_shape_tuple[1],
+    return prepare_dataset(report, packed_folder(report.root), resize=_packing_size(suggest_for(report, device)),
                            seed=seed, progress=progress)
+
+
+def _packing_size(hyperparameters) -> int:
+    """The short edge pictures are packed at for these settings (pack_ahead and training must agree)."""
+    return hyperparameters.resize or hyperparameters.image_shape_tuple[1]
 
 
 def default_work_dir(run_id: str) -> Path:

@@ -149,9 +149,11 @@ class DatasetScreen(Screen[str]):
         self.query_one(ClassThumbnails).show(report)
         if not report.usable:
             return
+        from sagewiz.core.journey import packed_folder
+
         if self.state.continue_from:  # the earlier model decides the picture size: packed when training starts
             self.query_one("#packed", Static).update("[dim]The pictures are packed when training starts, at the earlier model's size.[/]")
-        elif self.state.packed is not None and str(self.state.packed.folder) == str(_packed_folder(report.root)):
+        elif self.state.packed is not None and self.state.packed.folder == packed_folder(report.root):
             self._show_packed(self.state.packed)  # came back to this step: packed already
         else:
             self.start_packing(report)
@@ -203,8 +205,3 @@ class DatasetScreen(Screen[str]):
             text += f" [yellow]{len(prepared.skipped)} couldn't be packed and are left out.[/]"
         self.query_one("#packed", Static).update(text)
 
-
-def _packed_folder(root: str):
-    from sagewiz.core.journey import packed_folder
-
-    return packed_folder(root)
