@@ -78,6 +78,7 @@ class TrainedModel:
     test_images: tuple[tuple[str, int], ...]  # (path, label)
     class_names: tuple[str, ...]
     top_k: int
+    spec: TrainingSpec | None = None  # the first training's: tuning varies it (None: a model that can't be tuned further)
 
     @property
     def validation_accuracy(self) -> float | None:
@@ -197,24 +198,37 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str, work_dir
          instance_count=options.instance_count)
     job = _train(backend, spec, listen, poll_seconds)
     summary["training"] = _job_summary(job)
-    model_uri = job.model_uri
+    summary["model_from"] = job.job_name
+    trained = TrainedModel(run_id, summary, job.model_uri, where.region, tuple(where.hosting), hosting,
+                           tuple(prepared.test_images), tuple(prepared.class_names), max(hyperparameters.top_k or 1, 1), spec)
+    return tune_model(backend, trained, options.tune_jobs, listen, poll_seconds=poll_seconds) if options.tune_jobs else trained
 
-    if options.tune_jobs:
-        from sagewiz.core.tuning_ranges import SEED_TUNING_RANGES
 
-        step("tune", f"Tuning: {options.tune_jobs} training jobs, keeping the best")
-        tuning = _tune(backend, TuningSpec(names["tune"], spec, SEED_TUNING_RANGES, options.tune_jobs), listen, poll_seconds)
-        summary["tuning"] = {"name": tuning.tuning_job_name, "status": tuning.status.value,
-                             "trials": [{"job_name": t.job_name, "status": t.status.value, "objective": t.objective,
-                                         "pruned": t.pruned, "hyperparameters": dict(t.hyperparameters)} for t in tuning.trials],
-                             "best": tuning.best.job_name if tuning.best else None}
-        trained_accuracy = _final(job, "validation:accuracy")
-        if tuning.best and tuning.best.objective is not None and (trained_accuracy is None or tuning.best.objective > trained_accuracy):
-            model_uri = backend.describe_training(tuning.best.job_name).model_uri
-            summary["model_from"] = tuning.best.job_name
-    summary.setdefault("model_from", job.job_name)
-    return TrainedModel(run_id, summary, model_uri, where.region, tuple(where.hosting), hosting,
-                        tuple(prepared.test_images), tuple(prepared.class_names), max(hyperparameters.top_k or 1, 1))
+def tune_model(backend: Backend, trained: TrainedModel, tune_jobs: int, listen: Listener = lambda event: None, *,
+               poll_seconds: float = 1.0) -> TrainedModel:
+    """After the first training: ``tune_jobs`` more trainings with other settings (the seed
+    ranges), and the better of the best trial and the first training goes on. The wizard shows
+    this on a step of its own; ``train_model`` with ``tune_jobs`` does it at once. The tuning job
+    is named after the run, so a resumed run finds it instead of starting another. Raises WizardError."""
+    from dataclasses import replace
+
+    from sagewiz.core.tuning_ranges import SEED_TUNING_RANGES
+
+    if trained.spec is None:
+        raise ValueError("tune_model needs the TrainedModel that train_model returned (with its training spec)")
+    listen(JourneyEvent("step", "tune", f"Tuning: {tune_jobs} training jobs, keeping the best"))
+    tuning = _tune(backend, TuningSpec(_names(trained.run_id)["tune"], trained.spec, SEED_TUNING_RANGES, tune_jobs),
+                   listen, poll_seconds)
+    summary = {**trained.summary,
+               "tuning": {"name": tuning.tuning_job_name, "status": tuning.status.value,
+                          "trials": [{"job_name": t.job_name, "status": t.status.value, "objective": t.objective,
+                                      "pruned": t.pruned, "hyperparameters": dict(t.hyperparameters)} for t in tuning.trials],
+                          "best": tuning.best.job_name if tuning.best else None}}
+    first = trained.validation_accuracy
+    if tuning.best and tuning.best.objective is not None and (first is None or tuning.best.objective > first):
+        summary["model_from"] = tuning.best.job_name
+        return replace(trained, summary=summary, model_uri=backend.describe_training(tuning.best.job_name).model_uri)
+    return replace(trained, summary=summary)
 
 
 def deploy_and_test(backend: Backend, trained: TrainedModel, listen: Listener = lambda event: None, *,
@@ -357,11 +371,6 @@ def _tune(backend: Backend, spec: TuningSpec, listen: Listener, poll_seconds: fl
         raise JobFailedError(f"The tuning job {spec.tuning_job_name} ended {tuning.status.value} without a completed trial.",
                              hint="Check the trials' logs, then run again with --resume.")
     return tuning
-
-
-def _final(job: TrainingJob, name: str) -> float | None:
-    values = [m for m in job.metrics if m.name == name]
-    return max(values, key=lambda m: m.epoch).value if values else None
 
 
 def _job_summary(job: TrainingJob) -> dict[str, Any]:

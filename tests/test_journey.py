@@ -7,7 +7,7 @@ import pytest
 
 from sagewiz.core.dataset.sample import write_sample_dataset
 from sagewiz.core.errors import WizardError
-from sagewiz.core.journey import JourneyOptions, deploy_and_test, run_journey, train_model
+from sagewiz.core.journey import JourneyOptions, deploy_and_test, run_journey, train_model, tune_model
 from sagewiz.core.ledger import Ledger
 from sagewiz.core.local.backend import LocalBackend
 
@@ -76,6 +76,38 @@ def test_run_journey_is_both_halves(backend, digits, tmp_path):
     summary = run_journey(backend, JourneyOptions(digits, FAST), "run-whole", tmp_path / "work")
     assert summary["training"]["status"] == "Completed" and summary["endpoint"]["deleted"]
     assert summary["model_from"] == summary["training"]["job_name"]
+
+
+def test_tuning_can_follow_the_first_training_and_the_better_model_goes_on(backend, digits, tmp_path):
+    trained = train_model(backend, JourneyOptions(digits, FAST), "run-tuned-later", tmp_path / "work")
+    first = trained.validation_accuracy
+    events = []
+    tuned = tune_model(backend, trained, 2, events.append, poll_seconds=0.2)
+
+    assert [e.step for e in events if e.kind == "step"] == ["tune"]
+    assert [e for e in events if e.kind == "trials"]  # the trials, live
+    tuning = tuned.summary["tuning"]
+    assert len(tuning["trials"]) == 2 and tuning["best"]
+    best = max(t["objective"] for t in tuning["trials"] if t["objective"] is not None)
+    if best > first:  # the best trial's model goes to the endpoint
+        assert tuned.summary["model_from"] == tuning["best"] and tuned.model_uri != trained.model_uri
+    else:  # the first training stays best: its model is kept
+        assert tuned.summary["model_from"] == trained.summary["training"]["job_name"] and tuned.model_uri == trained.model_uri
+    assert tuned.validation_accuracy == max(first, best)
+    assert "tuning" not in trained.summary  # the first training's model is still there as it was
+    assert tuned.summary["training"] == trained.summary["training"] and tuned.test_images == trained.test_images
+
+    again = tune_model(backend, trained, 2, poll_seconds=0.2)  # picked up again (a resumed run): nothing new started
+    assert again.summary["tuning"]["name"] == tuning["name"]
+    assert len([r for r in backend.resources() if r.kind == "tuning-job"]) == 1
+
+
+def test_train_model_with_tuning_is_training_then_tune_model(backend, digits, tmp_path):
+    events = []
+    trained = train_model(backend, JourneyOptions(digits, FAST, tune_jobs=2), "run-tuned-at-once", tmp_path / "work",
+                          events.append, poll_seconds=0.2)
+    assert [e.step for e in events if e.kind == "step"] == ["check", "prepare", "upload", "train", "tune"]
+    assert len(trained.summary["tuning"]["trials"]) == 2
 
 
 def test_pictures_packed_ahead_of_training_are_not_packed_again(backend, digits, tmp_path):
