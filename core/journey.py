@@ -216,9 +216,9 @@ def tune_model(backend: Backend, trained: TrainedModel, tune_jobs: int, listen: 
 
     if trained.spec is None:
         raise ValueError("tune_model needs the TrainedModel that train_model returned (with its training spec)")
-    listen(JourneyEvent("step", "tune", f"Tuning: {tune_jobs} training jobs, keeping the best"))
-    tuning = _tune(backend, TuningSpec(_names(trained.run_id)["tune"], trained.spec, SEED_TUNING_RANGES, tune_jobs),
-                   listen, poll_seconds)
+    name = _names(trained.run_id)["tune"]
+    listen(JourneyEvent("step", "tune", f"Tuning {name}: {tune_jobs} training jobs, keeping the best", {"job": name}))
+    tuning = _tune(backend, TuningSpec(name, trained.spec, SEED_TUNING_RANGES, tune_jobs), listen, poll_seconds)
     summary = {**trained.summary,
                "tuning": {"name": tuning.tuning_job_name, "status": tuning.status.value,
                           "trials": [{"job_name": t.job_name, "status": t.status.value, "objective": t.objective,

@@ -450,3 +450,97 @@ async def test_a_model_trained_but_not_deployed_is_picked_up_at_the_deploy_step_
     with Ledger() as ledger:
         assert ledger.unfinished_runs() == []
         assert [r.name for r in ledger.resources(include_deleted=True) if r.kind == "training-job"] == [job]
+
+
+async def until_tuned(pilot) -> None:
+    """Wait on the tuning step until it ended (the outcome says how)."""
+    app = pilot.app
+    await wait_for(pilot, lambda: screen_name(app) == "TuningScreen")
+    await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled, timeout=600, what="tuning")
+
+
+async def to_training_with_tuning(pilot, tune_jobs: int) -> None:
+    app = pilot.app
+    await to_settings(pilot)
+    app.screen.query_one("#epochs").value = "1"
+    app.screen.query_one("#tune_jobs").value = str(tune_jobs)
+    await pilot.pause()
+    await pilot.click("#next")
+    await until_trained(pilot)
+    assert "Next: tuning, 2 more trainings" in text_of(app, "#outcome") and str(app.screen.query_one("#next").label) == "Next: tune"
+    await pilot.click("#next")
+
+
+@run_async
+async def test_tuning_comes_after_the_first_training_on_its_own_step_and_the_better_model_goes_on(home, tmp_path):
+    app = two_digits_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await to_training_with_tuning(pilot, 2)
+        first = app.state.trained
+        await until_tuned(pilot)
+
+        tuned = app.state.trained
+        trials = app.screen.query_one("#trials")
+        assert trials.display and trials.row_count == 2  # the trials as a table, the best starred
+        assert [str(trials.get_row_at(i)[0]) for i in range(2)].count("★") == 1
+        chart = app.screen.query_one("#chart")
+        assert len(chart.trials) == 2 and chart.first == first.validation_accuracy  # and as bars against the first training
+        best = max(t["objective"] for t in tuned.summary["tuning"]["trials"])
+        outcome = text_of(app, "#outcome")
+        if best > first.validation_accuracy:
+            assert "beat the first training" in outcome and tuned.summary["model_from"] == tuned.summary["tuning"]["best"]
+        else:
+            assert "No trial beat the first training" in outcome and tuned.model_uri == first.model_uri
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")
+        assert app.state.trained is tuned
+
+
+@run_async
+async def test_tuning_stopped_before_a_trial_finished_leaves_the_first_model_to_go_on(home, tmp_path):
+    app = two_digits_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_training_with_tuning(pilot, 2)
+        first = app.state.trained
+        await wait_for(pilot, lambda: screen_name(app) == "TuningScreen" and app.screen.job, what="the tuning job")
+        assert "Tuning sagewiz-" in text_of(app, "#outcome") and "free" in text_of(app, "#outcome")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
+        assert "the first training's, if no trial beat it" in text_of(app, "ConfirmScreen Static")
+        await pilot.click("#yes")
+        await until_tuned(pilot)
+        outcome = text_of(app, "#outcome")
+        trials = [t for t in app.screen.trials if t[1] == "Completed"]
+        if trials:  # a trial was quicker than the stop: the tuning ended Stopped with what it had
+            assert "Tuned." in outcome
+        else:
+            assert "Tuning stopped before a trial finished" in outcome and "first training's model goes on" in outcome
+            assert app.state.trained is first
+        assert not app.screen.query_one("#stop").display
+        await pilot.click("#next")
+        await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")  # a model goes on either way
+
+
+@run_async
+async def test_quitting_mid_tuning_and_resuming_finds_the_same_tuning_job(home, tmp_path):
+    app = two_digits_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await to_training_with_tuning(pilot, 2)
+        await wait_for(pilot, lambda: screen_name(app) == "TuningScreen" and app.screen.job, what="the tuning job")
+        await pilot.press("ctrl+q")  # the wizard goes; the tuning process doesn't
+    with Ledger() as ledger:
+        [tuning] = [r.name for r in ledger.resources() if r.kind == "tuning-job"]
+        assert ledger.unfinished_runs()[0].step == "tune"
+
+    again = SagewizApp(WizardState.load())  # the next `sagewiz`
+    async with again.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: screen_name(again) == "WelcomeScreen" and again.screen.query("#resume"))
+        await pilot.click("#resume")
+        await until_trained(pilot)  # the first training is found completed
+        await pilot.click("#next")
+        await until_tuned(pilot)
+        assert again.state.trained.summary["tuning"]["name"] == tuning and again.screen.query_one("#trials").row_count == 2
+    with Ledger() as ledger:
+        assert [r.name for r in ledger.resources(include_deleted=True) if r.kind == "tuning-job"] == [tuning]
+        jobs = [r.name for r in ledger.resources(include_deleted=True) if r.kind == "training-job"]
+        assert len(jobs) == len(set(jobs)) == 3  # the first training and the two trials, none started twice

@@ -140,14 +140,20 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
 
             await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
             await wait_for(pilot, lambda: app.state.trained is not None or not app.screen.query_one("#back").disabled,
-                           timeout=120, what="training and tuning on SageMaker")
+                           timeout=120, what="training on SageMaker")
             log = "\n".join(line.text for line in app.screen.query_one("#log").lines)
             assert app.state.trained is not None, log
             assert len(app.screen.accuracy) == 3
+            await pilot.click("#next")  # "Next: tune"
+
+            await wait_for(pilot, lambda: screen_name(app) == "TuningScreen")
+            await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled, timeout=120, what="tuning on SageMaker")
+            assert "tuning" in app.state.trained.summary, text_of(app, "#outcome")
             trials = app.screen.query_one("#trials")
             assert trials.display and trials.row_count == 2  # the tuning trials, live, as a table
             best = app.state.trained.summary["tuning"]["best"]
             assert [str(trials.get_row_at(i)[0]) for i in range(2)].count("★") == 1 and best
+            assert len(app.screen.query_one("#chart").trials) == 2
             assert sim.backend.endpoints == {}  # nothing bills for hosting before the user chose where
             await pilot.click("#next")
 

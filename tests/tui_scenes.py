@@ -242,7 +242,7 @@ def _test_pictures() -> list[tuple[str, int]]:
     return [(str(path), label) for label, name in enumerate(classes) for path in sorted((root / name).iterdir())]
 
 
-def _recorded_events(tuning: bool) -> list:
+def _recorded_events() -> list:
     from sagewiz.core.journey import JourneyEvent as Event
 
     pictures = len(_test_pictures()) * 5
@@ -257,10 +257,20 @@ def _recorded_events(tuning: bool) -> list:
             events.append(Event("log", "train", f"[11/25/2026 09:0{epoch}:1{epoch} INFO 140] Epoch[{epoch}] {name}-accuracy={value:.6f}"))
             events.append(Event("metric", "train", "", {"epoch": epoch, "name": f"{name.lower()}:accuracy", "value": value}))
     events.append(Event("done", "train", f"{TRAIN_JOB} completed"))
-    if tuning:
-        events.append(Event("step", "tune", "Tuning: 3 training jobs, keeping the best"))
-        events.append(Event("trials", "tune", "", {"trials": [t[:4] for t in TRIALS], "best": TRIALS[0][0],
-                                                   "hyperparameters": {t[0]: t[4] for t in TRIALS}}))
+    return events
+
+
+def _recorded_tuning() -> list:
+    """The tuning step's events: the trials as they start and end, the first one best throughout."""
+    from sagewiz.core.journey import JourneyEvent as Event
+
+    events = [Event("step", "tune", f"Tuning {TUNE_JOB}: 3 training jobs, keeping the best", {"job": TUNE_JOB})]
+    for done in range(1, len(TRIALS) + 1):
+        rows = [t[:4] if n < done else (t[0], "InProgress", None, False) for n, t in enumerate(TRIALS[:done], 1)]
+        events.append(Event("trials", "tune", "", {"trials": rows, "best": TRIALS[0][0] if done > 1 else None,
+                                                   "hyperparameters": {t[0]: t[4] for t in TRIALS[:done]}}))
+    events.append(Event("trials", "tune", "", {"trials": [t[:4] for t in TRIALS], "best": TRIALS[0][0],
+                                               "hyperparameters": {t[0]: t[4] for t in TRIALS}}))
     return events
 
 
@@ -311,11 +321,17 @@ def _replayed(screen_class):
     from sagewiz.tui.screens.incremental import IncrementalScreen
     from sagewiz.tui.screens.predict import PredictScreen
     from sagewiz.tui.screens.training import TrainingScreen
+    from sagewiz.tui.screens.tuning import TuningScreen
 
     def training(self) -> None:
-        for event in _recorded_events(tuning=bool(self.state.tune_jobs)):
+        for event in _recorded_events():
             self.show_event(event)
-        self.finished(_trained(self.state.backend, tuned=bool(self.state.tune_jobs)))
+        self.finished(_trained(self.state.backend))
+
+    def tuning(self) -> None:
+        for event in _recorded_tuning():
+            self.show_event(event)
+        self.finished(_trained(self.state.backend, tuned=True))
 
     def prediction(self, path: str) -> None:
         self.show(path, (0.062, 0.871, 0.067))
@@ -329,7 +345,7 @@ def _replayed(screen_class):
         self.show([(made[1], "0.971", "18"), (local, "0.958", "18")])
 
     # the screen's own name, so wait_until and the pictures know it
-    override = {TrainingScreen: {"journey": training}, PredictScreen: {"predict": prediction},
+    override = {TrainingScreen: {"journey": training}, TuningScreen: {"tune": tuning}, PredictScreen: {"predict": prediction},
                 CleanupScreen: {"load": resources}, IncrementalScreen: {"load": earlier_jobs}}[screen_class]
     return type(screen_class.__name__, (screen_class,), override)
 
@@ -360,12 +376,14 @@ async def to_trained(pilot) -> None:
 
 
 async def to_tuned_on_aws(pilot) -> None:
-    """On SageMaker with a tuning job of three: the trials as a live table, the best starred."""
-    from sagewiz.tui.screens.training import TrainingScreen
+    """On SageMaker, after the first training, a tuning job of three: the trials as a live table
+    and a chart against the first training, the best starred."""
+    from sagewiz.tui.screens.tuning import TuningScreen
 
     state = pilot.app.state
-    state.backend, state.region, state.tune_jobs = "aws", "us-east-1", 3
-    await _show(pilot, _replayed(TrainingScreen)(state), lambda: state.trained is not None)
+    state.backend, state.region, state.tune_jobs, state.training_price = "aws", "us-east-1", 3, 0.736
+    state.trained = _trained("aws")
+    await _show(pilot, _replayed(TuningScreen)(state), lambda: "tuning" in state.trained.summary)
 
 
 async def to_deploy(pilot) -> None:
@@ -463,7 +481,8 @@ SCENES = [
     Scene("incremental", "Continue an earlier model: the jobs that completed, with their accuracy", nothing, to_incremental),
     Scene("settings", "Settings: suggested for the pictures, checked as you type", sample, to_settings),
     Scene("trained", "Trained: every step done, accuracy per epoch, the algorithm's log", sample, to_trained),
-    Scene("tuning-aws", "Tuning on SageMaker: the trials as a live table, the best starred", sample, to_tuned_on_aws),
+    Scene("tuning-aws", "Tuning on SageMaker: the trials as a live table and a chart against the first training, the best starred",
+          sample, to_tuned_on_aws),
     Scene("deploy", "Deploy: the endpoint on this computer, free; kept or deleted after the test", sample, to_deploy),
     Scene("deploy-aws", "Deploy on AWS: endpoint types with their price and quota, the cost spelled out", sample,
           to_deploy_on_aws),

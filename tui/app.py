@@ -70,6 +70,7 @@ class SagewizApp(App[None]):
         from sagewiz.tui.screens.settings import SettingsScreen
         from sagewiz.tui.screens.storage import StorageScreen
         from sagewiz.tui.screens.training import TrainingScreen
+        from sagewiz.tui.screens.tuning import TuningScreen
         from sagewiz.tui.screens.welcome import WelcomeScreen
 
         step = "welcome"
@@ -117,10 +118,13 @@ class SagewizApp(App[None]):
                 self.state.summary = None
                 answer = await self.push_screen_wait(TrainingScreen(self.state))
                 self.state.resume_run = None
-                if answer == "next":  # trained: on to its endpoint; failed or stopped: clean up what was made
-                    step = "deploy" if self.state.trained else "cleanup"
+                if answer == "next":  # trained: tuning or its endpoint next; failed or stopped: clean up what was made
+                    step = ("tuning" if self.state.tune_jobs else "deploy") if self.state.trained else "cleanup"
                 else:
                     step = "settings" if self.state.suggested else "dataset"
+            elif step == "tuning":
+                answer = await self.push_screen_wait(TuningScreen(self.state))
+                step = "deploy" if answer == "next" else "settings" if self.state.suggested else "dataset"
             elif step == "deploy":
                 answer = await self.push_screen_wait(DeployScreen(self.state))
                 step = "evaluate" if answer == "next" else "settings" if self.state.suggested else "dataset"

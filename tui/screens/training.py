@@ -1,8 +1,8 @@
-"""Step 5: train (and tune), watched live: the steps, the algorithm's log, accuracy per epoch, the
-tuning trials. The work is :func:`sagewiz.core.journey.train_model`, the first half of what
-``sagewiz run`` does; the training itself is a separate process (or a SageMaker job), so quitting
-doesn't stop it, and the next ``sagewiz`` offers to pick it up. The endpoint comes on the next
-step (deploy.py), once the user has seen the model."""
+"""Step 5: train, watched live: the steps, the algorithm's log, accuracy per epoch. The work is
+:func:`sagewiz.core.journey.train_model`, the first half of what ``sagewiz run`` does; the
+training itself is a separate process (or a SageMaker job), so quitting doesn't stop it, and the
+next ``sagewiz`` offers to pick it up. Tuning, when asked for, comes next on its own step
+(tuning.py); the endpoint after that (deploy.py), once the user has seen the model."""
 
 from __future__ import annotations
 
@@ -12,30 +12,28 @@ from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, ProgressBar, RichLog, Static
+from textual.widgets import Button, Footer, ProgressBar, RichLog, Static
 
 from sagewiz.tui.screens.chart import AccuracyChart
 from sagewiz.tui.screens.common import StepBar, StepList, error_text
+from sagewiz.tui.screens.watching import JobScreen
 
 STEP_NAMES = {"check": "Check pictures", "prepare": "Pack RecordIO", "upload": "Copy to storage", "train": "Train",
               "tune": "Tune"}
 
 
-class TrainingScreen(Screen[str]):
-    """Dismisses with "next" (to deploy: ``state.trained`` holds the model) once training ended,
-    or "back" (to settings)."""
+class TrainingScreen(JobScreen):
+    """Dismisses with "next" (to tuning or deploy: ``state.trained`` holds the model) once
+    training ended, or "back" (to settings)."""
 
     BINDINGS = [("ctrl+l", "toggle_log", "Every log line"), ("s", "stop", "Stop training")]
+    doing = "Training"
+    stop_hint = "s stops it; the best model so far is kept"
 
     def __init__(self, state):
-        super().__init__()
-        self.state = state
+        super().__init__(state)
         self.accuracy: list[float] = []
-        self.trial_status: dict[str, str] = {}
         self.verbose = False
-        self.job = ""  # the training job while it runs: what "Stop" stops
-        self.started = 0.0
         state.trained = None  # a new training: the model comes when it ends
 
     def compose(self) -> ComposeResult:
@@ -46,7 +44,6 @@ class TrainingScreen(Screen[str]):
                 yield AccuracyChart(id="chart")
             yield ProgressBar(id="progress", show_eta=False)
             yield Static("", id="outcome")
-            yield DataTable(id="trials", cursor_type="none", zebra_stripes=True)
             yield RichLog(id="log", max_lines=2000, wrap=False, markup=True)
             with Horizontal(classes="buttons"):
                 yield Button("Back to settings", id="back", disabled=True)
@@ -58,10 +55,9 @@ class TrainingScreen(Screen[str]):
         self.call_after_refresh(self._start)  # nested widgets mount a moment after the screen
 
     def _start(self) -> None:
-        self.query_one("#trials").display = False
         self.query_one("#stop").display = False
         self.query_one("#progress").display = False
-        self.query_one(StepList).restart(hidden=() if self.state.tune_jobs else ("tune",))
+        self.query_one(StepList).restart(hidden=() if self.state.tune_jobs else ("tune",))  # tuning comes next, on its own step
         self.journey()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -78,12 +74,14 @@ class TrainingScreen(Screen[str]):
                 answers = {"data_dir": state.data_dir, "hp": state.overrides, "tune": state.tune_jobs,
                            "region": state.region if state.backend == "aws" else "", "continue_from": state.continue_from}
                 run = run or ledger.start_run(state.backend, answers)
-                # resuming: the run's own backend and region (the deploy step uses them), not today's answers
+                # resuming: the run's own backend, region and tuning (the next steps use them), not today's answers
                 state.backend, state.region = run.backend, run.answers.get("region", "")
+                state.tune_jobs = int(run.answers.get("tune", 0))
                 backend = open_backend(run.backend, ledger=ledger, region=run.answers.get("region") or None)
                 # where the endpoint runs is asked on the next step, once the model is there
                 # packed on the Pictures step into the dataset's packed folder: found there, not packed again
-                options = JourneyOptions(Path(run.answers["data_dir"]), run.answers.get("hp", {}), int(run.answers.get("tune", 0)),
+                # the tuning, if any, is the next step's (tuning.py): here the first training alone
+                options = JourneyOptions(Path(run.answers["data_dir"]), run.answers.get("hp", {}), 0,
                                          region=run.answers.get("region", ""), continue_from=run.answers.get("continue_from", ""),
                                          packed_dir=packed_folder(run.answers["data_dir"]))
 
@@ -103,7 +101,7 @@ class TrainingScreen(Screen[str]):
         log = self.query_one("#log", RichLog)
         if event.kind == "step":
             self.query_one(StepList).begin(event.step)
-            self._training(event.data.get("job", ""))
+            self.follow_job(event.data.get("job", ""))
             log.write(f"[b cyan]▸ {escape(event.text)}[/]")
             self.query_one("#progress").display = False
         elif event.kind == "progress":
@@ -120,111 +118,37 @@ class TrainingScreen(Screen[str]):
                 self.accuracy.append(event.data["value"])
         elif event.kind in ("note", "done") and event.text:
             log.write(("[yellow]•[/] " if event.kind == "note" else "[green]✓[/] ") + escape(event.text))
-        elif event.kind == "trials":
-            self.show_trials(event.data)
 
-    def show_trials(self, data: dict) -> None:
-        """The tuning job's trials as a live table: status, tuned values, and the objective as a bar,
-        the best one starred."""
-        table = self.query_one("#trials", DataTable)
-        best = data.get("best")
-        tuned = data.get("hyperparameters", {})
-        names = sorted({k for values in tuned.values() for k in values})
-        table.clear(columns=True)
-        table.add_columns("", "trial", "status", "validation accuracy", *names)
-        for name, status, objective, pruned in data["trials"]:
-            bar = "" if objective is None else "█" * round(objective * 20) + f" {objective:.3f}"
-            label = "stopped early" if pruned else status
-            style = "b green" if name == best else ""
-            cells = [f"[{style}]{escape(str(c))}[/]" if style else escape(str(c))
-                     for c in (name, label, bar, *[tuned.get(name, {}).get(k, "") for k in names])]
-            table.add_row("★" if name == best else "", *cells)
-            if status != "InProgress" and self.trial_status.get(name) != status:
-                self.query_one("#log", RichLog).write(
-                    f"trial {escape(name)}: {label}" + (f", validation accuracy {objective:.3f}" if objective is not None else ""))
-            self.trial_status[name] = status
-        table.display = True
+    def stop_question(self, job: str) -> str:
+        return f"Stop the training job {job}? It ends Stopped and keeps its last checkpoint; the journey ends there."
 
-    def _training(self, job: str) -> None:
-        """A training job started (``job``) or the training step ended (""): the stop button and
-        the elapsed-time line follow it."""
-        import time
-
-        self.job = job
-        self.refresh_bindings()
-        stop = self.query_one("#stop", Button)
-        stop.disabled = not job
-        stop.display = bool(job)  # only while a job runs: nothing to stop before or after
-        if job:
-            self.started = time.monotonic()
-            self._tick()
-
-    def _tick(self) -> None:
-        import time
-
-        if not self.job:
-            return
-        seconds = time.monotonic() - self.started
-        text = f"Training {self.job}: {int(seconds // 60)}m {int(seconds % 60):02d}s"
-        if self.state.backend == "aws" and self.state.training_price is not None:
-            text += f", about ${seconds / 3600 * self.state.training_price:.2f} so far"
-        elif self.state.backend != "aws":
-            text += ", free"
-        self.query_one("#outcome", Static).update(f"{text}.  [dim](s stops it; the best model so far is kept)[/]")
-        self.set_timer(1.0, self._tick)
-
-    def check_action(self, action: str, parameters) -> bool | None:
-        # "s" is in the footer only while there is a job to stop
-        return bool(self.job) if action == "stop" else True
-
-    def action_stop(self) -> None:
-        if not self.job:
-            return
-        from sagewiz.tui.screens.common import ConfirmScreen
-
-        job = self.job
-        self.app.push_screen(ConfirmScreen(f"Stop the training job {job}? It ends Stopped and keeps its last checkpoint; "
-                                           "the journey ends there.", "Stop it"),
-                             lambda yes: self.stop_job(job) if yes else None)
-
-    @work(thread=True, exit_on_error=False)
-    def stop_job(self, job: str) -> None:
-        from sagewiz.core.backends import open_backend
-        from sagewiz.core.errors import WizardError
-        from sagewiz.core.ledger import Ledger
-
-        self.app.call_from_thread(self.notify, f"Stopping {job} …")
-        try:
-            with Ledger() as ledger:
-                open_backend(self.state.backend, ledger=ledger, region=self.state.region or None).stop_training(job)
-        except WizardError as error:
-            self.app.call_from_thread(self.query_one("#log", RichLog).write, error_text(error))
+    def stop(self, backend, job: str) -> None:
+        backend.stop_training(job)
 
     def failed(self, error) -> None:
         """Training didn't finish: say why. What was created so far is there to clean up."""
-        self._training("")
+        self.follow_job("")
         self.query_one("#log", RichLog).write(error_text(error))
         self.query_one("#back", Button).disabled = False
         self.query_one("#next", Button).label = "Next: clean up"
         self.query_one("#next", Button).disabled = False
 
     def finished(self, trained) -> None:
-        self._training("")
+        self.follow_job("")
         self.state.trained = trained
         self.query_one(StepList).begin("")
         accuracy = trained.validation_accuracy
         model = trained.summary.get("model_from", "")
         text = f"[b green]Trained.[/] The model of [b]{escape(model)}[/]"
         text += f" has validation accuracy [b]{accuracy:.3f}[/]." if accuracy is not None else " is ready."
-        self.query_one("#outcome", Static).update(text + " Next: where its endpoint runs, and the test.")
+        if self.state.tune_jobs:
+            text += f" Next: tuning, {self.state.tune_jobs} more trainings with other settings; the better model goes on."
+            self.query_one("#next", Button).label = "Next: tune"
+        else:
+            text += " Next: where its endpoint runs, and the test."
+        self.query_one("#outcome", Static).update(text)
         self.query_one("#back", Button).disabled = False
         self.query_one("#next", Button).disabled = False
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "stop":
-            self.action_stop()
-        else:
-            self.dismiss(event.button.id)
 
     def action_toggle_log(self) -> None:
         self.verbose = not self.verbose
