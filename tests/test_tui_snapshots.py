@@ -16,7 +16,7 @@ SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 # Every screen, in scenes that show nothing that changes between runs: after training, a recorded
 # run (tests/tui_scenes.py). Left out: a missing folder, named in full in its message (the path
 # differs with every temporary folder), and the screens of a real training run.
-SNAPSHOT_SCENES = ["welcome", "welcome-light", "dataset", "dataset-problems", "where", "where-aws", "storage-aws",
+SNAPSHOT_SCENES = ["welcome", "welcome-light", "dataset", "dataset-problems", "dataset-browse", "where", "where-aws", "storage-aws",
                    "incremental", "settings", "trained", "tuning-aws", "deploy", "deploy-aws", "evaluate", "predict",
                    "cleanup-aws"]
 

@@ -141,6 +141,16 @@ async def to_dataset_checked(pilot) -> None:
     await settle(pilot)
 
 
+async def to_folder_browser(pilot) -> None:
+    """The dataset step's folder browser (ctrl+o), opened at the remembered folder, its first folder highlighted."""
+    await to_dataset_checked(pilot)
+    await pilot.press("ctrl+o")
+    await wait_until(pilot, lambda: on_screen(pilot, "FolderPicker") and pilot.app.screen.query_one("#tree").root.children)
+    await pilot.press("down")
+    await wait_until(pilot, lambda: "/test" in shown(pilot, "#highlighted"))
+    await settle(pilot)
+
+
 async def to_where(pilot) -> None:
     """The Where step on the local backend: this computer, ready, with the time estimate."""
     await to_dataset_checked(pilot)
@@ -472,6 +482,8 @@ SCENES = [
           sample_with_problems, to_dataset_checked),
     Scene("dataset-missing", "Pictures: a folder that isn't there, and what to do", a_folder_that_is_not_there,
           to_dataset_checked),
+    Scene("dataset-browse", "Pictures: browsing for the folder (ctrl+o), folders only, what each holds", sample,
+          to_folder_browser),
     Scene("dataset-one-class", "Pictures: a folder that can't be trained on yet", one_class, to_dataset_checked),
     Scene("where", "Where: this computer, and how long the suggested settings take", sample, to_where),
     Scene("where-aws", "Where on AWS: regions with the algorithm, GPU types, quota and price; the cheapest ready one first",

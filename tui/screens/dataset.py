@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Static
 
 from sagewiz.tui.screens.common import StepBar, error_text
+from sagewiz.tui.screens.folders import FolderSuggester
 from sagewiz.tui.thumbnails import ClassThumbnails
 
 _SEVERITY = {"error": "[b red]error[/]", "warning": "[yellow]warning[/]", "info": "[dim]info[/]"}
@@ -24,7 +25,7 @@ class DatasetScreen(Screen[str]):
     """Dismisses with "next" (the folder is usable; ``state.report`` holds its report, ``state.packed``
     its packed files) or "back"."""
 
-    BINDINGS = [("escape", "back", "Back")]
+    BINDINGS = [("escape", "back", "Back"), ("ctrl+o", "browse", "Browse folders")]
 
     def __init__(self, state):
         super().__init__()
@@ -37,7 +38,9 @@ class DatasetScreen(Screen[str]):
             yield Static("The folder with your pictures: [b]train/[/] and [b]test/[/] with one folder per class inside, "
                          "or just one folder per class (sagewiz keeps 20% for testing).", classes="lead")
             with Horizontal(classes="row"):
-                yield Input(self.state.data_dir, placeholder="~/Pictures/cats-and-dogs", id="folder")
+                yield Input(self.state.data_dir, placeholder="~/Pictures/cats-and-dogs  (→ completes a folder name)", id="folder",
+                            suggester=FolderSuggester())
+                yield Button("Browse…", id="browse")
                 yield Button("Check", id="check")
             yield ProgressBar(id="progress", show_eta=False)
             with VerticalScroll(id="report"):
@@ -66,10 +69,23 @@ class DatasetScreen(Screen[str]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "check":
             self.check(self.query_one("#folder", Input).value)
+        elif event.button.id == "browse":
+            self.action_browse()
         elif event.button.id == "next":
             self.dismiss("next")
         elif event.button.id == "back":
             self.action_back()
+
+    def action_browse(self) -> None:
+        """Pick the folder from a browser of folders; the one picked goes into the field and is checked."""
+        from sagewiz.tui.screens.folders import FolderPicker
+
+        def picked(folder: str | None) -> None:
+            if folder is not None:
+                self.query_one("#folder", Input).value = folder
+                self.check(folder)
+
+        self.app.push_screen(FolderPicker(self.query_one("#folder", Input).value), picked)
 
     def action_back(self) -> None:
         if self.packing:  # the packer is writing this folder's files: leaving now would leave half of them
@@ -117,7 +133,7 @@ class DatasetScreen(Screen[str]):
     def _failed(self, error) -> None:
         self.query_one("#progress").display = False
         self.query_one("#classes").display = self.query_one("#problems").display = False
-        self.query_one("#summary", Static).update(error_text(error))
+        self.query_one("#summary", Static).update(error_text(error) + "\n[dim]Browse… (ctrl+o) finds the folder among yours.[/]")
         self.query_one(ClassThumbnails).update("")
 
     def _scanned(self, path: str, report) -> None:

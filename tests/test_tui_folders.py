@@ -1,0 +1,105 @@
+"""Finding the pictures' folder: the field completes folder names, ctrl+o browses folders."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from sagewiz.tui.screens.folders import complete_folder, shown_path
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("SAGEWIZ_HOME", str(tmp_path_factory.mktemp("home")))  # not among the user's folders
+
+
+@pytest.fixture
+def photos(tmp_path, monkeypatch):
+    """A user's folder: two datasets, a hidden folder and a file, with sagewiz started there."""
+    for folder in ("cats-and-dogs/train/cat", "cats-and-dogs/test/cat", "cars", ".cache"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "cat-notes.txt").write_text("not a folder")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_typing_the_start_of_a_folder_name_suggests_the_folder(photos):
+    assert complete_folder("ca") == "cars/"  # the first folder, alphabetically
+    assert complete_folder("cat") == "cats-and-dogs/"  # files are never suggested
+    assert complete_folder("cats-and-dogs/") == "cats-and-dogs/test/"  # and inside a folder
+    assert complete_folder("cats-and-dogs/tr") == "cats-and-dogs/train/"
+    assert complete_folder(str(photos / "car")) == str(photos / "cars") + "/"  # whole paths too
+    assert complete_folder("cars") == "cars/"  # a folder named whole: into it
+
+
+def test_nothing_is_suggested_where_no_folder_fits_or_the_folder_cannot_be_read(photos):
+    assert complete_folder("dogs") is None
+    assert complete_folder("") is None
+    assert complete_folder("no-such-folder/x") is None
+    assert complete_folder(".") == ".cache/"  # hidden folders only when asked for
+
+
+def test_paths_are_shown_as_the_user_would_write_them(photos):
+    assert shown_path(photos / "cars") == "cars"
+    assert shown_path(photos) == "."
+    assert shown_path(Path.home() / "Pictures") == "~/Pictures"
+    assert shown_path("/") == "/"
+
+
+def test_the_folder_browser_shows_folders_only_and_its_choice_is_checked(photos):
+    from sagewiz.core.dataset.sample import write_sample_dataset
+    from sagewiz.tui.app import SagewizApp
+    from sagewiz.tui.state import WizardState
+
+    write_sample_dataset(photos / "digits", classes=[0, 1], seed=1)
+
+    async def story():
+        app = SagewizApp(WizardState(), unfinished_runs=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.click("#next")
+            await until(pilot, lambda: type(app.screen).__name__ == "DatasetScreen")
+            field = app.screen.query_one("#folder")
+            field.value = ""
+            field.focus()
+            await pilot.press("d", "i", "g")
+            await until(pilot, lambda: field._suggestion == "digits/", what="the suggestion")
+            await pilot.press("right")  # takes it, as in a shell
+            assert field.value == "digits/"
+            field.value = ""
+
+            await pilot.press("ctrl+o")
+            await until(pilot, lambda: type(app.screen).__name__ == "FolderPicker")
+            tree = app.screen.query_one("#tree")
+            await until(pilot, lambda: tree.root.children)
+            assert str(tree.root.label) == "."
+            assert [str(n.label) for n in tree.root.children] == ["cars", "cats-and-dogs", "digits"]  # no file, no .cache
+            await pilot.press("down", "down", "down")  # onto digits
+            await until(pilot, lambda: "digits" in str(app.screen.query_one("#highlighted").render()))
+            assert "train/ and test/ inside" in str(app.screen.query_one("#highlighted").render())
+            await pilot.click("#use")
+            await until(pilot, lambda: type(app.screen).__name__ == "DatasetScreen")
+            assert app.screen.query_one("#folder").value == "digits"
+            await until(pilot, lambda: app.state.report is not None, what="the check of the folder picked")
+            assert [c.name for c in app.state.report.classes] == ["digit_0", "digit_1"]
+
+            await pilot.press("ctrl+o")  # again: it opens where the field points, and goes up from there
+            await until(pilot, lambda: type(app.screen).__name__ == "FolderPicker")
+            assert str(app.screen.query_one("#tree").root.label) == "digits"
+            await pilot.click("#up")
+            await until(pilot, lambda: str(app.screen.query_one("#tree").root.label) == ".")
+            await pilot.press("escape")  # cancelled: the field keeps what it had
+            await until(pilot, lambda: type(app.screen).__name__ == "DatasetScreen")
+            assert app.screen.query_one("#folder").value == "digits"
+
+    asyncio.run(story())
+
+
+async def until(pilot, condition, timeout=30.0, what="the screen"):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)

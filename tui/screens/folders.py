@@ -1,0 +1,153 @@
+"""Finding the pictures' folder without typing its whole path: the folder field completes folder
+names as they are typed (→ takes the suggestion, as in a shell), and ctrl+o opens a browser of
+folders only. Paths are shown as the user would write them: relative to where sagewiz was
+started, or from ~, so that what is picked is what goes into the field."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.suggester import Suggester
+from textual.widgets import Button, DirectoryTree, Static
+
+
+def shown_path(path: Path | str) -> str:
+    """``path`` as a user writes it: relative to the current folder when inside it, from ~ when
+    inside the home folder, else whole."""
+    path = Path(path).expanduser().absolute()
+    for base, prefix in ((Path.cwd(), ""), (Path.home(), "~/")):
+        try:
+            relative = path.relative_to(base)
+        except ValueError:
+            continue
+        text = str(relative)
+        if text == ".":
+            return "." if not prefix else "~"
+        return prefix + text
+    return str(path)
+
+
+def complete_folder(typed: str) -> str | None:
+    """What ``typed`` becomes with the first folder (alphabetically) whose name it starts, or the
+    folder it names whole: ``dig`` → ``digits/``, ``digits`` → ``digits/``, ``digits/`` → ``digits/test/``. Hidden folders only when the
+    name typed starts with a dot. None when no folder fits or the folder can't be read."""
+    if not typed or typed == "~":
+        return None
+    parent_text, _, start = typed.rpartition("/")
+    parent = Path(os.path.expanduser(parent_text + "/" if parent_text or typed.startswith("/") else "."))
+    try:
+        names = sorted(entry.name for entry in os.scandir(parent)
+                       if entry.name.startswith(start) and entry.is_dir() and (start.startswith(".") or not entry.name.startswith(".")))
+    except OSError:
+        return None
+    if start in names:  # a folder's whole name: into it
+        return typed + "/"
+    return typed + names[0][len(start):] + "/" if names else None
+
+
+class FolderSuggester(Suggester):
+    """Completes folder names in an Input, looked up afresh each time (folders come and go)."""
+
+    def __init__(self):
+        super().__init__(use_cache=False, case_sensitive=True)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        return complete_folder(value)
+
+
+class FoldersOnly(DirectoryTree):
+    """A DirectoryTree of folders, without files or hidden folders, its top shown as the user writes it."""
+
+    def __init__(self, path: Path, **kwargs):
+        super().__init__(path, **kwargs)
+        self.root.label = shown_path(path)
+
+    def filter_paths(self, paths):
+        return [p for p in paths if not p.name.startswith(".") and self._safe_is_dir(p)]
+
+    def reset_node(self, node, label, data=None):
+        if node is self.root and data is not None:  # the top changed (up one folder): name it the user's way
+            label = shown_path(data.path)
+        return super().reset_node(node, label, data)
+
+
+def _about(folder: Path) -> str:
+    """What a folder holds, in a few words: enough to tell a dataset from its neighbours."""
+    try:
+        subfolders = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError as error:
+        return f"[red]can't be read ({escape(error.strerror or str(error))})[/]"
+    if {"train", "test"} <= set(subfolders):
+        return "[green]train/ and test/ inside[/]: a dataset"
+    if not subfolders:
+        return "no folders inside: the classes are folders, so this is not the one"
+    listed = ", ".join(subfolders[:5]) + (", …" if len(subfolders) > 5 else "")
+    return f"{len(subfolders)} folder{'s' * (len(subfolders) != 1)} inside: {escape(listed)}"
+
+
+class FolderPicker(ModalScreen["str | None"]):
+    """Browse to the pictures' folder. Dismisses with the chosen folder as the user writes it,
+    or None."""
+
+    BINDINGS = [("escape", "cancel", "Cancel"), ("backspace", "up", "Up one folder")]
+
+    def __init__(self, start: str):
+        super().__init__()
+        self.top = self._existing(start)
+
+    @staticmethod
+    def _existing(typed: str) -> Path:
+        """The typed folder if it is there, else the nearest folder above it that is, else the current one."""
+        path = Path(typed.strip() or ".").expanduser().absolute()
+        for candidate in (path, *path.parents):
+            if candidate.is_dir():
+                return candidate
+        return Path.cwd()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker"):
+            yield Static("[b]Choose the folder with your pictures.[/] ↑↓ move, → or Enter opens a folder, "
+                         "⌫ goes up; [b]Use this folder[/] takes the highlighted one.")
+            yield FoldersOnly(self.top, id="tree")
+            yield Static("", id="highlighted")
+            with Horizontal(classes="row"):
+                yield Button("Use this folder", variant="primary", id="use")
+                yield Button("Up one folder (⌫)", id="up")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(FoldersOnly).focus()
+        self._describe(self.top)
+
+    def _highlighted(self) -> Path:
+        node = self.query_one(FoldersOnly).cursor_node
+        return node.data.path if node is not None and node.data is not None else self.top
+
+    def _describe(self, folder: Path) -> None:
+        self.query_one("#highlighted", Static).update(f"[b]{escape(shown_path(folder))}[/]: {_about(folder)}")
+
+    def on_tree_node_highlighted(self, event) -> None:
+        if event.node.data is not None:
+            self._describe(event.node.data.path)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "use":
+            self.dismiss(shown_path(self._highlighted()))
+        elif event.button.id == "up":
+            self.action_up()
+        else:
+            self.dismiss(None)
+
+    def action_up(self) -> None:
+        if self.top.parent != self.top:
+            self.top = self.top.parent
+            self.query_one(FoldersOnly).path = self.top
+            self._describe(self.top)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
