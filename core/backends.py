@@ -26,3 +26,44 @@ def open_backend(name: str, *, ledger: Ledger | None = None, region: str | None 
 
         return AwsBackend(ledger=ledger, region=region, profile=profile)
     raise InputError(f"There is no backend called {name!r}.", hint=f"Choose one of: {', '.join(NAMES)}.")
+
+
+def live_resources(ledger: Ledger, only: str | None = None, region: str | None = None) -> list:
+    """Everything sagewiz created and hasn't deleted, on every backend (or ``only`` that one),
+    refreshed by its backend (jobs that finished meanwhile, a packed copy removed by hand; on aws
+    also what is tagged as sagewiz's in ``region``). Where a backend can't be asked (no AWS
+    credentials…), what the ledger knows."""
+    from sagewiz.core.errors import WizardError
+
+    found = []
+    for name in NAMES if only is None else (only,):
+        if not ledger.live_resources(backend=name):
+            continue
+        try:
+            found += open_backend(name, ledger=ledger, region=region).resources()
+        except WizardError:
+            found += ledger.live_resources(backend=name)
+    return found
+
+
+# endpoints first (they are what costs money while it waits), then jobs; the storage and the
+# role the jobs use go last
+_DELETE_ORDER = {"endpoint": 0, "training-job": 1, "tuning-job": 1, "process": 1, "storage": 2, "bucket": 2, "role": 3}
+
+
+def delete_resources(ledger: Ledger, resources: list):
+    """Delete ``resources`` in a safe order, each by its own backend. Yields (resource, None)
+    for each one deleted and (resource, WizardError) for each one that couldn't be; one failure
+    doesn't stop the others."""
+    from sagewiz.core.errors import WizardError
+
+    backends: dict[str, Backend] = {}
+    for resource in sorted(resources, key=lambda r: _DELETE_ORDER.get(r.kind, 1)):
+        try:
+            if resource.backend not in backends:
+                backends[resource.backend] = open_backend(resource.backend, ledger=ledger)
+            backends[resource.backend].delete(resource)
+        except WizardError as error:
+            yield resource, error
+        else:
+            yield resource, None

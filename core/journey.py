@@ -42,7 +42,7 @@ class JourneyOptions:
     endpoint_instance: str = ""  # where the endpoint runs (default: the region's cheapest usable choice)
     spot: bool = False  # aws: managed spot training, cheaper, resumed from checkpoints when interrupted
     instance_count: int = 1  # aws: train on several GPU machines at once (kv_store dist_sync)
-    packed_dir: Path | None = None  # where the pictures are packed (default: the run's work folder); see pack_ahead
+    packed_dir: Path | None = None  # where the pictures are packed (default: the dataset's packed_folder, shared by its runs)
 
 
 @dataclass(frozen=True)
@@ -91,17 +91,17 @@ class TrainedModel:
         return epochs[-1]["validation:accuracy"] if epochs else None
 
 
-def run_journey(backend: Backend, options: JourneyOptions, run_id: str, work_dir: Path,
+def run_journey(backend: Backend, options: JourneyOptions, run_id: str,
                 listen: Listener = lambda event: None, *, poll_seconds: float = 1.0) -> dict[str, Any]:
     """Run every step and return the summary ``sagewiz run --json`` prints. Raises WizardError
     (DatasetError, HyperparameterError, JobFailedError, …) with the step's hint; whatever was
     created stays in the ledger for ``sagewiz cleanup``."""
-    trained = train_model(backend, options, run_id, work_dir, listen, poll_seconds=poll_seconds)
+    trained = train_model(backend, options, run_id, listen, poll_seconds=poll_seconds)
     return deploy_and_test(backend, trained, listen, endpoint_instance=options.endpoint_instance,
                            keep_endpoint=options.keep_endpoint)
 
 
-def train_model(backend: Backend, options: JourneyOptions, run_id: str, work_dir: Path,
+def train_model(backend: Backend, options: JourneyOptions, run_id: str,
                 listen: Listener = lambda event: None, *, poll_seconds: float = 1.0) -> TrainedModel:
     """The first half: check → pack → upload → train → (tune). Nothing is left running; the
     wizard shows the model before asking where its endpoint should run. Raises WizardError."""
@@ -168,7 +168,9 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str, work_dir
         packing.append(split)
         listen(JourneyEvent("progress", "prepare", split, {"done": done, "total": n}))
 
-    prepared = prepare_dataset(report, options.packed_dir or work_dir / "data", resize=resize, seed=options.seed, progress=packed)
+    prepared = prepare_dataset(report, options.packed_dir or packed_folder(options.data_dir), resize=resize, seed=options.seed,
+                               progress=packed)
+    remember_packed(backend.ledger, options.data_dir, prepared.folder)
     if not packing:
         listen(JourneyEvent("note", "prepare", f"The pictures were already packed at {resize} px: nothing to redo."))
     hyperparameters = _with_overrides(first.replace(num_training_samples=prepared.counts["train"]),
@@ -393,14 +395,33 @@ def packed_folder(data_dir: str | Path) -> Path:
     return default_ledger_path().parent / "packed" / key
 
 
-def pack_ahead(report, device: str, *, seed: int = 0, progress=None):
+def pack_ahead(report, device: str, *, seed: int = 0, progress=None, ledger=None):
     """Pack a checked dataset now, at the size training will ask for on ``device`` with the
-    suggested settings, into :func:`packed_folder`; ``train_model`` with that ``packed_dir``
-    then finds it done. Returns the PreparedData. Raises DatasetError."""
+    suggested settings, into :func:`packed_folder`, where ``train_model`` then finds it done.
+    The packed copy goes into the ledger (``ledger``, default: the user's), so clean-up offers it.
+    Returns the PreparedData. Raises DatasetError or LedgerError."""
+    from contextlib import nullcontext
+
+    from sagewiz.core.ledger import Ledger
     from sagewiz.core.prepare import prepare_dataset
 
-    return prepare_dataset(report, packed_folder(report.root), resize=_packing_size(suggest_for(report, device)),
-                           seed=seed, progress=progress)
+    prepared = prepare_dataset(report, packed_folder(report.root), resize=_packing_size(suggest_for(report, device)),
+                               seed=seed, progress=progress)
+    with Ledger() if ledger is None else nullcontext(ledger) as book:
+        remember_packed(book, report.root, prepared.folder)
+    return prepared
+
+
+def remember_packed(ledger, data_dir: str | Path, folder: Path) -> None:
+    """A packed copy of a dataset stays on disk until clean-up deletes it, so the ledger lists it:
+    on this computer, free, named after the dataset folder it was packed from."""
+    record = ledger.intend("local", PACKED_KIND, str(Path(data_dir).expanduser().resolve()), details={"dir": str(folder)},
+                           cost_per_hour=0.0)
+    if record.state != "active":
+        ledger.update(record.id, state="active", arn_or_url=str(folder))
+
+
+PACKED_KIND = "packed-pictures"
 
 
 def _packing_size(hyperparameters) -> int:
@@ -408,8 +429,3 @@ def _packing_size(hyperparameters) -> int:
     return hyperparameters.resize or hyperparameters.image_shape_tuple[1]
 
 
-def default_work_dir(run_id: str) -> Path:
-    """Where a run keeps its packed data: ``$SAGEWIZ_HOME/runs/<id>`` or the user data folder."""
-    from sagewiz.core.ledger import default_ledger_path
-
-    return default_ledger_path().parent / "runs" / run_id[:8]

@@ -35,7 +35,7 @@ def digits(tmp_path_factory):
 
 def test_training_alone_leaves_no_endpoint_and_says_where_one_could_run(backend, digits, tmp_path):
     events = []
-    trained = train_model(backend, JourneyOptions(digits, FAST), "run-one-half", tmp_path / "work", events.append)
+    trained = train_model(backend, JourneyOptions(digits, FAST), "run-one-half", events.append)
 
     assert trained.summary["training"]["status"] == "Completed"
     assert trained.model_uri and trained.class_names == ("digit_3", "digit_8")
@@ -46,7 +46,7 @@ def test_training_alone_leaves_no_endpoint_and_says_where_one_could_run(backend,
 
 
 def test_the_endpoint_comes_later_is_tested_and_deleted_unless_kept(backend, digits, tmp_path):
-    trained = train_model(backend, JourneyOptions(digits, FAST), "run-two-halves", tmp_path / "work")
+    trained = train_model(backend, JourneyOptions(digits, FAST), "run-two-halves")
     events = []
     summary = deploy_and_test(backend, trained, events.append)
 
@@ -65,7 +65,7 @@ def test_the_endpoint_comes_later_is_tested_and_deleted_unless_kept(backend, dig
 
 
 def test_an_endpoint_type_the_region_does_not_offer_is_refused_before_anything_starts(backend, digits, tmp_path):
-    trained = train_model(backend, JourneyOptions(digits, FAST), "run-wrong-type", tmp_path / "work")
+    trained = train_model(backend, JourneyOptions(digits, FAST), "run-wrong-type")
     with pytest.raises(WizardError) as refused:
         deploy_and_test(backend, trained, endpoint_instance="ml.p3.2xlarge")
     assert "doesn't offer ml.p3.2xlarge" in refused.value.message and "local-cpu" in refused.value.hint
@@ -73,13 +73,13 @@ def test_an_endpoint_type_the_region_does_not_offer_is_refused_before_anything_s
 
 
 def test_run_journey_is_both_halves(backend, digits, tmp_path):
-    summary = run_journey(backend, JourneyOptions(digits, FAST), "run-whole", tmp_path / "work")
+    summary = run_journey(backend, JourneyOptions(digits, FAST), "run-whole")
     assert summary["training"]["status"] == "Completed" and summary["endpoint"]["deleted"]
     assert summary["model_from"] == summary["training"]["job_name"]
 
 
 def test_tuning_can_follow_the_first_training_and_the_better_model_goes_on(backend, digits, tmp_path):
-    trained = train_model(backend, JourneyOptions(digits, FAST), "run-tuned-later", tmp_path / "work")
+    trained = train_model(backend, JourneyOptions(digits, FAST), "run-tuned-later")
     first = trained.validation_accuracy
     events = []
     tuned = tune_model(backend, trained, 2, events.append, poll_seconds=0.2)
@@ -104,7 +104,7 @@ def test_tuning_can_follow_the_first_training_and_the_better_model_goes_on(backe
 
 def test_train_model_with_tuning_is_training_then_tune_model(backend, digits, tmp_path):
     events = []
-    trained = train_model(backend, JourneyOptions(digits, FAST, tune_jobs=2), "run-tuned-at-once", tmp_path / "work",
+    trained = train_model(backend, JourneyOptions(digits, FAST, tune_jobs=2), "run-tuned-at-once",
                           events.append, poll_seconds=0.2)
     assert [e.step for e in events if e.kind == "step"] == ["check", "prepare", "upload", "train", "tune"]
     assert len(trained.summary["tuning"]["trials"]) == 2
@@ -121,10 +121,40 @@ def test_pictures_packed_ahead_of_training_are_not_packed_again(backend, digits,
     assert ahead.folder.parent.parent == tmp_path / "home"  # in sagewiz's home, beside the ledger
 
     events = []
-    train_model(backend, JourneyOptions(digits, FAST, packed_dir=ahead.folder), "run-packed-ahead", tmp_path / "work", events.append)
+    train_model(backend, JourneyOptions(digits, FAST), "run-packed-ahead", events.append)
     assert not [e for e in events if e.kind == "progress" and e.step == "prepare"]  # nothing packed twice
     assert any(e.kind == "note" and "already packed" in e.text for e in events)
-    assert not (tmp_path / "work" / "data").exists()
+
+
+def test_the_packed_copy_of_the_pictures_is_offered_for_clean_up_and_deleting_it_keeps_the_pictures(backend, digits):
+    from sagewiz.core.journey import packed_folder
+
+    pictures_before = sorted(p for p in digits.rglob("*") if p.is_file())
+    train_model(backend, JourneyOptions(digits, FAST), "run-packs", poll_seconds=0.2)
+    train_model(backend, JourneyOptions(digits, FAST), "run-packs-again", poll_seconds=0.2)  # the same copy, reused
+    [packed] = [r for r in backend.resources() if r.kind == "packed-pictures"]
+    assert packed.name == str(digits.resolve()) and packed.backend == "local" and packed.cost_per_hour == 0.0
+    assert packed.details["dir"] == str(packed_folder(digits)) and packed_folder(digits).is_dir()
+
+    backend.delete(packed)
+    assert not packed_folder(digits).exists()
+    assert sorted(p for p in digits.rglob("*") if p.is_file()) == pictures_before  # only the copy went
+    assert not [r for r in backend.resources() if r.kind == "packed-pictures"]
+
+    train_model(backend, JourneyOptions(digits, FAST), "run-packs-once-more", poll_seconds=0.2)  # packed again when needed
+    assert [r.state for r in backend.resources() if r.kind == "packed-pictures"] == ["active"]
+
+
+def test_a_packed_copy_removed_by_hand_is_no_longer_offered(backend, digits):
+    import shutil
+
+    from sagewiz.core.dataset.scan import scan_dataset
+    from sagewiz.core.journey import pack_ahead
+
+    ahead = pack_ahead(scan_dataset(digits), "cpu", ledger=backend.ledger)
+    assert [r.name for r in backend.resources() if r.kind == "packed-pictures"] == [str(digits.resolve())]
+    shutil.rmtree(ahead.folder)
+    assert not [r for r in backend.resources() if r.kind == "packed-pictures"]
 
 
 def test_each_dataset_folder_has_its_own_packed_folder(tmp_path):

@@ -63,7 +63,7 @@ def test_run_trains_deploys_evaluates_and_cleans_up_its_endpoint(home, digits):
     assert "Training sagewiz-" in result.stderr and "Validation-accuracy" in result.stderr
     assert not processes_of(home)  # nothing left running
     listed = json.loads(sagewiz(home, "resources", "--json").stdout)
-    assert {r["kind"] for r in listed} == {"storage", "training-job"}
+    assert {r["kind"] for r in listed} == {"storage", "training-job", "packed-pictures"}  # the copy is offered for clean-up too
 
     watched = sagewiz(home, "monitor", "--no-follow")  # reattach to the latest job afterwards
     assert watched.returncode == 0, watched.stderr

@@ -15,6 +15,7 @@ import pytest
 
 from sagewiz.core.ledger import Ledger
 from sagewiz.tui.app import SagewizApp
+from sagewiz.tui.screens.folders import shown_path
 from sagewiz.tui.state import WizardState
 
 
@@ -97,9 +98,15 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
 
         await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen")
         await wait_for(pilot, lambda: app.screen.resources, what="the resource list")
-        assert {r.kind for r in app.screen.resources} == {"storage", "training-job"}  # the endpoint is gone already
+        # the endpoint is gone already; the packed copy of the pictures is offered, with the space it takes
+        assert {r.kind for r in app.screen.resources} == {"storage", "training-job", "packed-pictures"}
+        table = app.screen.query_one("#resources")
+        [packed] = [table.get_row_at(i) for i in range(table.row_count) if table.get_row_at(i)[1] == "packed-pictures"]
+        assert packed[2] == shown_path(app.state.data_dir) and packed[4].startswith("free, ") and "MB" in packed[4]
+        pictures = sorted(Path(app.state.data_dir).rglob("*.png"))
         await pilot.click("#delete")
         await wait_for(pilot, lambda: "Nothing left" in text_of(app, "#verdict"), what="clean-up")
+        assert sorted(Path(app.state.data_dir).rglob("*.png")) == pictures  # only sagewiz's copy went
         await pilot.click("#done")
     saved = WizardState.load()  # the answers are next run's defaults
     assert saved.overrides == {"epochs": "2"} and saved.data_dir.endswith("sample-digits")
@@ -354,7 +361,7 @@ async def test_training_can_be_stopped_after_a_confirmation_and_says_how_it_ende
         assert app.state.trained is None and str(app.screen.query_one("#next").label) == "Next: clean up"
         await pilot.click("#next")  # no model to deploy: what was made so far is offered for deleting
         await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen" and app.screen.resources)
-        assert {r.kind for r in app.screen.resources} == {"storage", "training-job"}
+        assert {r.kind for r in app.screen.resources} == {"storage", "training-job", "packed-pictures"}
 
 
 @run_async

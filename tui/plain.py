@@ -199,7 +199,7 @@ def _journey(ask: Asker, state: WizardState) -> int:
     """Train, then ask where the endpoint runs and whether it stays, then test it (the same two
     halves as the wizard's Train and Deploy steps)."""
     from sagewiz.core.backends import open_backend
-    from sagewiz.core.journey import JourneyOptions, default_work_dir, deploy_and_test, train_model
+    from sagewiz.core.journey import JourneyOptions, deploy_and_test, train_model
     from sagewiz.core.ledger import Ledger
     from sagewiz.tui.commands.run import Printer
     from sagewiz.tui.console import err_console
@@ -218,7 +218,7 @@ def _journey(ask: Asker, state: WizardState) -> int:
 
         backend = open_backend(state.backend, ledger=ledger, region=region or None)
         trained = train_model(backend, JourneyOptions(Path(state.data_dir), state.overrides, state.tune_jobs, region=region),
-                              run.id, default_work_dir(run.id), listen)
+                              run.id, listen)
         accuracy = trained.validation_accuracy
         err_console.print(f"[b green]Trained:[/] the model of {trained.summary['model_from']}"
                           + (f" has validation accuracy {accuracy:.3f}." if accuracy is not None else " is ready."))

@@ -41,6 +41,7 @@ from sagewiz.core.backend import (
     TuningSpec,
 )
 from sagewiz.core.errors import InputError, NotFoundError, WizardError
+from sagewiz.core.journey import PACKED_KIND
 from sagewiz.core.ledger import Ledger, Resource, default_ledger_path
 from sagewiz.core.local import job as jobs
 
@@ -273,6 +274,8 @@ class LocalBackend(Backend):
                     self.describe_training(resource.name)
                 elif resource.kind == "tuning-job" and resource.state in ("planned", "running"):
                     self.describe_tuning(resource.name)
+                elif resource.kind == PACKED_KIND and not Path(resource.details.get("dir", "")).is_dir():
+                    self.ledger.update(resource.id, state="deleted")  # removed by hand: nothing left to clean up
             except UnknownResourceError:
                 self.ledger.update(resource.id, state="failed")
         return self.ledger.live_resources(backend=self.name)
@@ -295,6 +298,8 @@ class LocalBackend(Backend):
             shutil.rmtree(self.tuning_dir(resource.name), ignore_errors=True)
         elif resource.kind == "storage":
             shutil.rmtree(self.home / "storage", ignore_errors=True)
+        elif resource.kind == PACKED_KIND and resource.details.get("dir"):
+            shutil.rmtree(resource.details["dir"], ignore_errors=True)  # a copy: the user's pictures are elsewhere, untouched
         self.ledger.update(resource.id, state="deleted")
 
     # ---- ledger helpers -----------------------------------------------------------------

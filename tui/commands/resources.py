@@ -13,34 +13,19 @@ import sys
 
 def register(subparsers) -> None:
     listing = subparsers.add_parser("resources", help="list everything sagewiz created that still exists",
-                                    description="List the jobs, endpoints and storage sagewiz created and has not deleted, "
-                                    "with their state and cost per hour.")
+                                    description="List the jobs, endpoints, storage and packed copies of datasets sagewiz "
+                                    "created and has not deleted, with their state and cost per hour.")
     listing.add_argument("--backend", choices=("local", "aws"), help="only this backend's resources")
     listing.add_argument("--json", action="store_true", help="print the list as JSON on stdout")
     listing.set_defaults(run=run_resources)
     cleanup = subparsers.add_parser("cleanup", help="delete what sagewiz created (asks first)",
-                                    description="Stop and delete every job, endpoint and storage sagewiz created. "
-                                    "Lists them and asks before deleting anything, unless --yes.")
+                                    description="Stop and delete every job, endpoint, storage and packed copy of a dataset sagewiz "
+                                    "created (your own pictures are never touched). Lists them and asks before "
+                                    "deleting anything, unless --yes.")
     cleanup.add_argument("--backend", choices=("local", "aws"), help="only this backend's resources")
     cleanup.add_argument("--yes", "-y", action="store_true", help="delete without asking")
     cleanup.add_argument("--json", action="store_true", help="print what was deleted as JSON on stdout")
     cleanup.set_defaults(run=run_cleanup)
-
-
-def _live(ledger, only: str | None) -> list:
-    """Every resource not deleted yet, refreshed by its backend (jobs that finished meanwhile)."""
-    from sagewiz.core.backends import open_backend
-    from sagewiz.core.errors import WizardError
-
-    found = []
-    for name in ("local", "aws") if only is None else (only,):
-        if not ledger.live_resources(backend=name):
-            continue
-        try:
-            found += open_backend(name, ledger=ledger).resources()
-        except WizardError:  # can't ask the backend (no credentials…): show what the ledger knows
-            found += ledger.live_resources(backend=name)
-    return found
 
 
 def _table(resources: list):
@@ -69,11 +54,12 @@ def _as_dicts(resources: list) -> list[dict]:
 
 
 def run_resources(args: argparse.Namespace) -> int:
+    from sagewiz.core.backends import live_resources
     from sagewiz.core.ledger import Ledger
     from sagewiz.tui.console import err_console
 
     with Ledger() as ledger:
-        resources = _live(ledger, args.backend)
+        resources = live_resources(ledger, args.backend)
         per_hour = sum(r.cost_per_hour or 0 for r in resources if r.state in ("active", "running"))
     if args.json:
         print(json.dumps(_as_dicts(resources), indent=2))
@@ -86,13 +72,13 @@ def run_resources(args: argparse.Namespace) -> int:
 
 
 def run_cleanup(args: argparse.Namespace) -> int:
-    from sagewiz.core.backends import open_backend
-    from sagewiz.core.errors import InputError, WizardError
+    from sagewiz.core.backends import delete_resources, live_resources
+    from sagewiz.core.errors import InputError
     from sagewiz.core.ledger import Ledger
     from sagewiz.tui.console import err_console, print_error
 
     with Ledger() as ledger:
-        resources = _live(ledger, args.backend)
+        resources = live_resources(ledger, args.backend)
         if not resources:
             err_console.print("Nothing to clean up.")
             if args.json:
@@ -107,17 +93,11 @@ def run_cleanup(args: argparse.Namespace) -> int:
                 err_console.print("Nothing was deleted.")
                 return 1
         deleted, failed = [], 0
-        backends = {}
-        # endpoints first (they are what costs money while it waits), then jobs; the storage
-        # and the role the jobs use go last
-        order = {"endpoint": 0, "training-job": 1, "tuning-job": 1, "process": 1, "storage": 2, "bucket": 2, "role": 3}
-        for resource in sorted(resources, key=lambda r: order.get(r.kind, 1)):
-            try:
-                backend = backends.setdefault(resource.backend, open_backend(resource.backend, ledger=ledger))
-                backend.delete(resource)
+        for resource, error in delete_resources(ledger, resources):
+            if error is None:
                 deleted.append(resource)
                 err_console.print(f"  [green]✓[/] deleted {resource.kind} {resource.name}")
-            except WizardError as error:
+            else:
                 failed += 1
                 print_error(error)
     if args.json:

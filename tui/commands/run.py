@@ -58,7 +58,7 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     from sagewiz.core.backends import open_backend
     from sagewiz.core.errors import InputError
-    from sagewiz.core.journey import JourneyOptions, default_work_dir, run_journey
+    from sagewiz.core.journey import JourneyOptions, run_journey
     from sagewiz.core.ledger import Ledger
     from sagewiz.tui.console import err_console
 
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
                                  continue_from=answers.get("continue_from", ""),
                                  endpoint_instance=answers.get("endpoint_instance", ""))
         printer = Printer(err_console, args.verbose)
-        summary = run_journey(backend, options, run_record.id, default_work_dir(run_record.id),
+        summary = run_journey(backend, options, run_record.id,
                               lambda event: (printer(event), _save_step(ledger, run_record.id, event, answers)))
         ledger.finish_run(run_record.id)
     if args.json:

@@ -9,7 +9,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
+from sagewiz.core.journey import PACKED_KIND
 from sagewiz.tui.screens.common import StepBar, error_text
+from sagewiz.tui.screens.folders import shown_path
 
 CHECKED, UNCHECKED = "☑", "☐"
 
@@ -43,13 +45,18 @@ class CleanupScreen(Screen[str]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        from sagewiz.core.backends import open_backend
+        from sagewiz.core.backends import NAMES, live_resources, open_backend
         from sagewiz.core.errors import WizardError
         from sagewiz.core.ledger import Ledger
 
         try:
             with Ledger() as ledger:
+                # the backend of this run is asked (on aws it also finds what the ledger lost; an error is shown);
+                # what the others hold too (the packed pictures are on this computer even for a SageMaker run)
                 resources = open_backend(self.state.backend, ledger=ledger, region=self.state.region or None).resources()
+                for other in NAMES:
+                    if other != self.state.backend:
+                        resources += live_resources(ledger, other)
         except WizardError as error:
             self.app.call_from_thread(self.query_one("#verdict", Static).update, error_text(error))
             return
@@ -63,7 +70,8 @@ class CleanupScreen(Screen[str]):
         table.add_columns("", "kind", "name", "state", "cost/hour")
         for index, r in enumerate(resources):
             cost = _cost(r)
-            table.add_row(CHECKED, r.kind, escape(r.name), r.state, cost, key=str(index))
+            name = shown_path(r.name) if r.kind == PACKED_KIND else r.name  # a folder, as the user writes it
+            table.add_row(CHECKED, r.kind, escape(name), r.state, cost, key=str(index))
         per_hour = sum(r.cost_per_hour or 0 for r in resources if r.state in ("active", "running"))
         count = f"{len(resources)} resource{'s' if len(resources) != 1 else ''}"
         if not resources:
@@ -97,17 +105,18 @@ class CleanupScreen(Screen[str]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def delete(self, chosen: list) -> None:
-        from sagewiz.core.backends import open_backend
+        from sagewiz.core.backends import delete_resources
         from sagewiz.core.errors import WizardError
         from sagewiz.core.ledger import Ledger
 
-        with Ledger() as ledger:
-            backend = open_backend(self.state.backend, ledger=ledger, region=self.state.region or None)
-            for resource in sorted(chosen, key=lambda r: r.kind != "endpoint"):  # what bills first
-                try:
-                    backend.delete(resource)
-                except WizardError as error:
-                    self.app.call_from_thread(self.notify, error.message, title=error.title, severity="error")
+        try:
+            with Ledger() as ledger:
+                for _, error in delete_resources(ledger, chosen):  # what bills first
+                    if error is not None:
+                        self.app.call_from_thread(self.notify, error.message, title=error.title, severity="error")
+        except WizardError as error:  # the ledger itself can't be read
+            self.app.call_from_thread(self.query_one("#verdict", Static).update, error_text(error))
+            return
         self.load()
 
 
@@ -117,6 +126,8 @@ BUCKET_PER_GB_MONTH = 0.023
 
 def _cost(resource) -> str:
     """What a resource costs while it exists, as the table shows it."""
+    if resource.kind == PACKED_KIND:
+        return f"free, {_size(resource.details.get('dir', ''))}"  # what deleting it gives back
     if resource.backend == "local":
         return "free"
     if resource.kind == "bucket":
@@ -124,3 +135,17 @@ def _cost(resource) -> str:
     if resource.cost_per_hour is None:
         return "unknown"
     return "free" if resource.cost_per_hour == 0 else f"${resource.cost_per_hour:.3f}"
+
+
+def _size(folder: str) -> str:
+    """The disk space a folder's files take, in MB or GB."""
+    import os
+
+    total = 0
+    for parent, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(parent, name))
+            except OSError:
+                pass
+    return f"{total / 1e9:.1f} GB" if total >= 1e9 else f"{total / 1e6:.1f} MB"

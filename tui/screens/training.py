@@ -64,7 +64,7 @@ class TrainingScreen(JobScreen):
     def journey(self) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError
-        from sagewiz.core.journey import JourneyOptions, default_work_dir, packed_folder, train_model
+        from sagewiz.core.journey import JourneyOptions, train_model
         from sagewiz.core.ledger import Ledger
 
         state = self.state
@@ -79,11 +79,10 @@ class TrainingScreen(JobScreen):
                 state.tune_jobs = int(run.answers.get("tune", 0))
                 backend = open_backend(run.backend, ledger=ledger, region=run.answers.get("region") or None)
                 # where the endpoint runs is asked on the next step, once the model is there
-                # packed on the Pictures step into the dataset's packed folder: found there, not packed again
+                # packed on the Pictures step into the dataset's packed folder: found there, not packed again;
                 # the tuning, if any, is the next step's (tuning.py): here the first training alone
                 options = JourneyOptions(Path(run.answers["data_dir"]), run.answers.get("hp", {}), 0,
-                                         region=run.answers.get("region", ""), continue_from=run.answers.get("continue_from", ""),
-                                         packed_dir=packed_folder(run.answers["data_dir"]))
+                                         region=run.answers.get("region", ""), continue_from=run.answers.get("continue_from", ""))
 
                 def listen(event) -> None:
                     if event.kind == "step":
@@ -91,7 +90,7 @@ class TrainingScreen(JobScreen):
                     self.app.call_from_thread(self.show_event, event)
 
                 state.run_id = run.id  # the deploy step finishes the run
-                trained = train_model(backend, options, run.id, default_work_dir(run.id), listen)
+                trained = train_model(backend, options, run.id, listen)
         except WizardError as error:
             self.app.call_from_thread(self.failed, error)
             return
