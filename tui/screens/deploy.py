@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Label, ProgressBar, RichLog, Select, Static
 
 from sagewiz.tui.hosting import hosting_label, usable_hosting
-from sagewiz.tui.screens.common import StepBar, StepList, error_text
+from sagewiz.tui.screens.common import StepBar, StepList, error_text, journey_listener
 
 STEP_NAMES = {"deploy": "Start the endpoint", "evaluate": "Test on the test pictures", "clean up": "Delete the endpoint"}
 
@@ -131,14 +131,10 @@ class DeployScreen(Screen[str]):
         try:
             with Ledger() as ledger:
                 run = ledger.get_run(state.run_id) if state.run_id else None
-
-                def listen(event) -> None:
-                    if event.kind == "step" and run:
-                        ledger.save_progress(run.id, event.step, {**run.answers, "endpoint_instance": instance, "keep_endpoint": keep})
-                    self.app.call_from_thread(self.show_event, event)
-
+                answers = {**run.answers, "endpoint_instance": instance, "keep_endpoint": keep} if run else None
                 backend = open_backend(state.backend, ledger=ledger, region=state.region or None)
-                summary = deploy_and_test(backend, self.trained, listen, endpoint_instance=instance, keep_endpoint=keep)
+                summary = deploy_and_test(backend, self.trained, journey_listener(self, ledger, run, answers),
+                                          endpoint_instance=instance, keep_endpoint=keep)
                 if run:
                     ledger.finish_run(run.id)
         except WizardError as error:

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, ProgressBar, RichLog, Static
 
 from sagewiz.tui.screens.chart import AccuracyChart
-from sagewiz.tui.screens.common import StepBar, StepList, error_text
+from sagewiz.tui.screens.common import StepBar, StepList, error_text, journey_listener
 from sagewiz.tui.screens.watching import JobScreen
 
 STEP_NAMES = {"check": "Check pictures", "prepare": "Pack RecordIO", "upload": "Copy to storage", "train": "Train",
@@ -83,14 +83,8 @@ class TrainingScreen(JobScreen):
                 # the tuning, if any, is the next step's (tuning.py): here the first training alone
                 options = JourneyOptions(Path(run.answers["data_dir"]), run.answers.get("hp", {}), 0,
                                          region=run.answers.get("region", ""), continue_from=run.answers.get("continue_from", ""))
-
-                def listen(event) -> None:
-                    if event.kind == "step":
-                        ledger.save_progress(run.id, event.step, run.answers)
-                    self.app.call_from_thread(self.show_event, event)
-
                 state.run_id = run.id  # the deploy step finishes the run
-                trained = train_model(backend, options, run.id, listen)
+                trained = train_model(backend, options, run.id, journey_listener(self, ledger, run))
         except WizardError as error:
             self.app.call_from_thread(self.failed, error)
             return

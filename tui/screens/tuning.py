@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.tui.screens.chart import TrialChart
-from sagewiz.tui.screens.common import StepBar, error_text
+from sagewiz.tui.screens.common import StepBar, error_text, journey_listener
 from sagewiz.tui.screens.watching import JobScreen
 
 
@@ -73,13 +73,7 @@ class TuningScreen(JobScreen):
             with Ledger() as ledger:
                 run = ledger.get_run(state.run_id) if state.run_id else None
                 backend = open_backend(state.backend, ledger=ledger, region=state.region or None)
-
-                def listen(event) -> None:
-                    if event.kind == "step" and run:  # an interrupted run is picked up here next time
-                        ledger.save_progress(run.id, event.step, run.answers)
-                    self.app.call_from_thread(self.show_event, event)
-
-                tuned = tune_model(backend, self.first, state.tune_jobs, listen)
+                tuned = tune_model(backend, self.first, state.tune_jobs, journey_listener(self, ledger, run))
         except WizardError as error:
             self.app.call_from_thread(self.failed, error)
             return
