@@ -11,9 +11,10 @@ anything twice.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from sagewiz.core.backend import (Backend, Channel, EndpointSpec, InstanceOption, JobStatus, TrainingJob, TrainingSpec, TuningJob,
                                   TuningSpec)
@@ -168,9 +169,9 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
         packing.append(split)
         listen(JourneyEvent("progress", "prepare", split, {"done": done, "total": n}))
 
-    prepared = prepare_dataset(report, options.packed_dir or packed_folder(options.data_dir), resize=resize, seed=options.seed,
-                               progress=packed)
-    remember_packed(backend.ledger, options.data_dir, prepared.folder)
+    folder = options.packed_dir or packed_folder(options.data_dir)
+    with recorded_packing(backend.ledger, options.data_dir, folder):
+        prepared = prepare_dataset(report, folder, resize=resize, seed=options.seed, progress=packed)
     if not packing:
         listen(JourneyEvent("note", "prepare", f"The pictures were already packed at {resize} px: nothing to redo."))
     hyperparameters = _with_overrides(first.replace(num_training_samples=prepared.counts["train"]),
@@ -405,18 +406,20 @@ def pack_ahead(report, device: str, *, seed: int = 0, progress=None, ledger=None
     from sagewiz.core.ledger import Ledger
     from sagewiz.core.prepare import prepare_dataset
 
-    prepared = prepare_dataset(report, packed_folder(report.root), resize=_packing_size(suggest_for(report, device)),
-                               seed=seed, progress=progress)
-    with Ledger() if ledger is None else nullcontext(ledger) as book:
-        remember_packed(book, report.root, prepared.folder)
-    return prepared
+    folder = packed_folder(report.root)
+    with Ledger() if ledger is None else nullcontext(ledger) as book, recorded_packing(book, report.root, folder):
+        return prepare_dataset(report, folder, resize=_packing_size(suggest_for(report, device)), seed=seed, progress=progress)
 
 
-def remember_packed(ledger, data_dir: str | Path, folder: Path) -> None:
-    """A packed copy of a dataset stays on disk until clean-up deletes it, so the ledger lists it:
-    on this computer, free, named after the dataset folder it was packed from."""
+@contextmanager
+def recorded_packing(ledger, data_dir: str | Path, folder: Path) -> Iterator[None]:
+    """Around packing ``data_dir`` into ``folder``: the packed copy stays on disk until clean-up
+    deletes it, so the ledger lists it (on this computer, free, named after the dataset folder),
+    recorded before it is written like every resource, so that half a copy is cleaned up too;
+    active once the packing finished."""
     record = ledger.intend("local", PACKED_KIND, str(Path(data_dir).expanduser().resolve()), details={"dir": str(folder)},
                            cost_per_hour=0.0)
+    yield
     if record.state != "active":
         ledger.update(record.id, state="active", arn_or_url=str(folder))
 

@@ -170,3 +170,18 @@ def test_multi_label_pictures_train_with_one_output_per_label(tmp_path, digits):
     assert status["status"] == "Completed", status.get("failure_reason")
     assert "Epoch[0] Validation-accuracy=" in log
     assert read_info(folder / "output" / "model.tar.gz").hyperparameters["multi_label"] == "1"
+
+
+def test_an_engine_that_wrote_its_end_just_before_it_was_looked_at_is_not_called_failed(tmp_path):
+    # describe_training reads "InProgress", the engine writes "Completed" and exits, then the
+    # process is found gone: the end it wrote stands (a loaded machine made this happen in CI)
+    folder = tmp_path / "just-finished"
+    folder.mkdir()
+    jobs.write_status(folder, {"status": "Completed", "secondary_status": "Completed", "model_path": "model.tar.gz"})
+    jobs.mark_failed(folder, "The training process ended unexpectedly.")
+    status = jobs.read_status(folder)
+    assert status["status"] == "Completed" and "failure_reason" not in status
+
+    jobs.write_status(folder, {"status": "InProgress", "secondary_status": "Training"})  # truly died mid-way: failed
+    jobs.mark_failed(folder, "The training process ended unexpectedly.")
+    assert jobs.read_status(folder)["status"] == "Failed"

@@ -122,3 +122,20 @@ def test_reverse_logarithmic_ranges_crowd_towards_one():
     values = [float(suggest(study.ask(), momentum)) for _ in range(200)]
     assert all(0.0 <= v <= 0.999 for v in values)
     assert sum(v > 0.9 for v in values) > 100  # a linear search would put ~10% there
+
+
+def test_a_tuner_that_wrote_its_end_just_before_it_was_looked_at_keeps_it(tmp_path):
+    import json
+
+    from sagewiz.core.local import tune
+
+    trial = {"job_name": "t-001", "status": "Completed", "hyperparameters": {}, "objective": 0.9}
+    (tmp_path / tune.STATE).write_text(json.dumps({"name": "t", "status": "Completed", "trials": [trial]}))
+    tune.mark_ended(tmp_path, JobStatus.FAILED)
+    assert json.loads((tmp_path / tune.STATE).read_text())["status"] == "Completed"
+
+    running = {**trial, "status": "InProgress"}
+    (tmp_path / tune.STATE).write_text(json.dumps({"name": "t", "status": "InProgress", "trials": [running]}))
+    tune.mark_ended(tmp_path, JobStatus.FAILED)  # truly killed: failed, its running trial stopped
+    state = json.loads((tmp_path / tune.STATE).read_text())
+    assert state["status"] == "Failed" and state["trials"][0]["status"] == "Stopped"

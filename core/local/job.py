@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sagewiz.core.backend import JobStatus
 from sagewiz.core.processes import command_line, process_exists
 
 SPEC, STATUS, LOG, ERRORS, STOP = "spec.json", "status.json", "training.log", "engine.err", "stop"
@@ -124,8 +125,12 @@ def stop_requested(folder: Path) -> bool:
 
 
 def mark_failed(folder: Path, reason: str) -> None:
-    """Record the end of an engine that died without writing it (killed, out of memory)."""
+    """Record the end of an engine that died without writing it (killed, out of memory). An end
+    the engine did write stands: it may have come between the caller's look at the status and
+    its look at the process."""
     status = read_status(folder) or {}
+    if JobStatus(status.get("status", JobStatus.IN_PROGRESS.value)).finished:
+        return
     now = time.time()
     history = list(status.get("history", [])) + [{"status": "Failed", "started_at": now, "message": reason}]
     write_status(folder, {**status, "status": "Failed", "secondary_status": "Failed", "failure_reason": reason,

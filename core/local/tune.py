@@ -79,8 +79,11 @@ def request_stop(folder: Path) -> None:
 
 
 def mark_ended(folder: Path, status: JobStatus) -> None:
-    """Record an end the tuner couldn't write itself (it was killed)."""
+    """Record an end the tuner couldn't write itself (it was killed). An end the tuner did write
+    stands: it may have come between the caller's look at the state and its look at the process."""
     data = json.loads((folder / STATE).read_text())
+    if JobStatus(data["status"]).finished:
+        return
     data["status"] = status.value
     for trial in data["trials"]:
         if trial["status"] == JobStatus.IN_PROGRESS.value:
