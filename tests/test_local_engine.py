@@ -185,3 +185,21 @@ def test_an_engine_that_wrote_its_end_just_before_it_was_looked_at_is_not_called
     jobs.write_status(folder, {"status": "InProgress", "secondary_status": "Training"})  # truly died mid-way: failed
     jobs.mark_failed(folder, "The training process ended unexpectedly.")
     assert jobs.read_status(folder)["status"] == "Failed"
+
+
+def test_an_engine_just_launched_counts_as_running_while_it_is_still_starting(tmp_path):
+    # Popen returns while the child is still inside exec (the kernel wakes a vfork parent before
+    # the new program's arguments can be read): an empty command line then is not a dead engine.
+    # This is what marked a healthy local job Failed a millisecond after its launch, in CI.
+    import subprocess
+    import sys
+
+    for _ in range(500):  # the window is well under a millisecond: many launches catch it
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)", jobs._ENGINE, str(tmp_path)],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+        try:
+            assert jobs._is_engine(child.pid, tmp_path)
+        finally:
+            child.kill()
+            child.wait()
+    assert not jobs._is_engine(child.pid, tmp_path)  # ended and reaped: not running

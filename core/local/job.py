@@ -95,11 +95,16 @@ def _is_engine(pid: int, folder: Path) -> bool:
     command = command_line(pid)
     if command is None:
         return process_exists(pid)  # nowhere to read it from: trust the pid
+    if command == "":
+        # gone, or still inside exec: Popen returns (the kernel wakes a vfork parent) before the
+        # new program's arguments can be read, so right after launch the line is empty for a moment.
+        # process_exists tells the two apart (and counts a zombie as gone)
+        return process_exists(pid)
     if _ENGINE in command and str(folder) in command:
         return True
     # just launched by this process and not yet exec'd: between fork and exec the child still
     # shows its parent's command line (under load that window is long enough to be seen)
-    return bool(command) and command == command_line(os.getpid())
+    return command == command_line(os.getpid())
 
 
 def is_running(folder: Path) -> bool:
