@@ -179,6 +179,24 @@ async def to_settings(pilot) -> None:
     await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
 
 
+async def start_training(pilot, epochs: int, tune_jobs: int = 0) -> None:
+    """From the welcome screen to a training of ``epochs`` (then ``tune_jobs`` tuning jobs) just started."""
+    app = pilot.app
+    await to_settings(pilot)
+    app.screen.query_one("#epochs").value = str(epochs)
+    if tune_jobs:
+        app.screen.query_one("#tune_jobs").value = str(tune_jobs)
+    await pilot.pause()
+    await pilot.click("#next")
+    await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
+
+
+async def resume_the_unfinished_run(pilot) -> None:
+    """In the next `sagewiz`: the welcome screen offers the interrupted run; take it."""
+    await wait_for(pilot, lambda: screen_name(pilot.app) == "WelcomeScreen" and pilot.app.screen.query("#resume"))
+    await pilot.click("#resume")
+
+
 @run_async
 async def test_going_back_keeps_the_answers(home, tmp_path):
     app = two_digits_app(tmp_path)
@@ -343,11 +361,8 @@ async def test_an_earlier_model_learns_on_from_new_pictures(home, tmp_path):
 async def test_training_can_be_stopped_after_a_confirmation_and_says_how_it_ended(home, tmp_path):
     app = two_digits_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await to_settings(pilot)
-        app.screen.query_one("#epochs").value = "200"
-        await pilot.pause()
-        await pilot.click("#next")
-        await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen" and app.screen.query("#stop"))
+        await start_training(pilot, epochs=200)
+        await wait_for(pilot, lambda: app.screen.query("#stop"))
         await wait_for(pilot, lambda: app.screen.accuracy, timeout=300, what="the first epoch")
         assert "free" in text_of(app, "#outcome") and not app.screen.query_one("#stop").disabled
         await pilot.press("s")
@@ -385,11 +400,7 @@ async def test_quitting_mid_training_leaves_the_job_running_and_the_next_wizard_
 
     app = two_digits_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await to_settings(pilot)
-        app.screen.query_one("#epochs").value = "12"
-        await pilot.pause()
-        await pilot.click("#next")
-        await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
+        await start_training(pilot, epochs=12)
         await wait_for(pilot, lambda: app.screen.accuracy or not app.screen.query_one("#back").disabled, timeout=300,
                        what="the first epoch")
         assert app.screen.accuracy, "\n".join(line.text for line in app.screen.query_one("#log").lines)
@@ -400,8 +411,7 @@ async def test_quitting_mid_training_leaves_the_job_running_and_the_next_wizard_
 
     again = SagewizApp(WizardState.load())  # the next `sagewiz`
     async with again.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: screen_name(again) == "WelcomeScreen" and again.screen.query("#resume"))
-        await pilot.click("#resume")
+        await resume_the_unfinished_run(pilot)
         await until_trained(pilot)
         training = again.state.trained.summary["training"]
         assert training["job_name"] == job.name and len(training["epochs"]) == 12
@@ -433,10 +443,7 @@ async def test_the_sample_goes_where_the_user_says_and_a_folder_that_cannot_take
 async def test_a_model_trained_but_not_deployed_is_picked_up_at_the_deploy_step_next_time(home, tmp_path):
     app = two_digits_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await to_settings(pilot)
-        app.screen.query_one("#epochs").value = "1"
-        await pilot.pause()
-        await pilot.click("#next")
+        await start_training(pilot, epochs=1)
         await until_trained(pilot)
         await pilot.click("#next")
         await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")
@@ -447,8 +454,7 @@ async def test_a_model_trained_but_not_deployed_is_picked_up_at_the_deploy_step_
 
     again = SagewizApp(WizardState.load())  # the next `sagewiz`
     async with again.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: screen_name(again) == "WelcomeScreen" and again.screen.query("#resume"))
-        await pilot.click("#resume")
+        await resume_the_unfinished_run(pilot)
         await until_trained(pilot)  # the job is found completed: nothing is trained again
         assert again.state.trained.summary["training"]["job_name"] == job
         await pilot.click("#next")
@@ -468,13 +474,9 @@ async def until_tuned(pilot) -> None:
 
 async def to_training_with_tuning(pilot, tune_jobs: int) -> None:
     app = pilot.app
-    await to_settings(pilot)
-    app.screen.query_one("#epochs").value = "1"
-    app.screen.query_one("#tune_jobs").value = str(tune_jobs)
-    await pilot.pause()
-    await pilot.click("#next")
+    await start_training(pilot, epochs=1, tune_jobs=tune_jobs)
     await until_trained(pilot)
-    assert "Next: tuning, 2 more trainings" in text_of(app, "#outcome") and str(app.screen.query_one("#next").label) == "Next: tune"
+    assert f"Next: tuning, {tune_jobs} more trainings" in text_of(app, "#outcome") and str(app.screen.query_one("#next").label) == "Next: tune"
     await pilot.click("#next")
 
 
@@ -541,8 +543,7 @@ async def test_quitting_mid_tuning_and_resuming_finds_the_same_tuning_job(home, 
 
     again = SagewizApp(WizardState.load())  # the next `sagewiz`
     async with again.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: screen_name(again) == "WelcomeScreen" and again.screen.query("#resume"))
-        await pilot.click("#resume")
+        await resume_the_unfinished_run(pilot)
         await until_trained(pilot)  # the first training is found completed
         await pilot.click("#next")
         await until_tuned(pilot)
