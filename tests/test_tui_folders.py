@@ -32,6 +32,9 @@ def test_typing_the_start_of_a_folder_name_suggests_the_folder(photos):
     assert complete_folder("cats-and-dogs/tr") == "cats-and-dogs/train/"
     assert complete_folder(str(photos / "car")) == str(photos / "cars") + "/"  # whole paths too
     assert complete_folder("cars") == "cars/"  # a folder named whole: into it
+    assert complete_folder("/tm") == "/tmp/"  # from the root
+    home_folders = sorted(p.name for p in Path.home().iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert complete_folder("~/") == (f"~/{home_folders[0]}/" if home_folders else None)  # from ~
 
 
 def test_nothing_is_suggested_where_no_folder_fits_or_the_folder_cannot_be_read(photos):

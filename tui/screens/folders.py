@@ -39,7 +39,7 @@ def complete_folder(typed: str) -> str | None:
     if not typed or typed == "~":
         return None
     parent_text, _, start = typed.rpartition("/")
-    parent = Path(os.path.expanduser(parent_text + "/" if parent_text or typed.startswith("/") else "."))
+    parent = Path(os.path.expanduser(parent_text or "/")) if "/" in typed else Path(".")  # "/tm": the root
     try:
         names = sorted(entry.name for entry in os.scandir(parent)
                        if entry.name.startswith(start) and entry.is_dir() and (start.startswith(".") or not entry.name.startswith(".")))
