@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pilot_steps import click, wait_for
 from sagewiz.core.ledger import Ledger
 from sagewiz.tui.app import SagewizApp
 from sagewiz.tui.screens.folders import shown_path
@@ -33,14 +34,6 @@ def run_async(test):
     return run
 
 
-async def wait_for(pilot, condition, timeout=180.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.1)
-
-
 def screen_name(app) -> str:
     return type(app.screen).__name__
 
@@ -54,15 +47,15 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
     app = SagewizApp(WizardState(), unfinished_runs=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
-        await pilot.click("#sample")
+        await click(pilot, "#sample")
         await wait_for(pilot, lambda: screen_name(app) == "SampleFolderScreen", what="the question where the sample goes")
         assert app.screen.query_one("#sample-folder").value.endswith("sample-digits")
-        await pilot.click("#write")
+        await click(pilot, "#write")
         await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen", what="the dataset step")
         await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled, what="the sample to be checked")
         assert "1,797 pictures in 10 classes" in text_of(app, "#summary")
         assert "Packed for training" in text_of(app, "#packed")  # packed here, with a progress bar, not during training
-        await pilot.click("#next")
+        await click(pilot, "#next")
 
         await through_the_where_step(pilot)
         await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
@@ -70,13 +63,13 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
         epochs.value = "2"
         await pilot.pause()
         assert "of training on this computer" in text_of(app, "#verdict")
-        await pilot.click("#next")
+        await click(pilot, "#next")
 
         await until_trained(pilot)
         assert len(app.screen.accuracy) == 2 and app.screen.query_one("#chart").validation  # one bar pair per epoch
         assert "validation accuracy" in text_of(app, "#outcome")
         assert "already packed" in "\n".join(line.text for line in app.screen.query_one("#log").lines)
-        await pilot.click("#next")
+        await click(pilot, "#next")
 
         await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")
         assert app.screen.query_one("#instance").value == "local-cpu"
@@ -85,7 +78,7 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
         await deploy_and_test(pilot)
         assert app.state.summary["test_accuracy"] > 0.5 and app.state.summary["endpoint"]["deleted"]
         assert "✓ Delete the endpoint" in text_of(app, "#steps")
-        await pilot.click("#next")
+        await click(pilot, "#next")
 
         await wait_for(pilot, lambda: screen_name(app) == "EvaluateScreen")
         assert app.screen.query_one("#results").row_count == 10  # a row per class: precision, recall, confusion
@@ -94,7 +87,7 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
         assert app.screen.query_one("#wrong").row_count == len(wrong)
         if wrong:  # each wrong picture is drawn beside the list
             await wait_for(pilot, lambda: "▀" in app.screen.query_one("#wrong-picture").text, timeout=30, what="the wrong picture")
-        await pilot.click("#next")
+        await click(pilot, "#next")
 
         await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen")
         await wait_for(pilot, lambda: app.screen.resources, what="the resource list")
@@ -104,10 +97,10 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
         [packed] = [table.get_row_at(i) for i in range(table.row_count) if table.get_row_at(i)[1] == "packed-pictures"]
         assert packed[2] == shown_path(app.state.data_dir) and packed[4].startswith("free, ") and "MB" in packed[4]
         pictures = sorted(Path(app.state.data_dir).rglob("*.png"))
-        await pilot.click("#delete")
+        await click(pilot, "#delete")
         await wait_for(pilot, lambda: "Nothing left" in text_of(app, "#verdict"), what="clean-up")
         assert sorted(Path(app.state.data_dir).rglob("*.png")) == pictures  # only sagewiz's copy went
-        await pilot.click("#done")
+        await click(pilot, "#done")
     saved = WizardState.load()  # the answers are next run's defaults
     assert saved.overrides == {"epochs": "2"} and saved.data_dir.endswith("sample-digits")
     assert saved.endpoint_instance == "local-cpu"
@@ -119,7 +112,7 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
 async def test_a_folder_that_is_not_there_gets_a_message_and_can_be_fixed(home, tmp_path):
     app = SagewizApp(WizardState(), unfinished_runs=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.click("#next")
+        await click(pilot, "#next")
         await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen")
         field = app.screen.query_one("#folder")
         field.value = str(tmp_path / "no-such-folder")
@@ -149,7 +142,7 @@ async def through_the_where_step(pilot) -> None:
     await wait_for(pilot, lambda: screen_name(app) == "RegionScreen" and not app.screen.query_one("#next").disabled,
                    what="the Where step")
     assert "local" in text_of(app, "#verdict") and "should take about" in text_of(app, "#status")
-    await pilot.click("#next")
+    await click(pilot, "#next")
 
 
 async def until_trained(pilot) -> None:
@@ -164,7 +157,7 @@ async def until_trained(pilot) -> None:
 async def deploy_and_test(pilot) -> None:
     """On the deploy step: start the endpoint, wait for the test (or say why not, with the log)."""
     app = pilot.app
-    await pilot.click("#deploy")
+    await click(pilot, "#deploy")
     await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled or not app.screen.query_one("#deploy").disabled,
                    timeout=300, what="the endpoint and the test")
     assert app.state.summary is not None, "\n".join(line.text for line in app.screen.query_one("#log").lines)
@@ -172,9 +165,9 @@ async def deploy_and_test(pilot) -> None:
 
 async def to_settings(pilot) -> None:
     app = pilot.app
-    await pilot.click("#next")
+    await click(pilot, "#next")
     await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen" and not app.screen.query_one("#next").disabled)
-    await pilot.click("#next")
+    await click(pilot, "#next")
     await through_the_where_step(pilot)
     await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
 
@@ -187,14 +180,14 @@ async def start_training(pilot, epochs: int, tune_jobs: int = 0) -> None:
     if tune_jobs:
         app.screen.query_one("#tune_jobs").value = str(tune_jobs)
     await pilot.pause()
-    await pilot.click("#next")
+    await click(pilot, "#next")
     await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
 
 
 async def resume_the_unfinished_run(pilot) -> None:
     """In the next `sagewiz`: the welcome screen offers the interrupted run; take it."""
     await wait_for(pilot, lambda: screen_name(pilot.app) == "WelcomeScreen" and pilot.app.screen.query("#resume"))
-    await pilot.click("#resume")
+    await click(pilot, "#resume")
 
 
 @run_async
@@ -210,7 +203,7 @@ async def test_going_back_keeps_the_answers(home, tmp_path):
         await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen")
         assert app.screen.query_one("#folder").value == str(tmp_path / "digits")
         assert not app.screen.query_one("#next").disabled  # the report is kept, not redone
-        await pilot.click("#next")
+        await click(pilot, "#next")
         await through_the_where_step(pilot)
         await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
         assert app.screen.query_one("#learning_rate").value == "0.05"  # unsaved edits go; the suggestion stays
@@ -293,20 +286,20 @@ async def test_a_kept_endpoint_can_be_asked_about_a_picture_before_clean_up(home
                      unfinished_runs=False)
     async with app.run_test(size=(100, 32)) as pilot:
         await to_settings(pilot)
-        await pilot.click("#next")
+        await click(pilot, "#next")
         await until_trained(pilot)
-        await pilot.click("#next")
+        await click(pilot, "#next")
         await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")
         assert app.screen.query_one("#keep").value  # remembered from last time
         await deploy_and_test(pilot)
         assert "Delete the endpoint" not in text_of(app, "#steps")
-        await pilot.click("#next")
+        await click(pilot, "#next")
         await wait_for(pilot, lambda: screen_name(app) == "EvaluateScreen")
         assert "ask it about a picture" in str(app.screen.query_one("#next").label)
-        await pilot.click("#next")
+        await click(pilot, "#next")
         await wait_for(pilot, lambda: screen_name(app) == "PredictScreen")
         app.screen.query_one("#picture").value = str(next((tmp_path / "digits" / "test" / "digit_8").iterdir()))
-        await pilot.click("#predict")
+        await click(pilot, "#predict")
         await wait_for(pilot, lambda: app.screen.answer, what="the endpoint's answer")
         assert {name for name, _ in app.screen.answer} == {"digit_3", "digit_8"}
         assert sum(p for _, p in app.screen.answer) == pytest.approx(1, abs=1e-3)
@@ -316,7 +309,7 @@ async def test_a_kept_endpoint_can_be_asked_about_a_picture_before_clean_up(home
         await pilot.press("enter")
         await wait_for(pilot, lambda: "Can't read" in text_of(app, "#answer"), timeout=30,
                        what=f"the message about the missing picture, not {text_of(app, '#answer')!r}")
-        await pilot.click("#browse")  # or browse for one: only folders and pictures are listed
+        await click(pilot, "#browse")  # or browse for one: only folders and pictures are listed
         await wait_for(pilot, lambda: screen_name(app) == "PickPicture")
         tree = app.screen.query_one("#tree")
         await wait_for(pilot, lambda: tree.root.children, what="the dataset folder's listing")
@@ -325,10 +318,10 @@ async def test_a_kept_endpoint_can_be_asked_about_a_picture_before_clean_up(home
         tree.post_message(tree.FileSelected(tree.root, picture))
         await wait_for(pilot, lambda: screen_name(app) == "PredictScreen" and app.screen.answer, what="the picked picture's answer")
         assert app.screen.query_one("#picture").value == str(picture)
-        await pilot.click("#next")
+        await click(pilot, "#next")
         await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen" and app.screen.resources)
         assert any(r.kind == "endpoint" for r in app.screen.resources)
-        await pilot.click("#delete")
+        await click(pilot, "#delete")
         await wait_for(pilot, lambda: "Nothing left" in text_of(app, "#verdict"), what="clean-up")
 
 
@@ -341,18 +334,18 @@ async def test_an_earlier_model_learns_on_from_new_pictures(home, tmp_path):
     app.look_for_unfinished = True
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen" and app.screen.query("#continue"))
-        await pilot.click("#continue")
+        await click(pilot, "#continue")
         await wait_for(pilot, lambda: screen_name(app) == "IncrementalScreen" and app.screen.jobs, what="the earlier jobs")
         job = app.screen.jobs[0].name
-        await pilot.click("#next")
+        await click(pilot, "#next")
         await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen" and not app.screen.query_one("#next").disabled)
-        await pilot.click("#next")
+        await click(pilot, "#next")
         await through_the_where_step(pilot)
         await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
         assert f"Continuing the model of {job}" in text_of(app, ".lead") and app.screen.query_one("#num_layers").disabled
         app.screen.query_one("#epochs").value = "1"
         await pilot.pause()
-        await pilot.click("#next")
+        await click(pilot, "#next")
         await until_trained(pilot)
         assert app.state.trained.summary["continued_from"] == job
 
@@ -367,14 +360,14 @@ async def test_training_can_be_stopped_after_a_confirmation_and_says_how_it_ende
         assert "free" in text_of(app, "#outcome") and not app.screen.query_one("#stop").disabled
         await pilot.press("s")
         await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
-        await pilot.click("#yes")
+        await click(pilot, "#yes")
         await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen" and not app.screen.query_one("#back").disabled,
                        timeout=120, what="the job to stop")
         log = "\n".join(line.text for line in app.screen.query_one("#log").lines)
         assert "ended Stopped" in log and "sagewiz monitor" in log
         assert app.screen.query_one("#stop").disabled and not app.screen.query_one("#stop").display
         assert app.state.trained is None and str(app.screen.query_one("#next").label) == "Next: clean up"
-        await pilot.click("#next")  # no model to deploy: what was made so far is offered for deleting
+        await click(pilot, "#next")  # no model to deploy: what was made so far is offered for deleting
         await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen" and app.screen.resources)
         assert {r.kind for r in app.screen.resources} == {"storage", "training-job", "packed-pictures"}
 
@@ -425,10 +418,10 @@ async def test_the_sample_goes_where_the_user_says_and_a_folder_that_cannot_take
     (tmp_path / "busy" / "thesis.docx").write_text("mine")
     app = SagewizApp(WizardState(), unfinished_runs=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.click("#sample")
+        await click(pilot, "#sample")
         await wait_for(pilot, lambda: screen_name(app) == "SampleFolderScreen")
         app.screen.query_one("#sample-folder").value = str(tmp_path / "busy")
-        await pilot.click("#write")
+        await click(pilot, "#write")
         await wait_for(pilot, lambda: "What to do" in text_of(app, "#sample-error"), what="the message")
         assert (tmp_path / "busy" / "thesis.docx").read_text() == "mine"  # nothing of the user's is touched
         field = app.screen.query_one("#sample-folder")
@@ -445,7 +438,7 @@ async def test_a_model_trained_but_not_deployed_is_picked_up_at_the_deploy_step_
     async with app.run_test(size=(100, 30)) as pilot:
         await start_training(pilot, epochs=1)
         await until_trained(pilot)
-        await pilot.click("#next")
+        await click(pilot, "#next")
         await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")
         await pilot.press("ctrl+q")  # gone before choosing where the endpoint runs
     with Ledger() as ledger:
@@ -457,7 +450,7 @@ async def test_a_model_trained_but_not_deployed_is_picked_up_at_the_deploy_step_
         await resume_the_unfinished_run(pilot)
         await until_trained(pilot)  # the job is found completed: nothing is trained again
         assert again.state.trained.summary["training"]["job_name"] == job
-        await pilot.click("#next")
+        await click(pilot, "#next")
         await wait_for(pilot, lambda: screen_name(again) == "DeployScreen")
         await deploy_and_test(pilot)
     with Ledger() as ledger:
@@ -477,7 +470,7 @@ async def to_training_with_tuning(pilot, tune_jobs: int) -> None:
     await start_training(pilot, epochs=1, tune_jobs=tune_jobs)
     await until_trained(pilot)
     assert f"Next: tuning, {tune_jobs} more trainings" in text_of(app, "#outcome") and str(app.screen.query_one("#next").label) == "Next: tune"
-    await pilot.click("#next")
+    await click(pilot, "#next")
 
 
 @run_async
@@ -500,7 +493,7 @@ async def test_tuning_comes_after_the_first_training_on_its_own_step_and_the_bet
             assert "beat the first training" in outcome and tuned.summary["model_from"] == tuned.summary["tuning"]["best"]
         else:
             assert "No trial beat the first training" in outcome and tuned.model_uri == first.model_uri
-        await pilot.click("#next")
+        await click(pilot, "#next")
         await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")
         assert app.state.trained is tuned
 
@@ -516,7 +509,7 @@ async def test_tuning_stopped_before_a_trial_finished_leaves_the_first_model_to_
         await pilot.press("s")
         await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
         assert "the first training's, if no trial beat it" in text_of(app, "ConfirmScreen Static")
-        await pilot.click("#yes")
+        await click(pilot, "#yes")
         await until_tuned(pilot)
         outcome = text_of(app, "#outcome")
         trials = [t for t in app.screen.trials if t[1] == "Completed"]
@@ -526,7 +519,7 @@ async def test_tuning_stopped_before_a_trial_finished_leaves_the_first_model_to_
             assert "Tuning stopped before a trial finished" in outcome and "first training's model goes on" in outcome
             assert app.state.trained is first
         assert not app.screen.query_one("#stop").display
-        await pilot.click("#next")
+        await click(pilot, "#next")
         await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")  # a model goes on either way
 
 
@@ -545,7 +538,7 @@ async def test_quitting_mid_tuning_and_resuming_finds_the_same_tuning_job(home, 
     async with again.run_test(size=(100, 30)) as pilot:
         await resume_the_unfinished_run(pilot)
         await until_trained(pilot)  # the first training is found completed
-        await pilot.click("#next")
+        await click(pilot, "#next")
         await until_tuned(pilot)
         assert again.state.trained.summary["tuning"]["name"] == tuning and again.screen.query_one("#trials").row_count == 2
     with Ledger() as ledger:

@@ -8,7 +8,8 @@ import pytest
 
 from sagewiz.tui.app import SagewizApp
 from sagewiz.tui.state import WizardState
-from test_tui import run_async, screen_name, text_of, wait_for
+from pilot_steps import click, wait_for
+from test_tui import run_async, screen_name, text_of
 
 
 @pytest.fixture(autouse=True)
@@ -38,9 +39,9 @@ def aws_app(tmp_path) -> SagewizApp:
 async def to_regions(pilot) -> None:
     app = pilot.app
     await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
-    await pilot.click("#next")
+    await click(pilot, "#next")
     await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen" and not app.screen.query_one("#next").disabled)
-    await pilot.click("#next")
+    await click(pilot, "#next")
     await wait_for(pilot, lambda: screen_name(app) == "RegionScreen")
 
 
@@ -65,13 +66,13 @@ async def test_the_ready_region_comes_first_and_a_zero_quota_one_offers_the_requ
         await pilot.press("q")
         await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
         assert "from 0 to 1" in str(app.screen.query_one("Static").render())
-        await pilot.click("#yes")
+        await click(pilot, "#yes")
         await wait_for(pilot, lambda: new_account.requests, what="the quota request")
         assert new_account.requests[0]["DesiredValue"] == 1.0
 
         app.screen.query_one("#regions").move_cursor(row=row_of(app, "us-east-1"))
         await pilot.pause()
-        await pilot.click("#next")
+        await click(pilot, "#next")
         await wait_for(pilot, lambda: screen_name(app) == "StorageScreen")
         assert app.state.region == "us-east-1"
 
@@ -105,10 +106,10 @@ async def test_the_storage_step_shows_every_protection_and_creates_them_once(new
         assert "sagewiz-123456789012-us-east-1" in plan and "sagewiz-sagemaker-us-east-1" in plan
         assert "Block Public Access: all four settings on" in plan and "HTTPS" in plan and "ACLs are off" in plan
         assert "123456789012" in text_of(app, "#identity")
-        await pilot.click("#create")
+        await click(pilot, "#create")
         await wait_for(pilot, lambda: "✓" in text_of(app, "#verdict") or "What to do" in text_of(app, "#verdict"))
         assert "s3://sagewiz-123456789012-us-east-1" in text_of(app, "#verdict"), text_of(app, "#verdict")
-        await pilot.click("#create")  # now "Next"
+        await click(pilot, "#create")  # now "Next"
         await wait_for(pilot, lambda: answers == ["next"])
 
 
@@ -123,12 +124,12 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
         async with app.run_test(size=(120, 40)) as pilot:
             await to_regions(pilot)
             await wait_for(pilot, lambda: app.screen.reports and not app.screen.query_one("#next").disabled)
-            await pilot.click("#next")
+            await click(pilot, "#next")
             await wait_for(pilot, lambda: screen_name(app) == "StorageScreen" and app.screen.query("#create")
                            and not app.screen.query_one("#create").disabled)
-            await pilot.click("#create")
+            await click(pilot, "#create")
             await wait_for(pilot, lambda: "✓" in text_of(app, "#verdict"))
-            await pilot.click("#create")
+            await click(pilot, "#create")
 
             await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
             app.screen.query_one("#epochs").value = "3"
@@ -136,7 +137,7 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
             await pilot.pause()
             verdict = text_of(app, "#verdict")
             assert "ml.g4dn.xlarge in us-east-1" in verdict and "$" in verdict  # time and cost before starting
-            await pilot.click("#next")
+            await click(pilot, "#next")
 
             await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
             await wait_for(pilot, lambda: app.state.trained is not None or not app.screen.query_one("#back").disabled,
@@ -144,7 +145,7 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
             log = "\n".join(line.text for line in app.screen.query_one("#log").lines)
             assert app.state.trained is not None, log
             assert len(app.screen.accuracy) == 3
-            await pilot.click("#next")  # "Next: tune"
+            await click(pilot, "#next")  # "Next: tune"
 
             await wait_for(pilot, lambda: screen_name(app) == "TuningScreen")
             await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled, timeout=120, what="tuning on SageMaker")
@@ -155,7 +156,7 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
             assert [str(trials.get_row_at(i)[0]) for i in range(2)].count("★") == 1 and best
             assert len(app.screen.query_one("#chart").trials) == 2
             assert sim.backend.endpoints == {}  # nothing bills for hosting before the user chose where
-            await pilot.click("#next")
+            await click(pilot, "#next")
 
             await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")
             choices = app.screen.query_one("#instance")
@@ -164,7 +165,7 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
             assert "deleted right after the test" in text_of(app, "#cost")
             choices.value = "ml.c5.xlarge"  # the endpoint on another type
             await pilot.pause()
-            await pilot.click("#deploy")
+            await click(pilot, "#deploy")
             await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled or not app.screen.query_one("#deploy").disabled,
                            timeout=120, what="the endpoint and the test")
             log = "\n".join(line.text for line in app.screen.query_one("#log").lines)
@@ -172,15 +173,15 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
             assert "InService" in log  # the endpoint's way up, shown as it happens
             assert app.state.summary["backend"] == "aws" and app.state.summary["endpoint"]["instance_type"] == "ml.c5.xlarge"
             assert sim.backend.endpoints == {}  # tested, then deleted
-            await pilot.click("#next")
+            await click(pilot, "#next")
 
             await wait_for(pilot, lambda: screen_name(app) == "EvaluateScreen")
             assert app.screen.query_one("#results").row_count == len(app.state.summary["dataset"]["classes"])
-            await pilot.click("#next")
+            await click(pilot, "#next")
 
             await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen")
             await wait_for(pilot, lambda: app.screen.resources, what="the resource list")
             assert {r.kind for r in app.screen.resources} >= {"bucket", "role", "training-job"}
-            await pilot.click("#delete")
+            await click(pilot, "#delete")
             await wait_for(pilot, lambda: "Nothing left" in text_of(app, "#verdict"), what="clean-up")
     assert WizardState.load().region == "us-east-1"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pilot_steps import click, wait_for
 from sagewiz.tui.screens.folders import complete_folder, shown_path
 
 
@@ -61,48 +62,40 @@ def test_the_folder_browser_shows_folders_only_and_its_choice_is_checked(photos)
     async def story():
         app = SagewizApp(WizardState(), unfinished_runs=False)
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.click("#next")
-            await until(pilot, lambda: type(app.screen).__name__ == "DatasetScreen")
+            await click(pilot, "#next")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "DatasetScreen")
             field = app.screen.query_one("#folder")
             field.value = ""
             field.focus()
             await pilot.press("d", "i", "g")
-            await until(pilot, lambda: field._suggestion == "digits/", what="the suggestion")
+            await wait_for(pilot, lambda: field._suggestion == "digits/", what="the suggestion")
             await pilot.press("right")  # takes it, as in a shell
             assert field.value == "digits/"
             field.value = ""
 
             await pilot.press("ctrl+o")
-            await until(pilot, lambda: type(app.screen).__name__ == "FolderPicker")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "FolderPicker")
             tree = app.screen.query_one("#tree")
-            await until(pilot, lambda: tree.root.children)
+            await wait_for(pilot, lambda: tree.root.children)
             assert str(tree.root.label) == "."
             assert [str(n.label) for n in tree.root.children] == ["cars", "cats-and-dogs", "digits"]  # no file, no .cache
             await pilot.press("down", "down", "down")  # onto digits
-            await until(pilot, lambda: "digits" in str(app.screen.query_one("#highlighted").render()))
+            await wait_for(pilot, lambda: "digits" in str(app.screen.query_one("#highlighted").render()))
             assert "train/ and test/ inside" in str(app.screen.query_one("#highlighted").render())
-            await pilot.click("#use")
-            await until(pilot, lambda: type(app.screen).__name__ == "DatasetScreen")
+            await click(pilot, "#use")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "DatasetScreen")
             assert app.screen.query_one("#folder").value == "digits"
-            await until(pilot, lambda: app.state.report is not None, what="the check of the folder picked")
+            await wait_for(pilot, lambda: app.state.report is not None, what="the check of the folder picked")
             assert [c.name for c in app.state.report.classes] == ["digit_0", "digit_1"]
 
             await pilot.press("ctrl+o")  # again: it opens where the field points, and goes up from there
-            await until(pilot, lambda: type(app.screen).__name__ == "FolderPicker")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "FolderPicker")
             assert str(app.screen.query_one("#tree").root.label) == "digits"
-            await pilot.click("#up")
-            await until(pilot, lambda: str(app.screen.query_one("#tree").root.label) == ".")
+            await click(pilot, "#up")
+            await wait_for(pilot, lambda: str(app.screen.query_one("#tree").root.label) == ".")
             await pilot.press("escape")  # cancelled: the field keeps what it had
-            await until(pilot, lambda: type(app.screen).__name__ == "DatasetScreen")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "DatasetScreen")
             assert app.screen.query_one("#folder").value == "digits"
 
     asyncio.run(story())
 
-
-async def until(pilot, condition, timeout=30.0, what="the screen"):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)

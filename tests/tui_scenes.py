@@ -9,11 +9,11 @@ Run both with the current directory set to the scene's work folder and ``SAGEWIZ
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pilot_steps import click, wait_for
 from sagewiz.tui.app import SagewizApp
 from sagewiz.tui.state import WizardState
 
@@ -32,14 +32,6 @@ class Scene:
 
     def app(self, workdir: Path) -> SagewizApp:
         return SagewizApp(self.prepare(workdir), unfinished_runs=self.look_for_unfinished)
-
-
-async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 60.0, what: str = "the screen") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.1)
 
 
 def on_screen(pilot, name: str) -> bool:
@@ -119,7 +111,7 @@ def an_interrupted_run(workdir: Path) -> WizardState:
 # How the user gets there ----------------------------------------------------------------------
 
 async def to_welcome(pilot) -> None:
-    await wait_until(pilot, lambda: on_screen(pilot, "WelcomeScreen"))
+    await wait_for(pilot, lambda: on_screen(pilot, "WelcomeScreen"))
     await settle(pilot)
 
 
@@ -132,12 +124,12 @@ async def to_welcome_in_light(pilot) -> None:
 async def to_dataset_checked(pilot) -> None:
     """Welcome → the dataset step, which checks the remembered folder; wait for its verdict."""
     await to_welcome(pilot)
-    await pilot.click("#next")
-    await wait_until(pilot, lambda: on_screen(pilot, "DatasetScreen"))
-    await wait_until(pilot, lambda: any(mark in shown(pilot, "#summary") for mark in ("✓", "✗", "What to do")),
+    await click(pilot, "#next")
+    await wait_for(pilot, lambda: on_screen(pilot, "DatasetScreen"))
+    await wait_for(pilot, lambda: any(mark in shown(pilot, "#summary") for mark in ("✓", "✗", "What to do")),
                      what="the folder to be checked")
-    await wait_until(pilot, lambda: not pictures_being_drawn(pilot), what="the pictures of each class")
-    await wait_until(pilot, lambda: not pilot.app.screen.packing, what="the pictures to be packed")
+    await wait_for(pilot, lambda: not pictures_being_drawn(pilot), what="the pictures of each class")
+    await wait_for(pilot, lambda: not pilot.app.screen.packing, what="the pictures to be packed")
     await settle(pilot)
 
 
@@ -145,24 +137,24 @@ async def to_folder_browser(pilot) -> None:
     """The dataset step's folder browser (ctrl+o), opened at the remembered folder, its first folder highlighted."""
     await to_dataset_checked(pilot)
     await pilot.press("ctrl+o")
-    await wait_until(pilot, lambda: on_screen(pilot, "FolderPicker") and pilot.app.screen.query_one("#tree").root.children)
+    await wait_for(pilot, lambda: on_screen(pilot, "FolderPicker") and pilot.app.screen.query_one("#tree").root.children)
     await pilot.press("down")
-    await wait_until(pilot, lambda: "/test" in shown(pilot, "#highlighted"))
+    await wait_for(pilot, lambda: "/test" in shown(pilot, "#highlighted"))
     await settle(pilot)
 
 
 async def to_where(pilot) -> None:
     """The Where step on the local backend: this computer, ready, with the time estimate."""
     await to_dataset_checked(pilot)
-    await pilot.click("#next")
-    await wait_until(pilot, lambda: on_screen(pilot, "RegionScreen") and "should take about" in shown(pilot, "#status"))
+    await click(pilot, "#next")
+    await wait_for(pilot, lambda: on_screen(pilot, "RegionScreen") and "should take about" in shown(pilot, "#status"))
     await settle(pilot)
 
 
 async def to_settings(pilot) -> None:
     await to_where(pilot)
-    await pilot.click("#next")
-    await wait_until(pilot, lambda: on_screen(pilot, "SettingsScreen") and "of training on this computer" in shown(pilot, "#verdict"))
+    await click(pilot, "#next")
+    await wait_for(pilot, lambda: on_screen(pilot, "SettingsScreen") and "of training on this computer" in shown(pilot, "#verdict"))
     await settle(pilot)
 
 
@@ -171,9 +163,9 @@ async def to_training(pilot) -> None:
     await to_settings(pilot)
     pilot.app.screen.query_one("#epochs").value = "5"
     await pilot.pause()
-    await pilot.click("#next")
-    await wait_until(pilot, lambda: on_screen(pilot, "TrainingScreen"))
-    await wait_until(pilot, lambda: len(pilot.app.screen.accuracy) >= 2, timeout=600, what="two epochs")
+    await click(pilot, "#next")
+    await wait_for(pilot, lambda: on_screen(pilot, "TrainingScreen"))
+    await wait_for(pilot, lambda: len(pilot.app.screen.accuracy) >= 2, timeout=600, what="two epochs")
     await settle(pilot)
 
 
@@ -214,7 +206,7 @@ async def to_aws_regions(pilot) -> None:
     await to_welcome(pilot)
     pilot.app.state.backend = "aws"
     pilot.app.push_screen(RegionScreen(pilot.app.state, aws_regions()))
-    await wait_until(pilot, lambda: on_screen(pilot, "RegionScreen") and pilot.app.screen.reports)
+    await wait_for(pilot, lambda: on_screen(pilot, "RegionScreen") and pilot.app.screen.reports)
     await settle(pilot)
 
 
@@ -226,7 +218,7 @@ async def to_aws_storage(pilot) -> None:
     await to_welcome(pilot)
     pilot.app.state.backend, pilot.app.state.region = "aws", "us-east-1"
     pilot.app.push_screen(StorageScreen(pilot.app.state, Identity("123456789012", "arn:aws:iam::123456789012:user/ada")))
-    await wait_until(pilot, lambda: on_screen(pilot, "StorageScreen") and pilot.app.screen.query("#plan")
+    await wait_for(pilot, lambda: on_screen(pilot, "StorageScreen") and pilot.app.screen.query("#plan")
                      and "sagewiz will create" in shown(pilot, "#plan"))
     await settle(pilot)
 
@@ -354,7 +346,7 @@ def _replayed(screen_class):
         local = replace(made[1], backend="local", region="local", name="sagewiz-0c4d9e71-train", updated_at="2026-11-24T17:42:00Z")
         self.show([(made[1], "0.971", "18"), (local, "0.958", "18")])
 
-    # the screen's own name, so wait_until and the pictures know it
+    # the screen's own name, so wait_for and the pictures know it
     override = {TrainingScreen: {"journey": training}, TuningScreen: {"tune": tuning}, PredictScreen: {"predict": prediction},
                 CleanupScreen: {"load": resources}, IncrementalScreen: {"load": earlier_jobs}}[screen_class]
     return type(screen_class.__name__, (screen_class,), override)
@@ -374,7 +366,7 @@ def _aws_resources() -> list:
 async def _show(pilot, screen, ready: Callable[[], bool]) -> None:
     await to_welcome(pilot)
     pilot.app.push_screen(screen)
-    await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == type(screen).__name__ and ready())
+    await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == type(screen).__name__ and ready())
     await settle(pilot)
 
 
@@ -427,8 +419,8 @@ async def to_predict(pilot) -> None:
     state = pilot.app.state
     state.summary = _tested(_trained(), kept=True)
     await _show(pilot, _replayed(PredictScreen)(state), lambda: pilot.app.screen.query("#predict"))
-    await pilot.click("#predict")
-    await wait_until(pilot, lambda: pilot.app.screen.answer and "▀" in pilot.app.screen.query_one("#preview").text, what="the answer")
+    await click(pilot, "#predict")
+    await wait_for(pilot, lambda: pilot.app.screen.answer and "▀" in pilot.app.screen.query_one("#preview").text, what="the answer")
     await settle(pilot)
 
 
@@ -449,25 +441,25 @@ async def to_incremental(pilot) -> None:
 
 async def then_trained(pilot) -> None:
     """(After to_training) the model is there: on to its endpoint."""
-    await wait_until(pilot, lambda: pilot.app.state.trained is not None, timeout=900, what="training")
-    await pilot.click("#next")
-    await wait_until(pilot, lambda: on_screen(pilot, "DeployScreen"))
+    await wait_for(pilot, lambda: pilot.app.state.trained is not None, timeout=900, what="training")
+    await click(pilot, "#next")
+    await wait_for(pilot, lambda: on_screen(pilot, "DeployScreen"))
     await settle(pilot)
 
 
 async def then_tested(pilot) -> None:
     """(After to_training) trained, deployed, tested, the endpoint deleted: the results."""
     await then_trained(pilot)
-    await pilot.click("#deploy")
-    await wait_until(pilot, lambda: not pilot.app.screen.query_one("#next").disabled, timeout=300, what="the endpoint and the test")
-    await pilot.click("#next")
-    await wait_until(pilot, lambda: on_screen(pilot, "EvaluateScreen"))
+    await click(pilot, "#deploy")
+    await wait_for(pilot, lambda: not pilot.app.screen.query_one("#next").disabled, timeout=300, what="the endpoint and the test")
+    await click(pilot, "#next")
+    await wait_for(pilot, lambda: on_screen(pilot, "EvaluateScreen"))
     await settle(pilot)
 
 
 async def then_cleanup(pilot) -> None:
-    await pilot.click("#next")
-    await wait_until(pilot, lambda: on_screen(pilot, "CleanupScreen") and pilot.app.screen.resources,
+    await click(pilot, "#next")
+    await wait_for(pilot, lambda: on_screen(pilot, "CleanupScreen") and pilot.app.screen.resources,
                      what="the list of what sagewiz created")
     await settle(pilot)
 
