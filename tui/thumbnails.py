@@ -21,9 +21,10 @@ from rich.console import Group
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
-from textual import work
 from textual.containers import Container
 from textual.widgets import Static
+
+from sagewiz.tui.background import in_background
 
 HALF_BLOCK = "▀"
 PER_CLASS = 2
@@ -106,7 +107,7 @@ class ClassThumbnails(Static):
         self.update(picture)
         self.is_drawing = False
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @in_background(exclusive=True)
     def _draw(self, report, per_class: int) -> None:
         table = class_previews(pictures_per_class(report, per_class))
         heading = Text("A few pictures of each class", style="bold")
@@ -188,7 +189,7 @@ class PictureView(Container):
         else:
             self._draw(path)
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @in_background(exclusive=True)
     def _draw(self, path: str) -> None:
         picture = picture_as_text(path, self.columns, self.rows)
         self.app.call_from_thread(self.query_one(".picture-text", Static).update, picture)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from rich.markup import escape
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.core.journey import PACKED_KIND
+from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar, error_text
 from sagewiz.tui.screens.folders import shown_path
 
@@ -43,7 +43,7 @@ class CleanupScreen(Screen[str]):
     def on_mount(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @in_background(exclusive=True)
     def load(self) -> None:
         from sagewiz.core.backends import NAMES, live_resources, open_backend
         from sagewiz.core.errors import WizardError
@@ -103,7 +103,7 @@ class CleanupScreen(Screen[str]):
     def action_back(self) -> None:
         self.dismiss("back")
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @in_background(exclusive=True)
     def delete(self, chosen: list) -> None:
         from sagewiz.core.backends import delete_resources
         from sagewiz.core.errors import WizardError

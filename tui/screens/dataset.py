@@ -8,12 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.markup import escape
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Static
 
+from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar, error_text
 from sagewiz.tui.screens.folders import FolderSuggester
 from sagewiz.tui.thumbnails import ClassThumbnails
@@ -107,7 +107,7 @@ class DatasetScreen(Screen[str]):
         self.query_one("#summary", Static).update(f"Checking {escape(folder)} …")
         self.scan(folder)
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @in_background(exclusive=True)
     def scan(self, folder: str) -> None:
         from sagewiz.core.dataset.scan import count_images, scan_dataset
         from sagewiz.core.errors import WizardError
@@ -181,7 +181,7 @@ class DatasetScreen(Screen[str]):
         self.query_one("#packed", Static).update("Packing the pictures into RecordIO files for training …")
         self.pack(report)
 
-    @work(thread=True, group="pack", exit_on_error=False)
+    @in_background(group="pack")
     def pack(self, report) -> None:
         from sagewiz.core.errors import WizardError
         from sagewiz.core.journey import pack_ahead

@@ -6,12 +6,12 @@ picture. The work is :func:`sagewiz.core.journey.deploy_and_test`, the second ha
 from __future__ import annotations
 
 from rich.markup import escape
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Label, ProgressBar, RichLog, Select, Static
 
+from sagewiz.tui.background import in_background
 from sagewiz.tui.hosting import hosting_label, usable_hosting
 from sagewiz.tui.screens.common import StepBar, StepList, error_text, journey_listener
 
@@ -120,7 +120,7 @@ class DeployScreen(Screen[str]):
         self.query_one("#log").display = True
         self.deploy(instance, keep)
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @in_background(exclusive=True)
     def deploy(self, instance: str, keep: bool) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError

@@ -5,12 +5,12 @@ The network (num_layers, image_shape) stays the earlier model's; the classes mus
 from __future__ import annotations
 
 from rich.markup import escape
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
+from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar, error_text
 
 
@@ -45,7 +45,7 @@ class IncrementalScreen(Screen[str]):
     def on_mount(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @in_background(exclusive=True)
     def load(self) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError

@@ -11,12 +11,12 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DirectoryTree, Footer, Input, Static
 
+from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar, error_text
 from sagewiz.tui.thumbnails import PictureView
 
@@ -126,7 +126,7 @@ class PredictScreen(Screen[str]):
         self.query_one("#answer", Static).update("Asking the endpoint …")
         self.predict(str(Path(path.strip()).expanduser()))
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @in_background(exclusive=True)
     def predict(self, path: str) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import InputError, WizardError

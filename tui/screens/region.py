@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from rich.markup import escape
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
+from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import ConfirmScreen, StepBar, error_text
 
 ORDER = {"ready": 0, "no quota": 1, "no capacity": 2, "algorithm missing": 3}
@@ -86,7 +86,7 @@ class RegionScreen(Screen[str]):
         else:
             self.check()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @in_background(exclusive=True)
     def check(self) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError
@@ -193,7 +193,7 @@ class RegionScreen(Screen[str]):
         self.app.push_screen(ConfirmScreen(question, "Request"),
                              lambda yes: self.request_quota(report.region, target) if yes else None)
 
-    @work(thread=True, exit_on_error=False)
+    @in_background()
     def request_quota(self, region: str, instance_type: str) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError

@@ -5,12 +5,12 @@ coming back here later finds both and changes nothing."""
 from __future__ import annotations
 
 from rich.markup import escape
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
+from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar, error_text
 
 
@@ -43,7 +43,7 @@ class StorageScreen(Screen[str]):
         else:
             self.who()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @in_background(exclusive=True)
     def who(self) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError
@@ -75,7 +75,7 @@ class StorageScreen(Screen[str]):
         button.disabled = False
         button.focus()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @in_background(exclusive=True)
     def create(self) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError

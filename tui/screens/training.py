@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.markup import escape
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, ProgressBar, RichLog, Static
 
+from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.chart import AccuracyChart
 from sagewiz.tui.screens.common import StepBar, StepList, error_text, journey_listener
 from sagewiz.tui.screens.watching import JobScreen
@@ -60,7 +60,7 @@ class TrainingScreen(JobScreen):
         self.query_one(StepList).restart(hidden=() if self.state.tune_jobs else ("tune",))  # tuning comes next, on its own step
         self.journey()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @in_background(exclusive=True)
     def journey(self) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError

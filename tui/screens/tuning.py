@@ -9,11 +9,11 @@ it again instead of starting another."""
 from __future__ import annotations
 
 from rich.markup import escape
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Footer, Static
 
+from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.chart import TrialChart
 from sagewiz.tui.screens.common import StepBar, error_text, journey_listener
 from sagewiz.tui.screens.watching import JobScreen
@@ -61,7 +61,7 @@ class TuningScreen(JobScreen):
         self.query_one("#trials").display = False
         self.tune()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @in_background(exclusive=True)
     def tune(self) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import time
 
-from textual import work
 from textual.screen import Screen
 from textual.widgets import Button, RichLog, Static
 
+from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import ConfirmScreen, error_text
 
 
@@ -70,7 +70,7 @@ class JobScreen(Screen[str]):
         job = self.job
         self.app.push_screen(ConfirmScreen(self.stop_question(job), "Stop it"), lambda yes: self.stop_job(job) if yes else None)
 
-    @work(thread=True, exit_on_error=False)
+    @in_background()
     def stop_job(self, job: str) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError

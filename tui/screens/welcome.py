@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.markup import escape
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, RadioButton, RadioSet, Static
 
+from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar, error_text
 
 LOCAL = "On this computer — free, no account needed"
@@ -117,7 +117,7 @@ class SampleFolderScreen(ModalScreen[str | None]):
         self.query_one("#write", Button).disabled = True
         self.write(folder)
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @in_background(exclusive=True)
     def write(self, folder: str) -> None:
         from sagewiz.core.dataset.sample import write_sample_dataset
         from sagewiz.core.errors import WizardError
