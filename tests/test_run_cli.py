@@ -120,6 +120,23 @@ def test_bad_input_gets_a_message_and_what_to_do_never_a_traceback(home, digits,
     assert "What to do:" in result.stderr
 
 
+def test_a_bug_in_a_command_is_said_with_where_its_details_are_not_as_a_traceback(home, monkeypatch, capsys):
+    from sagewiz.tui.cli import main
+    from sagewiz.tui.screens.folders import shown_path
+
+    def broken(ledger, backend):
+        raise RuntimeError("the list of resources came back as None")
+
+    monkeypatch.setenv("SAGEWIZ_HOME", str(home))
+    monkeypatch.setattr("sagewiz.core.backends.live_resources", broken)
+    assert main(["resources"]) == 1
+    said = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
+    assert "Something sagewiz did not expect" in said and "RuntimeError: the list of resources came back as None" in said
+    assert "not in what you did" in said and shown_path(home / "errors.log") in said and "Traceback" not in said
+    log = (home / "errors.log").read_text()
+    assert "in sagewiz resources" in log and "Traceback" in log and "came back as None" in log
+
+
 def test_a_killed_run_resumes_without_a_second_job_or_an_orphan_process(home, digits):
     env = {**os.environ, "SAGEWIZ_HOME": str(home)}
     wizard = subprocess.Popen([SAGEWIZ, "run", "--data", str(digits), "--yes", "--hp", "epochs=6", "--hp", "mini_batch_size=16"],

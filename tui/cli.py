@@ -37,26 +37,35 @@ def main(argv: list[str] | None = None) -> int:
     only = argv[0] if argv[:1] and argv[0] in COMMANDS else None
     if only == "im2rec":
         argv = _command("im2rec").fix_exts(argv)
-    if not argv or argv == ["--plain"]:  # `sagewiz`: the wizard, full-screen or as plain questions
-        from sagewiz.tui.app import run_wizard
-
-        return run_wizard(plain=bool(argv))
-    parser = build_parser(only)
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return 0
-    from sagewiz.core.errors import WizardError
-    from sagewiz.tui.console import err_console, print_error
-
     try:
+        if not argv or argv == ["--plain"]:  # `sagewiz`: the wizard, full-screen or as plain questions
+            from sagewiz.tui.app import run_wizard
+
+            return run_wizard(plain=bool(argv))
+        parser = build_parser(only)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return 0
         return args.run(args) or 0
-    except WizardError as error:
-        print_error(error)
-        return 1
     except KeyboardInterrupt:
+        from sagewiz.tui.console import err_console
+
         err_console.print("Interrupted; nothing half-written was kept.")
         return 130
+    except Exception as error:  # noqa: BLE001 - said in a few lines; a bug's traceback is kept in a file
+        from sagewiz.core.errors import WizardError
+        from sagewiz.tui.console import err_console, print_error
+
+        if isinstance(error, WizardError):
+            print_error(error)
+            return 1
+        from sagewiz.tui.background import UNEXPECTED, fault_report
+
+        command = " ".join(["sagewiz", *argv[:1]])
+        err_console.print(f"[bold red]{UNEXPECTED}:[/] " + fault_report(
+            error, command, "Try again; `sagewiz resources` lists what sagewiz has made so far."))
+        return 1
 
 
 if __name__ == "__main__":
