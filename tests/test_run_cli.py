@@ -111,6 +111,7 @@ def test_keeping_the_endpoint_leaves_it_for_cleanup_which_stops_it(home, digits)
     (["run", "--data", "{digits}", "--yes", "--hp", "optimizer=momentum"], "optimizer"),
     (["run", "--data", "{digits}", "--yes", "--hp", "epochs"], "KEY=VALUE"),
     (["run", "--data", "/no/such/folder", "--yes"], "no folder"),
+    (["run", "--data", "/no/such/[old] photos", "--yes"], "no folder /no/such/[old] photos"),  # said as written, brackets too
     (["run", "--data", "{digits}", "--yes", "--backend", "azure"], "no backend called"),
 ])
 def test_bad_input_gets_a_message_and_what_to_do_never_a_traceback(home, digits, args, says):
@@ -122,7 +123,7 @@ def test_bad_input_gets_a_message_and_what_to_do_never_a_traceback(home, digits,
 
 def test_a_bug_in_a_command_is_said_with_where_its_details_are_not_as_a_traceback(home, monkeypatch, capsys):
     from sagewiz.tui.cli import main
-    from sagewiz.tui.screens.folders import shown_path
+    from sagewiz.tui.words import shown_path
 
     def broken(ledger, backend):
         raise RuntimeError("the list of resources came back as None")
@@ -135,6 +136,14 @@ def test_a_bug_in_a_command_is_said_with_where_its_details_are_not_as_a_tracebac
     assert "not in what you did" in said and shown_path(home / "errors.log") in said and "Traceback" not in said
     log = (home / "errors.log").read_text()
     assert "in sagewiz resources" in log and "Traceback" in log and "came back as None" in log
+
+
+def test_a_command_says_what_went_wrong_without_loading_the_full_screen_app(tmp_path):
+    code = ("import sys; from sagewiz.tui import cli, console, words; "
+            "words.fault_report(RuntimeError('x'), 'a test', 'nothing'); print('textual' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env={**os.environ, "SAGEWIZ_HOME": str(tmp_path)})
+    assert result.stdout.strip() == "False"
 
 
 def test_a_killed_run_resumes_without_a_second_job_or_an_orphan_process(home, digits):

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,8 @@ import pytest
 from pilot_steps import click, wait_for
 from sagewiz.core.ledger import Ledger
 from sagewiz.tui.app import SagewizApp
-from sagewiz.tui.screens.folders import shown_path
 from sagewiz.tui.state import WizardState
+from sagewiz.tui.words import shown_path
 
 
 @pytest.fixture(autouse=True)
@@ -223,14 +224,32 @@ async def test_settings_sagemaker_would_refuse_are_named_and_block_the_start(hom
 
 
 @run_async
-async def test_an_interrupted_run_is_offered_for_resuming(home):
+async def test_an_interrupted_run_is_offered_for_resuming(home, clock_in_india):
     with Ledger() as ledger:
-        ledger.start_run("local", {"data_dir": "/somewhere"})
+        run = ledger.start_run("local", {"data_dir": "/somewhere"})
+    started = datetime.fromisoformat(run.started_at)  # the ledger keeps UTC
     app = SagewizApp(WizardState())
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
         assert app.screen.query_one("#resume") is not None
-        assert "interrupted run" in text_of(app, "#resume-note")
+        note = text_of(app, "#resume-note")
+        assert f"interrupted run ({run.id[:8]}, started " in note
+        # the time the user started it, on their own clock
+        assert (started + timedelta(hours=5, minutes=30)).strftime("%Y-%m-%d %H:%M") in note.replace("\n", " ")
+
+
+@pytest.fixture
+def clock_in_india():
+    """The user's clock is India's (UTC+5:30, no summer time; a POSIX TZ string needs no zone files)."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "IST-5:30"
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
 
 
 @run_async

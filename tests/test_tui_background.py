@@ -11,7 +11,7 @@ from textual.widgets._toast import Toast
 from pilot_steps import click, wait_for
 from sagewiz.core.errors import WizardError
 from sagewiz.tui.screens.cleanup import CleanupScreen
-from sagewiz.tui.screens.folders import shown_path
+from sagewiz.tui.words import shown_path
 from sagewiz.tui.state import WizardState
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from pilot_steps import click, wait_for
-from sagewiz.tui.screens.folders import complete_folder, shown_path
+from sagewiz.tui.screens.folders import complete_folder
+from sagewiz.tui.words import shown_path
 
 
 @pytest.fixture(autouse=True)

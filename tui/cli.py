@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(error, WizardError):
             print_error(error)
             return 1
-        from sagewiz.tui.background import UNEXPECTED, fault_report
+        from sagewiz.tui.words import UNEXPECTED, fault_report
 
         command = " ".join(["sagewiz", *argv[:1]])
         err_console.print(f"[bold red]{UNEXPECTED}:[/] " + fault_report(

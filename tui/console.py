@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sagewiz.core.errors import WizardError
+from sagewiz.tui.words import error_text
 
 # Progress and messages go to stderr so stdout stays clean for --json and pipes.
 err_console = Console(stderr=True, highlight=False)
@@ -17,9 +18,7 @@ err_console = Console(stderr=True, highlight=False)
 
 def print_error(error: WizardError) -> None:
     """Show a WizardError the way every sagewiz command does: title, message, then what to do."""
-    err_console.print(f"[bold red]{error.title}:[/] {error.message}")
-    if error.hint:
-        err_console.print(f"[yellow]What to do:[/] {error.hint}")
+    err_console.print(error_text(error))
 
 
 @contextmanager

@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from sagewiz.core.journey import JourneyOptions, run_journey
     from sagewiz.core.ledger import Ledger
     from sagewiz.tui.console import err_console
+    from sagewiz.tui.words import local_time
 
     try:
         tune = int(args.tune)
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         run_record = _find_run(ledger, args.resume) if args.resume else None
         if run_record:
             answers = run_record.answers
-            err_console.print(f"Resuming run {run_record.id[:8]} (started {run_record.started_at}, reached: {run_record.step or 'start'})")
+            err_console.print(f"Resuming run {run_record.id[:8]} (started {local_time(run_record.started_at)}, reached: {run_record.step or 'start'})")
         else:
             if not args.data:
                 raise InputError("Which images? Give the folder with --data DIR.",

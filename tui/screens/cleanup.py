@@ -10,8 +10,8 @@ from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.core.journey import PACKED_KIND
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import StepBar, error_text
-from sagewiz.tui.screens.folders import shown_path
+from sagewiz.tui.screens.common import StepBar
+from sagewiz.tui.words import error_text, shown_path
 
 CHECKED, UNCHECKED = "☑", "☐"
 

@@ -1,4 +1,5 @@
-"""Pieces every screen uses: the step indicator and turning a WizardError into a message."""
+"""Pieces every screen uses: the step indicator, the steps of a job, a yes/no question, and the
+listener that saves each step of the journey. How errors are written is in tui/words.py."""
 
 from __future__ import annotations
 
@@ -57,16 +58,6 @@ def journey_listener(screen, ledger, run, answers: dict | None = None):
         screen.app.call_from_thread(screen.show_event, event)
 
     return listen
-
-
-def error_text(error) -> str:
-    """A WizardError as markup: what happened, then what to do."""
-    from rich.markup import escape
-
-    text = f"[b red]{escape(error.title)}:[/] {escape(error.message)}"
-    if getattr(error, "hint", None):
-        text += f"\n[yellow]What to do:[/] {escape(error.hint)}"
-    return text
 
 
 class ConfirmScreen(ModalScreen[bool]):

@@ -14,7 +14,8 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Static
 
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import StepBar, error_text
+from sagewiz.tui.screens.common import StepBar
+from sagewiz.tui.words import error_text
 from sagewiz.tui.screens.folders import FolderSuggester
 from sagewiz.tui.thumbnails import ClassThumbnails
 

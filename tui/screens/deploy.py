@@ -13,7 +13,8 @@ from textual.widgets import Button, Checkbox, Footer, Label, ProgressBar, RichLo
 
 from sagewiz.tui.background import in_background
 from sagewiz.tui.hosting import hosting_label, usable_hosting
-from sagewiz.tui.screens.common import StepBar, StepList, error_text, journey_listener
+from sagewiz.tui.screens.common import StepBar, StepList, journey_listener
+from sagewiz.tui.words import error_text
 
 STEP_NAMES = {"deploy": "Start the endpoint", "evaluate": "Test on the test pictures", "clean up": "Delete the endpoint"}
 

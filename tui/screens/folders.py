@@ -14,22 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Button, DirectoryTree, Static
-
-
-def shown_path(path: Path | str) -> str:
-    """``path`` as a user writes it: relative to the current folder when inside it, from ~ when
-    inside the home folder, else whole."""
-    path = Path(path).expanduser().absolute()
-    for base, prefix in ((Path.cwd(), ""), (Path.home(), "~/")):
-        try:
-            relative = path.relative_to(base)
-        except ValueError:
-            continue
-        text = str(relative)
-        if text == ".":
-            return "." if not prefix else "~"
-        return prefix + text
-    return str(path)
+from sagewiz.tui.words import shown_path
 
 
 def complete_folder(typed: str) -> str | None:

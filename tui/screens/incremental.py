@@ -11,7 +11,8 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import StepBar, error_text
+from sagewiz.tui.screens.common import StepBar
+from sagewiz.tui.words import error_text, local_time
 
 
 def completed_jobs(ledger) -> list:
@@ -78,7 +79,7 @@ class IncrementalScreen(Screen[str]):
         table.add_columns("training job", "where", "finished", "validation accuracy", "layers")
         for record, accuracy, layers in rows:
             where = "this computer" if record.backend == "local" else f"AWS {record.region}"
-            table.add_row(record.name, where, record.updated_at[:16].replace("T", " "), accuracy, layers)
+            table.add_row(record.name, where, local_time(record.updated_at), accuracy, layers)
         if not rows:
             self.query_one("#verdict", Static).update(
                 "No completed training job with a model is left. Train one first (Back, then Choose my pictures).")

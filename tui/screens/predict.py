@@ -17,8 +17,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DirectoryTree, Footer, Input, Static
 
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import StepBar, error_text
+from sagewiz.tui.screens.common import StepBar
 from sagewiz.tui.thumbnails import PictureView
+from sagewiz.tui.words import error_text
 
 TOP = 5
 

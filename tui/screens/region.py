@@ -13,7 +13,8 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import ConfirmScreen, StepBar, error_text
+from sagewiz.tui.screens.common import ConfirmScreen, StepBar
+from sagewiz.tui.words import error_text
 
 ORDER = {"ready": 0, "no quota": 1, "no capacity": 2, "algorithm missing": 3}
 

@@ -11,7 +11,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import StepBar, error_text
+from sagewiz.tui.screens.common import StepBar
+from sagewiz.tui.words import error_text
 
 
 class StorageScreen(Screen[str]):

@@ -15,8 +15,9 @@ from textual.widgets import Button, Footer, ProgressBar, RichLog, Static
 
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.chart import AccuracyChart
-from sagewiz.tui.screens.common import StepBar, StepList, error_text, journey_listener
+from sagewiz.tui.screens.common import StepBar, StepList, journey_listener
 from sagewiz.tui.screens.watching import JobScreen
+from sagewiz.tui.words import error_text
 
 STEP_NAMES = {"check": "Check pictures", "prepare": "Pack RecordIO", "upload": "Copy to storage", "train": "Train",
               "tune": "Tune"}

@@ -15,8 +15,9 @@ from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.chart import TrialChart
-from sagewiz.tui.screens.common import StepBar, error_text, journey_listener
+from sagewiz.tui.screens.common import StepBar, journey_listener
 from sagewiz.tui.screens.watching import JobScreen
+from sagewiz.tui.words import error_text
 
 
 class TuningScreen(JobScreen):

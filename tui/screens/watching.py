@@ -11,7 +11,8 @@ from textual.screen import Screen
 from textual.widgets import Button, RichLog, Static
 
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import ConfirmScreen, error_text
+from sagewiz.tui.screens.common import ConfirmScreen
+from sagewiz.tui.words import error_text
 
 
 class JobScreen(Screen[str]):

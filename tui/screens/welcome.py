@@ -11,7 +11,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, RadioButton, RadioSet, Static
 
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import StepBar, error_text
+from sagewiz.tui.screens.common import StepBar
+from sagewiz.tui.words import error_text, local_time
 
 LOCAL = "On this computer — free, no account needed"
 AWS = "On AWS SageMaker — an AWS account; billed per second of training and hosting"
@@ -44,7 +45,7 @@ class WelcomeScreen(Screen[str]):
             yield Static(EXPLAIN, classes="explain")
             if self.unfinished:
                 run = self.unfinished
-                yield Static(f"An interrupted run ({run.id[:8]}, started {run.started_at[:16].replace('T', ' ')}, "
+                yield Static(f"An interrupted run ({run.id[:8]}, started {local_time(run.started_at)}, "
                              f"reached: {run.step or 'the start'}) can be continued without redoing what it finished.",
                              classes="note", id="resume-note")
             with Horizontal(classes="buttons"):

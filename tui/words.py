@@ -1,0 +1,78 @@
+"""How sagewiz writes things for people, the same in the wizard, plain mode and the commands:
+an error as what happened and what to do, a bug with where its details went, a path as the user
+writes it, a time in the user's own clock. Markup only (rich), no Textual: a command that has to
+say something should not start to load a full-screen app to do it."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from datetime import datetime
+from pathlib import Path
+
+from rich.markup import escape
+
+ERRORS_LOG = "errors.log"
+UNEXPECTED = "Something sagewiz did not expect"
+
+
+def error_text(error) -> str:
+    """A WizardError as markup: what happened, then what to do."""
+    text = f"[b red]{escape(error.title)}:[/] {escape(error.message)}"
+    if getattr(error, "hint", None):
+        text += f"\n[yellow]What to do:[/] {escape(error.hint)}"
+    return text
+
+
+def fault_report(error: BaseException, where: str, what_next: str) -> str:
+    """A bug, as markup: the error in a line, whose fault it is, ``what_next``, and where its
+    traceback was written (there, with ``where`` it happened)."""
+    text = (f"[b]{escape(type(error).__name__)}:[/] {escape(str(error))}\n"
+            f"This is a fault in sagewiz, not in what you did; your pictures are untouched.\n"
+            f"[yellow]What to do:[/] {escape(what_next)}")
+    log = write_down(error, where)
+    if log is not None:
+        text += f"\nThe details are in {escape(shown_path(log))}: please attach it to a bug report."
+    return text
+
+
+def write_down(error: BaseException, where: str) -> Path | None:
+    """Append the error's traceback, and ``where`` it happened, to the errors log beside the ledger.
+    The log's path, or None if it can't be written."""
+    from sagewiz.core.ledger import default_ledger_path
+
+    path = default_ledger_path().parent / ERRORS_LOG
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as log:
+            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} in {where}\n")
+            log.write("".join(traceback.format_exception(error)))
+    except OSError:
+        return None
+    return path
+
+
+def shown_path(path: Path | str) -> str:
+    """``path`` as a user writes it: relative to the current folder when inside it, from ~ when
+    inside the home folder, else whole."""
+    path = Path(path).expanduser().absolute()
+    for base, prefix in ((Path.cwd(), ""), (Path.home(), "~/")):
+        try:
+            relative = path.relative_to(base)
+        except ValueError:
+            continue
+        text = str(relative)
+        if text == ".":
+            return "." if not prefix else "~"
+        return prefix + text
+    return str(path)
+
+
+def local_time(stamp: str) -> str:
+    """A ledger time (UTC, ISO 8601) on the user's clock, to the minute: ``2026-11-25 10:41``.
+    The ledger keeps UTC so runs compare across machines; people read their own time."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return str(stamp)  # not a time after all: shown as it is rather than hidden
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
