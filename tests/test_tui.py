@@ -192,6 +192,45 @@ async def resume_the_unfinished_run(pilot) -> None:
 
 
 @run_async
+async def test_every_problem_found_is_readable_whole_without_scrolling_sideways(home, tmp_path, monkeypatch):
+    """The reason is what tells a user what to fix: it wraps in the table, at 80 columns and after
+    the terminal is resized, rather than running off the edge."""
+    from tui_scenes import sample_with_problems
+
+    monkeypatch.chdir(tmp_path)
+    app = SagewizApp(sample_with_problems(tmp_path), unfinished_runs=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await click(pilot, "#next")
+        await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen" and app.screen.query_one("#problems").row_count == 3,
+                       what="the problems found")
+        for size in ((80, 24), (100, 30)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.3)
+            table = app.screen.query_one("#problems")
+            assert table.max_scroll_x == 0, f"the problems table scrolls sideways at {size}"
+            rows = [table.get_row_at(index) for index in range(table.row_count)]
+            copy = next(row for row in rows if row[0] == "train/digit_2/copy.png")
+            assert "which is in class 'digit_1'" in str(copy[3])  # the whole reason, to its last words
+            assert max(row.height for row in table.ordered_rows) > 1  # ... on more than one line
+            assert table.region.right <= app.screen.region.right
+
+
+@run_async
+async def test_a_problem_with_the_whole_folder_names_the_folder(home, tmp_path, monkeypatch):
+    from tui_scenes import one_class
+
+    monkeypatch.chdir(tmp_path)
+    app = SagewizApp(one_class(tmp_path), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await click(pilot, "#next")
+        await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen" and app.screen.query_one("#problems").row_count,
+                       what="the problems found")
+        [row] = [app.screen.query_one("#problems").get_row_at(0)]
+        assert row[0] == "only-sevens/ (the folder)" and "a classifier needs at least two" in str(row[3])
+        assert app.screen.query_one("#next").disabled
+
+
+@run_async
 async def test_going_back_keeps_the_answers(home, tmp_path):
     app = two_digits_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:

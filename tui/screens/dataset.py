@@ -15,11 +15,17 @@ from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Stati
 
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar
-from sagewiz.tui.words import error_text
 from sagewiz.tui.screens.folders import FolderSuggester
 from sagewiz.tui.thumbnails import ClassThumbnails
+from sagewiz.tui.words import error_text
 
 _SEVERITY = {"error": "[b red]error[/]", "warning": "[yellow]warning[/]", "info": "[dim]info[/]"}
+
+
+def _where(path: str, root) -> str:
+    """A problem's file as the table names it: the folder itself (a problem with the whole dataset)
+    by its own name, not as "."."""
+    return f"{Path(root).name}/ (the folder)" if path == "." else path
 
 
 class DatasetScreen(Screen[str]):
@@ -153,13 +159,7 @@ class DatasetScreen(Screen[str]):
             bar = "█" * max(1, round(20 * sum(counts) / most)) if sum(counts) else ""
             classes.add_row(str(info.label), escape(info.name), *(f"{n:,}" for n in counts), f"[green]{bar}[/]")
         classes.display = bool(report.classes)
-        problems = self.query_one("#problems", DataTable)
-        problems.clear(columns=True)
-        problems.add_columns("file", "severity", "what sagewiz does", "why")
-        for problem in report.problems[:500]:  # the action before the reason: the reason is the long one
-            problems.add_row(escape(problem.path), _SEVERITY.get(problem.severity, problem.severity),
-                             escape(problem.action), escape(problem.reason))
-        problems.display = bool(report.problems)
+        self.show_problems(report)
         verdict = "[b green]✓[/] " if report.usable else "[b red]✗[/] "
         self.query_one("#summary", Static).update(verdict + "\n".join(escape(line) for line in report.summary))
         self.query_one("#next", Button).disabled = not report.usable
@@ -174,6 +174,36 @@ class DatasetScreen(Screen[str]):
             self._show_packed(self.state.packed)  # came back to this step: packed already
         else:
             self.start_packing(report)
+
+    def show_problems(self, report) -> None:
+        """Every problem with the whole of its reason: the reason wraps in the room the other columns
+        leave, so nobody has to scroll sideways to learn why a picture was skipped."""
+        problems = self.query_one("#problems", DataTable)
+        problems.clear(columns=True)
+        problems.display = bool(report.problems)
+        if not report.problems:
+            return
+        shown = report.problems[:500]
+        files = [escape(_where(problem.path, report.root)) for problem in shown]
+        room = self.query_one("#report").size.width - 2 or self.app.size.width - 6  # - the scrollbar; unlaid: the screen
+        room -= 4 * 2  # each column's padding
+        action = max(len("what sagewiz does"), *(len(p.action) for p in shown))
+        file = min(max(len("file"), *(len(f) for f in files)), max(12, room // 3))
+        why = room - file - len("severity") - action
+        if why < 20:  # narrow: the file names give way (they wrap too) before the reasons do
+            file = max(10, file - (20 - why))
+            why = max(20, room - file - len("severity") - action)
+        problems.add_column("file", width=file)
+        problems.add_column("severity", width=len("severity"))
+        problems.add_column("what sagewiz does", width=action)
+        problems.add_column("why", width=why)
+        for name, problem in zip(files, shown):  # the action before the reason: the reason is the long one
+            problems.add_row(name, _SEVERITY.get(problem.severity, problem.severity), escape(problem.action),
+                             escape(problem.reason), height=None)
+
+    def on_resize(self) -> None:
+        if self.state.report is not None and self.query_one("#problems").display:
+            self.show_problems(self.state.report)  # the reasons wrap anew in the new width
 
     # ---- packing ------------------------------------------------------------------------
     def start_packing(self, report) -> None:
