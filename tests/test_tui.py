@@ -277,6 +277,32 @@ async def test_an_interrupted_run_is_offered_for_resuming(home, clock_in_india):
         assert (started + timedelta(hours=5, minutes=30)).strftime("%Y-%m-%d %H:%M") in note.replace("\n", " ")
 
 
+@run_async
+async def test_every_choice_on_the_welcome_fits_at_80_by_24(home):
+    """With a run to resume and an earlier model to continue there are four choices: none is cut
+    off, and the note about the interrupted run is above them, not hidden behind them."""
+    from textual.widgets import Button
+
+    from sagewiz.tui.screens.welcome import WelcomeScreen
+
+    with Ledger() as ledger:
+        run = ledger.start_run("local", {"data_dir": "/somewhere"})
+    app = SagewizApp(WizardState(), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
+        app.push_screen(WelcomeScreen(app.state, run, has_models=True))
+        await wait_for(pilot, lambda: app.screen.query("#resume"))
+        await pilot.pause(0.2)
+        buttons = list(app.screen.query(Button))
+        assert {b.id for b in buttons} == {"next", "sample", "continue", "resume"}
+        body = app.screen.query_one(".body").region
+        for button in buttons:
+            assert body.contains_region(button.region), f"{button.label} is cut off: {button.region} outside {body}"
+        assert app.screen.query_one("#resume-note").region.bottom <= min(b.region.y for b in buttons)
+        await click(pilot, "#resume")
+    assert app.state.resume_run == run.id
+
+
 @pytest.fixture
 def clock_in_india():
     """The user's clock is India's (UTC+5:30, no summer time; a POSIX TZ string needs no zone files)."""

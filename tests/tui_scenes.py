@@ -84,7 +84,9 @@ def sample_with_problems(workdir: Path) -> WizardState:
 
 
 def a_folder_that_is_not_there(workdir: Path) -> WizardState:
-    return WizardState(data_dir="holiday-photos")
+    """The folder remembered from last time is on a USB stick that isn't plugged in (a fixed path,
+    so the message reads the same wherever the scene runs)."""
+    return WizardState(data_dir="/media/usb-stick/holiday-photos")
 
 
 def one_class(workdir: Path) -> WizardState:
@@ -99,12 +101,21 @@ def one_class(workdir: Path) -> WizardState:
 
 
 def an_interrupted_run(workdir: Path) -> WizardState:
-    from sagewiz.core.ledger import Ledger
+    """A run that stopped at the Train step, started this morning at 09:12 on the user's clock
+    (its id and time fixed, so the picture is the same on every run and in every time zone)."""
+    import sqlite3
+    from datetime import datetime, timezone
+
+    from sagewiz.core.ledger import Ledger, default_ledger_path
 
     state = sample(workdir)
     with Ledger() as ledger:
         run = ledger.start_run("local", {"data_dir": str(workdir / SAMPLE)})
         ledger.save_progress(run.id, "train", run.answers)
+    started = datetime(2026, 11, 25, 9, 12).astimezone().astimezone(timezone.utc).isoformat(timespec="seconds")
+    with sqlite3.connect(default_ledger_path()) as db:  # nothing refers to the run yet: its id can change
+        db.execute("UPDATE runs SET id = ?, started_at = ? WHERE id = ?", (RUN + "9c0d7e21a4b6f80312ab45cd", started, run.id))
+    db.close()
     return state
 
 
@@ -472,7 +483,7 @@ SCENES = [
     Scene("dataset", "Pictures: the checked folder, classes and counts per split", sample, to_dataset_checked),
     Scene("dataset-problems", "Pictures: every problem found, with what sagewiz does about it",
           sample_with_problems, to_dataset_checked),
-    Scene("dataset-missing", "Pictures: a folder that isn't there, and what to do", a_folder_that_is_not_there,
+    Scene("dataset-missing", "Pictures: a folder that isn't there (on a USB stick not plugged in), and what to do", a_folder_that_is_not_there,
           to_dataset_checked),
     Scene("dataset-browse", "Pictures: browsing for the folder (ctrl+o), folders only, what each holds", sample,
           to_folder_browser),

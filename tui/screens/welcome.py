@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.markup import escape
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, RadioButton, RadioSet, Static
 
@@ -35,20 +35,21 @@ class WelcomeScreen(Screen[str]):
 
     def compose(self) -> ComposeResult:
         yield StepBar("Welcome")
-        with Vertical(classes="body"):
+        # at 80×24 the explanation may run below the choices: it scrolls (mouse), the choices keep the keys
+        with VerticalScroll(classes="body", can_focus=False):
             yield Static("[b]sagewiz[/] takes a folder of labelled pictures to a trained image classifier "
                          "answering on an endpoint, and cleans up after itself.", classes="lead")
             yield Static("Where should it train?", classes="question")
             with RadioSet(id="backend"):
                 yield RadioButton(LOCAL, value=self.state.backend != "aws", id="local")
                 yield RadioButton(AWS, value=self.state.backend == "aws", id="aws")
-            yield Static(EXPLAIN, classes="explain")
-            if self.unfinished:
+            if self.unfinished:  # before the explanation: it is what this user came back for
                 run = self.unfinished
                 yield Static(f"An interrupted run ({run.id[:8]}, started {local_time(run.started_at)}, "
                              f"reached: {run.step or 'the start'}) can be continued without redoing what it finished.",
                              classes="note", id="resume-note")
-            with Horizontal(classes="buttons"):
+            yield Static(EXPLAIN, classes="explain")
+            with Horizontal(classes="buttons", id="choices"):
                 yield Button("Choose my pictures", variant="primary", id="next")
                 yield Button("No pictures yet? Make a sample", id="sample")
                 if self.has_models:
@@ -56,6 +57,17 @@ class WelcomeScreen(Screen[str]):
                 if self.unfinished:
                     yield Button("Resume the interrupted run", id="resume")
         yield Footer()
+
+    def on_mount(self) -> None:
+        # focusing the choice of backend scrolls it into view; the first lines say what sagewiz is: keep them
+        self.call_after_refresh(self.query_one(".body").scroll_home, animate=False)
+
+    def on_resize(self, event) -> None:
+        """Up to four choices: in one row where they fit, else two to a row, so none is cut off."""
+        choices = self.query_one("#choices")
+        # a button is its label, a cell of padding and of border each side, at least 16 wide; 2 between
+        needed = sum(max(16, len(str(button.label)) + 4) + 2 for button in choices.query(Button))
+        choices.set_class(needed > event.size.width - 4, "two-by-two")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "resume":
