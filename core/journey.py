@@ -365,7 +365,8 @@ def _tune(backend: Backend, spec: TuningSpec, listen: Listener, poll_seconds: fl
         if rows != shown:
             shown = rows
             listen(JourneyEvent("trials", "tune", "", {"trials": rows, "best": tuning.best.job_name if tuning.best else None,
-                                                       "hyperparameters": {t.job_name: dict(t.hyperparameters) for t in tuning.trials}}))
+                                                       "hyperparameters": {t.job_name: dict(t.hyperparameters) for t in tuning.trials},
+                                                       "tuned": [r.name for r in spec.ranges]}))  # the settings the trials vary
         if tuning.status.finished:
             break
         time.sleep(poll_seconds)

@@ -10,6 +10,7 @@ from sagewiz.core.errors import WizardError
 from sagewiz.core.journey import JourneyOptions, deploy_and_test, run_journey, train_model, tune_model
 from sagewiz.core.ledger import Ledger
 from sagewiz.core.local.backend import LocalBackend
+from sagewiz.core.tuning_ranges import SEED_TUNING_RANGES
 
 FAST = {"epochs": "1", "mini_batch_size": "16"}
 
@@ -85,7 +86,10 @@ def test_tuning_can_follow_the_first_training_and_the_better_model_goes_on(backe
     tuned = tune_model(backend, trained, 2, events.append, poll_seconds=0.2)
 
     assert [e.step for e in events if e.kind == "step"] == ["tune"]
-    assert [e for e in events if e.kind == "trials"]  # the trials, live
+    trials = [e.data for e in events if e.kind == "trials"]
+    assert trials  # the trials, live, with the settings each tried and which of them tuning varies
+    assert trials[-1]["tuned"] == [r.name for r in SEED_TUNING_RANGES]
+    assert all(set(trials[-1]["tuned"]) <= set(settings) for settings in trials[-1]["hyperparameters"].values())
     tuning = tuned.summary["tuning"]
     assert len(tuning["trials"]) == 2 and tuning["best"]
     best = max(t["objective"] for t in tuning["trials"] if t["objective"] is not None)

@@ -303,6 +303,85 @@ async def test_every_choice_on_the_welcome_fits_at_80_by_24(home):
     assert app.state.resume_run == run.id
 
 
+@run_async
+async def test_the_trials_of_a_real_tuning_job_fit_the_terminal_with_every_setting_tried(home, tmp_path, monkeypatch):
+    """A tuning job tunes eight settings: a column each fits a wide terminal; at 80 columns they go
+    in one column, wrapped, rather than off the edge."""
+    from sagewiz.core.journey import JourneyEvent
+    from sagewiz.core.tuning_ranges import SEED_TUNING_RANGES
+    from sagewiz.tui.screens.tuning import TuningScreen
+    from tui_scenes import TRIALS, TUNE_JOB, _trained, sample
+
+    monkeypatch.chdir(tmp_path)
+    sample(tmp_path)  # the first training's test pictures
+    names = [r.name for r in SEED_TUNING_RANGES]
+    tried = {trial[0]: {name: f"{0.1 * n + k:.6g}" for k, name in enumerate(names)} for n, trial in enumerate(TRIALS)}
+    tried[TRIALS[0][0]]["learning_rate"] = "0.00025965458369801755"  # as the tuner draws it
+    fixed = {"epochs": "1", "num_classes": "3"}  # the same in every trial: not what tuning tried
+    reported = {name: {**settings, **fixed} for name, settings in tried.items()}
+
+    class EightSettings(TuningScreen):
+        def tune(self) -> None:  # the tuning job's last report, no backend asked
+            self.show_event(JourneyEvent("step", "tune", f"Tuning {TUNE_JOB}", {"job": TUNE_JOB}))
+            self.show_event(JourneyEvent("trials", "tune", "", {"trials": [t[:4] for t in TRIALS], "best": TRIALS[0][0],
+                                                                  "hyperparameters": reported, "tuned": names}))
+
+    app = SagewizApp(WizardState(), unfinished_runs=False)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
+        app.state.tune_jobs, app.state.trained = 3, _trained()
+        app.push_screen(EightSettings(app.state))
+        await wait_for(pilot, lambda: screen_name(app) == "EightSettings" and app.screen.query("#trials")
+                       and app.screen.query_one("#trials").row_count == 3)
+        await pilot.pause(0.3)
+        table = app.screen.query_one("#trials")
+        assert [str(c.label) for c in table.columns.values()][4:] == names  # wide: a column per setting
+        for size in ((80, 24), (120, 40)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.3)
+            assert table.max_scroll_x == 0, f"the trials scroll sideways at {size}"
+            assert str(list(table.columns.values())[-1].label) == "settings tried"
+            first = " ".join(str(table.get_row_at(0)[-1]).split())  # the cell wraps
+            shown = {**tried[TRIALS[0][0]], "learning_rate": "0.00026"}  # read at three significant digits
+            assert all(f"{name}={value}" in first for name, value in shown.items())
+            assert "epochs" not in first and "num_classes" not in first
+
+
+@run_async
+async def test_the_first_trial_still_running_is_shown_with_what_it_tries_at_80_columns(home, tmp_path, monkeypatch):
+    """The first report of a tuning job: one trial, running, no accuracy and no best yet (empty
+    cells) beside settings that wrap. It used to crash the table (a column of width 0)."""
+    from sagewiz.core.journey import JourneyEvent
+    from sagewiz.core.tuning_ranges import SEED_TUNING_RANGES
+    from sagewiz.tui.screens.tuning import TuningScreen
+    from tui_scenes import TRIALS, TUNE_JOB, _trained, sample
+
+    monkeypatch.chdir(tmp_path)
+    sample(tmp_path)
+    names = [r.name for r in SEED_TUNING_RANGES]
+    first = TRIALS[0][0]
+
+    class FirstReport(TuningScreen):
+        def tune(self) -> None:
+            self.show_event(JourneyEvent("step", "tune", f"Tuning {TUNE_JOB}", {"job": TUNE_JOB}))
+            self.show_event(JourneyEvent("trials", "tune", "", {"trials": [(first, "InProgress", None, False)], "best": None,
+                                                                  "hyperparameters": {first: {n: "0.5" for n in names}},
+                                                                  "tuned": names}))
+
+    app = SagewizApp(WizardState(), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
+        app.state.tune_jobs, app.state.trained = 3, _trained()
+        app.push_screen(FirstReport(app.state))
+        await wait_for(pilot, lambda: screen_name(app) == "FirstReport" and app.screen.query("#trials")
+                       and app.screen.query_one("#trials").row_count == 1)
+        await pilot.pause(0.3)
+        table = app.screen.query_one("#trials")
+        assert app._exception is None
+        assert str(table.get_row_at(0)[2]) == "InProgress" and table.max_scroll_x == 0
+        assert all(f"{n}=0.5" in " ".join(str(table.get_row_at(0)[-1]).split()) for n in names)
+
+
 @pytest.fixture
 def clock_in_india():
     """The user's clock is India's (UTC+5:30, no summer time; a POSIX TZ string needs no zone files)."""

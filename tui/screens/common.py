@@ -84,3 +84,52 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_no(self) -> None:
         self.dismiss(False)
+
+
+def natural_widths(headers, rows) -> list[int]:
+    """Each column's width with nothing wrapped: its widest cell or header (cells are markup)."""
+    from rich.text import Text
+
+    def width(cell) -> int:
+        return max((Text.from_markup(line).cell_len for line in str(cell).split("\n")), default=0)
+
+    # at least 1: a column of width 0 renders its cells as no lines at all, which breaks DataTable's
+    # rows of automatic height (IndexError) as soon as another cell in the row wraps
+    return [max([1, width(header), *(width(row[i]) for row in rows)]) for i, header in enumerate(headers)]
+
+
+def fits(headers, rows, room: int) -> bool:
+    """Whether the table fits in ``room`` columns with nothing wrapped."""
+    return sum(natural_widths(headers, rows)) + _chrome(headers) <= room
+
+
+def _chrome(headers) -> int:
+    return 2 * len(headers) + 2  # a cell of padding each side of a column; the table's own scrollbar
+
+
+def fill_table(table, headers, rows, room: int, wrap: int, give_way: int | None = None) -> None:
+    """Fill ``table`` with ``rows`` so that it never scrolls sideways in ``room`` columns: the columns
+    take their natural width while they fit; when they don't, column ``wrap`` takes what the others
+    leave (at least 20) and its cells wrap, column ``give_way`` narrowing first (it wraps too)."""
+    widths = natural_widths(headers, rows)
+    fits = sum(widths) + _chrome(headers) <= room
+    room -= _chrome(headers)
+    if not fits:
+        others = sum(widths) - widths[wrap]
+        if give_way is not None and room - others < 20:
+            narrower = max(10, widths[give_way] - (20 - (room - others)))
+            others -= widths[give_way] - narrower
+            widths[give_way] = narrower
+        widths[wrap] = max(20, room - others)
+    table.clear(columns=True)
+    for header, width in zip(headers, widths):
+        table.add_column(header, width=width)
+    for row in rows:
+        table.add_row(*row, height=1 if fits else None)
+
+
+def room_for(widget, scrollbar: bool = False) -> int:
+    """The columns ``widget`` can fill in its parent (less the parent's scrollbar, if it has one),
+    or, before the screen is laid out, the terminal's width less the screen's padding."""
+    width = widget.parent.content_region.width if widget.parent is not None else 0
+    return (width - (2 if scrollbar else 0)) if width else widget.app.size.width - 6

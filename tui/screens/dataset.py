@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Static
 
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import StepBar
+from sagewiz.tui.screens.common import StepBar, fill_table, room_for
 from sagewiz.tui.screens.folders import FolderSuggester
 from sagewiz.tui.thumbnails import ClassThumbnails
 from sagewiz.tui.words import error_text
@@ -179,27 +179,14 @@ class DatasetScreen(Screen[str]):
         """Every problem with the whole of its reason: the reason wraps in the room the other columns
         leave, so nobody has to scroll sideways to learn why a picture was skipped."""
         problems = self.query_one("#problems", DataTable)
-        problems.clear(columns=True)
         problems.display = bool(report.problems)
         if not report.problems:
+            problems.clear(columns=True)
             return
-        shown = report.problems[:500]
-        files = [escape(_where(problem.path, report.root)) for problem in shown]
-        room = self.query_one("#report").size.width - 2 or self.app.size.width - 6  # - the scrollbar; unlaid: the screen
-        room -= 4 * 2  # each column's padding
-        action = max(len("what sagewiz does"), *(len(p.action) for p in shown))
-        file = min(max(len("file"), *(len(f) for f in files)), max(12, room // 3))
-        why = room - file - len("severity") - action
-        if why < 20:  # narrow: the file names give way (they wrap too) before the reasons do
-            file = max(10, file - (20 - why))
-            why = max(20, room - file - len("severity") - action)
-        problems.add_column("file", width=file)
-        problems.add_column("severity", width=len("severity"))
-        problems.add_column("what sagewiz does", width=action)
-        problems.add_column("why", width=why)
-        for name, problem in zip(files, shown):  # the action before the reason: the reason is the long one
-            problems.add_row(name, _SEVERITY.get(problem.severity, problem.severity), escape(problem.action),
-                             escape(problem.reason), height=None)
+        rows = [(escape(_where(p.path, report.root)), _SEVERITY.get(p.severity, p.severity), escape(p.action), escape(p.reason))
+                for p in report.problems[:500]]  # the action before the reason: the reason is the long one
+        fill_table(problems, ("file", "severity", "what sagewiz does", "why"), rows, room_for(problems, scrollbar=True),
+                   wrap=3, give_way=0)
 
     def on_resize(self) -> None:
         if self.state.report is not None and self.query_one("#problems").display:

@@ -15,7 +15,7 @@ from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.chart import TrialChart
-from sagewiz.tui.screens.common import StepBar, journey_listener
+from sagewiz.tui.screens.common import StepBar, fill_table, fits, journey_listener, room_for
 from sagewiz.tui.screens.watching import JobScreen
 from sagewiz.tui.words import error_text
 
@@ -34,6 +34,7 @@ class TuningScreen(JobScreen):
         self.first = state.trained  # the first training's model: what the trials have to beat
         self.trials: list[tuple] = []  # (name, status, objective, pruned) as the tuning job last reported them
         self.tuning_name = ""
+        self.shown_trials: dict | None = None  # the last trials event shown: laid out again on a resize
 
     def compose(self) -> ComposeResult:
         yield StepBar("Train")
@@ -94,19 +95,30 @@ class TuningScreen(JobScreen):
         table = self.query_one("#trials", DataTable)
         best = data.get("best")
         tuned = data.get("hyperparameters", {})
-        names = sorted({k for values in tuned.values() for k in values})
-        table.clear(columns=True)
-        table.add_columns("", "trial", "status", "validation accuracy", *names)
+        names = data.get("tuned") or sorted({k for values in tuned.values() for k in values})  # not the fixed ones
+        rows, tried = [], []
         for number, (name, status, objective, pruned) in enumerate(self.trials, 1):
             bar = "" if objective is None else "█" * round(objective * 10) + f" {objective:.3f}"
             label = "stopped early" if pruned else status
             style = "b green" if name == best else ""
-            cells = [f"[{style}]{escape(str(c))}[/]" if style else escape(str(c))
-                     for c in (f"{number}  {self._short(name)}", label, bar, *[tuned.get(name, {}).get(k, "") for k in names])]
-            table.add_row("★" if name == best else "", *cells)
+            cells = [f"[{style}]{escape(str(c))}[/]" if style else escape(str(c)) for c in (f"{number}  {self._short(name)}", label, bar)]
+            rows.append(["★" if name == best else "", *cells])
+            tried.append([escape(_setting(tuned.get(name, {}).get(k, ""))) for k in names])
+        headers = ["", "trial", "status", "validation accuracy"]
+        room, each_apart = room_for(table), [row + values for row, values in zip(rows, tried)]
+        if fits(headers + names, each_apart, room):
+            fill_table(table, headers + names, each_apart, room, wrap=len(headers) - 1)
+        else:  # a setting per column would scroll sideways: the settings tried go in one column, wrapped
+            settings = [", ".join(f"{k}={v}" for k, v in zip(names, values) if v) for values in tried]
+            fill_table(table, headers + ["settings tried"], [r + [s] for r, s in zip(rows, settings)], room, wrap=len(headers))
+        self.shown_trials = data
         table.display = True
         first = self.first.validation_accuracy if self.first else None
         self.query_one("#chart", TrialChart).show([(objective, name == best, pruned) for name, _, objective, pruned in self.trials], first)
+
+    def on_resize(self) -> None:
+        if self.shown_trials is not None:
+            self.show_trials(self.shown_trials)  # the columns fit anew in the new width
 
     def _short(self, trial: str) -> str:
         """A trial's name without its tuning job's (the table has no room; the log names it whole)."""
@@ -159,3 +171,14 @@ class TuningScreen(JobScreen):
         self.query_one("#back", Button).disabled = False
         self.query_one("#next", Button).disabled = False
 
+
+def _setting(value) -> str:
+    """A tried value as people read it: three significant digits (the tuner's 0.00025965458369801755
+    is 0.00026); whole numbers and words as they are."""
+    text = str(value)
+    if any(c in text for c in ".eE"):
+        try:
+            return f"{float(text):.3g}"
+        except ValueError:
+            pass
+    return text
