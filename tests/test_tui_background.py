@@ -85,3 +85,35 @@ def _load_without_catching(self) -> None:
     from sagewiz.tui.background import in_background
 
     in_background(exclusive=True)(lambda screen: live_resources(None, "local"))(self)
+
+
+def test_a_bug_in_a_step_itself_closes_the_wizard_with_a_message_not_a_traceback(home, monkeypatch, capsys):
+    """Not in a step's background work but in its own code (here a button's handler): the wizard can't
+    go on, so it closes, and says what every bug says instead of Textual's page of traceback and
+    local variables; the traceback goes to errors.log and the exit status is 1."""
+    from sagewiz.tui.app import SagewizApp
+    from sagewiz.tui.screens.welcome import WelcomeScreen
+
+    def broken(screen, event):
+        raise KeyError("backend")
+
+    monkeypatch.setattr(WelcomeScreen, "on_button_pressed", broken)
+
+    async def story():
+        app = SagewizApp(WizardState(), unfinished_runs=False)
+        with pytest.raises(KeyError):  # Pilot hands the app's error on to the test
+            async with app.run_test(size=(100, 30)) as pilot:
+                await wait_for(pilot, lambda: type(app.screen).__name__ == "WelcomeScreen")
+                await pilot.click("#next")
+                await pilot.pause(0.5)
+        return app
+
+    app = asyncio.run(story())
+    said = " ".join(capsys.readouterr().err.split())
+    assert app.return_code == 1
+    assert "Something sagewiz did not expect" in said and "KeyError: 'backend'" in said
+    assert "not in what you did" in said and "Run sagewiz again" in said
+    assert shown_path(home / "errors.log") in said
+    assert "Traceback" not in said and "locals" not in said and "in broken" not in said
+    log = (home / "errors.log").read_text()
+    assert "in the wizard's WelcomeScreen" in log and "Traceback" in log and "in broken" in log

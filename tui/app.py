@@ -28,6 +28,27 @@ class SagewizApp(App[None]):
     def on_mount(self) -> None:
         self.flow()
 
+    def _fatal_error(self) -> None:
+        """A bug in a step's own code (its background work is guarded: tui/background.py). The
+        wizard can't go on, and Textual would end on a page of traceback with every local variable;
+        a beginner gets what every bug gets instead: the error in a line, that it isn't their fault,
+        what to do, and where the traceback went (errors.log). The exit status stays 1."""
+        from rich.text import Text
+
+        from sagewiz.tui.words import UNEXPECTED, fault_report
+
+        error = sys.exc_info()[1] or self._exception
+        if error is None:  # nothing to say it with: Textual's own report
+            super()._fatal_error()
+            return
+        try:
+            where = f"the wizard's {type(self.screen).__name__}"
+        except Exception:  # noqa: BLE001 - no screen left to name
+            where = "the wizard"
+        report = fault_report(error, where, "Run sagewiz again: it offers to pick up a run where it stopped.")
+        self.bell()
+        self.panic(Text.from_markup(f"[b red]{UNEXPECTED}:[/] {report}"))
+
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
 
@@ -155,8 +176,9 @@ def run_wizard(plain: bool = False) -> int:
     from sagewiz.tui.thumbnails import detect_terminal_graphics
 
     detect_terminal_graphics()  # before the app: once it runs, Textual reads the terminal's answers itself
-    SagewizApp().run()
-    return 0
+    app = SagewizApp()
+    app.run()
+    return app.return_code or 0  # 1 after a bug (said as it closed)
 
 
 if __name__ == "__main__":
