@@ -32,3 +32,23 @@ def workdir(tmp_path, monkeypatch):
 def test_the_screen_looks_as_accepted(snap_compare, workdir, name, size):
     scene = BY_NAME[name]
     assert snap_compare(scene.app(workdir), terminal_size=SIZES[size], run_before=scene.drive)
+
+
+@pytest.mark.parametrize("name", SNAPSHOT_SCENES)
+def test_no_table_runs_off_the_edge_at_80_columns(workdir, name):
+    """At the smallest supported terminal every table fits across: long cells wrap instead of
+    hiding the last columns (a region's verdict, a model's accuracy) behind a sideways scrollbar."""
+    import asyncio
+
+    from textual.widgets import DataTable
+
+    scene = BY_NAME[name]
+
+    async def story():
+        app = scene.app(workdir)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await scene.drive(pilot)
+            await pilot.pause(0.2)
+            return {table.id: table.max_scroll_x for table in app.screen.query(DataTable) if table.display and table.max_scroll_x}
+
+    assert asyncio.run(story()) == {}

@@ -10,7 +10,7 @@ from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.core.journey import PACKED_KIND
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import StepBar
+from sagewiz.tui.screens.common import StepBar, fill_table, room_for
 from sagewiz.tui.words import error_text, shown_path
 
 CHECKED, UNCHECKED = "☑", "☐"
@@ -65,13 +65,7 @@ class CleanupScreen(Screen[str]):
     def show(self, resources: list) -> None:
         self.resources = resources
         self.chosen = set(range(len(resources)))
-        table = self.query_one("#resources", DataTable)
-        table.clear(columns=True)
-        table.add_columns("", "kind", "name", "state", "cost/hour")
-        for index, r in enumerate(resources):
-            cost = _cost(r)
-            name = shown_path(r.name) if r.kind == PACKED_KIND else r.name  # a folder, as the user writes it
-            table.add_row(CHECKED, r.kind, escape(name), r.state, cost, key=str(index))
+        self._fill(self.query_one("#resources", DataTable))
         per_hour = sum(r.cost_per_hour or 0 for r in resources if r.state in ("active", "running"))
         count = f"{len(resources)} resource{'s' if len(resources) != 1 else ''}"
         if not resources:
@@ -83,6 +77,23 @@ class CleanupScreen(Screen[str]):
                        + (" (and the bucket a few cents per GB a month)." if any(r.kind == "bucket" for r in resources) else "."))
         self.query_one("#verdict", Static).update(verdict)
         self.query_one("#delete", Button).disabled = not resources
+
+    def _fill(self, table: DataTable) -> None:
+        """A row per resource, ticked if chosen; in 80 columns long names wrap rather than push the
+        cost off the edge."""
+        rows = []
+        for index, r in enumerate(self.resources):
+            name = shown_path(r.name) if r.kind == PACKED_KIND else r.name  # a folder, as the user writes it
+            rows.append((CHECKED if index in self.chosen else UNCHECKED, r.kind, escape(name), r.state, _cost(r)))
+        fill_table(table, ("", "kind", "name", "state", "cost/hour"), rows, room_for(table), give_way=[(2, 16), (1, 8)],
+                   keys=[str(index) for index in range(len(rows))])
+
+    def on_resize(self) -> None:
+        if self.resources:
+            table = self.query_one("#resources", DataTable)
+            row = table.cursor_row
+            self._fill(table)
+            table.move_cursor(row=row)
 
     def action_toggle(self) -> None:
         table = self.query_one("#resources", DataTable)

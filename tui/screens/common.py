@@ -87,11 +87,12 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 def natural_widths(headers, rows) -> list[int]:
-    """Each column's width with nothing wrapped: its widest cell or header (cells are markup)."""
+    """Each column's width with nothing wrapped: its widest cell or header (markup or rich Text)."""
     from rich.text import Text
 
     def width(cell) -> int:
-        return max((Text.from_markup(line).cell_len for line in str(cell).split("\n")), default=0)
+        plain = cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
+        return max((Text(line).cell_len for line in plain.split("\n")), default=0)
 
     # at least 1: a column of width 0 renders its cells as no lines at all, which breaks DataTable's
     # rows of automatic height (IndexError) as soon as another cell in the row wraps
@@ -107,25 +108,23 @@ def _chrome(headers) -> int:
     return 2 * len(headers) + 2  # a cell of padding each side of a column; the table's own scrollbar
 
 
-def fill_table(table, headers, rows, room: int, wrap: int, give_way: int | None = None) -> None:
-    """Fill ``table`` with ``rows`` so that it never scrolls sideways in ``room`` columns: the columns
-    take their natural width while they fit; when they don't, column ``wrap`` takes what the others
-    leave (at least 20) and its cells wrap, column ``give_way`` narrowing first (it wraps too)."""
-    widths = natural_widths(headers, rows)
-    fits = sum(widths) + _chrome(headers) <= room
-    room -= _chrome(headers)
-    if not fits:
-        others = sum(widths) - widths[wrap]
-        if give_way is not None and room - others < 20:
-            narrower = max(10, widths[give_way] - (20 - (room - others)))
-            others -= widths[give_way] - narrower
-            widths[give_way] = narrower
-        widths[wrap] = max(20, room - others)
+def fill_table(table, headers, rows, room: int, give_way=(), keys=None) -> None:
+    """Fill ``table`` with ``rows`` so that it doesn't scroll sideways in ``room`` columns. The columns
+    take their natural width while they fit; when they don't, the columns in ``give_way`` narrow, in
+    that order, each to no less than its width given there (``(column, least)`` pairs), and their
+    cells wrap. Only a table that doesn't fit even then scrolls. ``keys``: a key for each row."""
+    natural = natural_widths(headers, rows)
+    widths, over = list(natural), sum(natural) + _chrome(headers) - room
+    for column, least in give_way:
+        cut = min(max(over, 0), max(widths[column] - least, 0))
+        widths[column] -= cut
+        over -= cut
+    wrapped = widths != natural
     table.clear(columns=True)
     for header, width in zip(headers, widths):
         table.add_column(header, width=width)
-    for row in rows:
-        table.add_row(*row, height=1 if fits else None)
+    for number, row in enumerate(rows):
+        table.add_row(*row, height=None if wrapped else 1, key=keys[number] if keys else None)
 
 
 def room_for(widget, scrollbar: bool = False) -> int:

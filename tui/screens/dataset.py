@@ -186,7 +186,7 @@ class DatasetScreen(Screen[str]):
         rows = [(escape(_where(p.path, report.root)), _SEVERITY.get(p.severity, p.severity), escape(p.action), escape(p.reason))
                 for p in report.problems[:500]]  # the action before the reason: the reason is the long one
         fill_table(problems, ("file", "severity", "what sagewiz does", "why"), rows, room_for(problems, scrollbar=True),
-                   wrap=3, give_way=0)
+                   give_way=[(3, 20), (0, 10)])  # the reason wraps first; the file names only if it would be too narrow
 
     def on_resize(self) -> None:
         if self.state.report is not None and self.query_one("#problems").display:

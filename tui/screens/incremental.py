@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import StepBar
+from sagewiz.tui.screens.common import StepBar, fill_table, room_for
 from sagewiz.tui.words import error_text, local_time
 
 
@@ -30,12 +30,14 @@ class IncrementalScreen(Screen[str]):
         super().__init__()
         self.state = state
         self.jobs: list = []
+        self.rows: list = []  # (record, accuracy, layers) of each model shown
 
     def compose(self) -> ComposeResult:
         yield StepBar("Welcome")
         with Vertical(classes="body"):
             yield Static("Which model should learn more? It keeps what it learned and its network; you choose new "
-                         "pictures (of the same classes) and settings next.", classes="lead")
+                         "pictures (of the same classes) and settings next. Accuracy: on its validation pictures.",
+                         classes="lead")
             yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
             yield Static("", id="verdict")
             with Horizontal(classes="buttons"):
@@ -74,18 +76,29 @@ class IncrementalScreen(Screen[str]):
 
     def show(self, rows: list) -> None:
         self.jobs = [record for record, _, _ in rows]
+        self.rows = rows
         table = self.query_one("#jobs", DataTable)
-        table.clear(columns=True)
-        table.add_columns("training job", "where", "finished", "validation accuracy", "layers")
-        for record, accuracy, layers in rows:
-            where = "this computer" if record.backend == "local" else f"AWS {record.region}"
-            table.add_row(record.name, where, local_time(record.updated_at), accuracy, layers)
+        self._fill(table)
         if not rows:
             self.query_one("#verdict", Static).update(
                 "No completed training job with a model is left. Train one first (Back, then Choose my pictures).")
             return
         self.query_one("#next", Button).disabled = False
         table.focus()
+
+    def _fill(self, table: DataTable) -> None:
+        """A row per model; in 80 columns the time and the place wrap rather than run off the edge."""
+        cells = [(escape(record.name), "this computer" if record.backend == "local" else f"AWS {record.region}",
+                  local_time(record.updated_at), accuracy, str(layers)) for record, accuracy, layers in self.rows]
+        fill_table(table, ("training job", "where", "finished", "accuracy", "layers"), cells, room_for(table),
+                   give_way=[(2, 10), (1, 8)])
+
+    def on_resize(self) -> None:
+        if self.rows:
+            table = self.query_one("#jobs", DataTable)
+            row = table.cursor_row
+            self._fill(table)
+            table.move_cursor(row=row)
 
     def on_data_table_row_selected(self, _: DataTable.RowSelected) -> None:
         self.action_choose()

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import ConfirmScreen, StepBar
+from sagewiz.tui.screens.common import ConfirmScreen, StepBar, fill_table, room_for
 from sagewiz.tui.words import error_text
 
 ORDER = {"ready": 0, "no quota": 1, "no capacity": 2, "algorithm missing": 3}
@@ -105,20 +105,7 @@ class RegionScreen(Screen[str]):
     def show(self, reports: list) -> None:
         self.reports = sort_reports(reports)
         table = self.query_one("#regions", DataTable)
-        table.clear(columns=True)
-        table.add_columns("", "Region" if self.state.backend == "aws" else "Where", "Training on", "Price", "Hosting on", "Verdict")
-        aws = self.state.backend == "aws"
-        for report in self.reports:
-            # the recommended type, or (no quota) the cheapest one offered: what a request would unlock
-            training = _pick(report.training, report.recommended_training) or _cheapest(report.training)
-            hosting = _pick(report.hosting, report.recommended_hosting) or _cheapest(report.hosting)
-            ready = report.verdict == "ready"
-            style = "bold green" if ready else "dim"
-            mark = "★" if report is self.reports[0] and ready else ""
-            table.add_row(mark, Text(report.region, style=style),
-                          (f"{training.instance_type} ({_quota(training)})" if aws else training.instance_type) if training else "—",
-                          _price(training), hosting.instance_type if hosting else "—",
-                          Text(report.verdict, style="green" if ready else "yellow"), key=report.region)
+        self._fill(table)
         if self.state.region in [r.region for r in self.reports]:
             table.move_cursor(row=[r.region for r in self.reports].index(self.state.region))
         ready = sum(r.verdict == "ready" for r in self.reports)
@@ -127,6 +114,33 @@ class RegionScreen(Screen[str]):
             if self.state.backend == "aws" else self._local_note())
         table.focus()
         self._explain()
+
+    def _fill(self, table: DataTable) -> None:
+        """A row per region. In 80 columns the training type and the verdict wrap (the quota under the
+        type) rather than push the verdict off the edge."""
+        aws = self.state.backend == "aws"
+        rows = []
+        for report in self.reports:
+            # the recommended type, or (no quota) the cheapest one offered: what a request would unlock
+            training = _pick(report.training, report.recommended_training) or _cheapest(report.training)
+            hosting = _pick(report.hosting, report.recommended_hosting) or _cheapest(report.hosting)
+            ready = report.verdict == "ready"
+            style = "bold green" if ready else "dim"
+            mark = "★" if report is self.reports[0] and ready else ""
+            rows.append((mark, Text(report.region, style=style),
+                         (f"{training.instance_type} ({_quota(training)})" if aws else training.instance_type) if training else "—",
+                         _price(training), hosting.instance_type if hosting else "—",
+                         Text(report.verdict, style="green" if ready else "yellow")))
+        headers = ("", "Region" if aws else "Where", "Training on", "Price", "Hosting on", "Verdict")
+        fill_table(table, headers, rows, room_for(table), give_way=[(2, 14), (5, 9)],
+                   keys=[report.region for report in self.reports])
+
+    def on_resize(self) -> None:
+        if self.reports:  # the columns fit anew in the new width; the highlighted region stays highlighted
+            table = self.query_one("#regions", DataTable)
+            row = table.cursor_row
+            self._fill(table)
+            table.move_cursor(row=row)
 
     def _local_note(self) -> str:
         from sagewiz.tui.screens.settings import duration, estimate_minutes

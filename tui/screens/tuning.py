@@ -107,10 +107,11 @@ class TuningScreen(JobScreen):
         headers = ["", "trial", "status", "validation accuracy"]
         room, each_apart = room_for(table), [row + values for row, values in zip(rows, tried)]
         if fits(headers + names, each_apart, room):
-            fill_table(table, headers + names, each_apart, room, wrap=len(headers) - 1)
+            fill_table(table, headers + names, each_apart, room)
         else:  # a setting per column would scroll sideways: the settings tried go in one column, wrapped
             settings = [", ".join(f"{k}={v}" for k, v in zip(names, values) if v) for values in tried]
-            fill_table(table, headers + ["settings tried"], [r + [s] for r, s in zip(rows, settings)], room, wrap=len(headers))
+            fill_table(table, headers + ["settings tried"], [r + [s] for r, s in zip(rows, settings)], room,
+                       give_way=[(len(headers), 20)])
         self.shown_trials = data
         table.display = True
         first = self.first.validation_accuracy if self.first else None
