@@ -263,6 +263,35 @@ async def test_settings_sagemaker_would_refuse_are_named_and_block_the_start(hom
 
 
 @run_async
+async def test_f1_explains_the_field_the_user_is_on_from_the_moment_the_settings_appear(home, tmp_path):
+    """The first field has the cursor when the step opens, so typing changes it and F1 explains it;
+    Tab goes to the next field and F1 explains that one. Away from the fields F1 says how to use it."""
+    from textual.widgets._toast import Toast
+
+    from sagewiz.core.hyperparams import Hyperparameters
+
+    def said() -> str:
+        return " ".join(" ".join(str(t.render()) for t in app.screen.query(Toast)).split())
+
+    app = two_digits_app(tmp_path)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await to_settings(pilot)
+        await pilot.pause(0.2)
+        assert app.focused.id == "epochs"
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: "epochs" in said(), what="the explanation of epochs")
+        assert " ".join(Hyperparameters.model_fields["epochs"].description.split()) in said()
+        app.clear_notifications()
+        await pilot.press("tab", "f1")
+        await wait_for(pilot, lambda: "learning_rate" in said(), what="the explanation of learning_rate")
+        app.clear_notifications()
+        app.screen.query_one("#next").focus()
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: said(), what="a word on F1")
+        assert "Tab to a field" in said()
+
+
+@run_async
 async def test_an_interrupted_run_is_offered_for_resuming(home, clock_in_india):
     with Ledger() as ledger:
         run = ledger.start_run("local", {"data_dir": "/somewhere"})

@@ -84,7 +84,7 @@ class SettingsScreen(Screen[str]):
                 lead = (f"Continuing the model of [b]{escape(self.state.continue_from)}[/]: it keeps its network "
                         "(num_layers, image shape). " + lead)
             yield Static(lead, classes="lead")
-            with VerticalScroll(id="form"):
+            with VerticalScroll(id="form", can_focus=False):  # the fields take the focus; the form scrolls to them
                 for name in BASIC:
                     with Horizontal(classes="field"):
                         yield Label(name, classes="name")
@@ -120,6 +120,7 @@ class SettingsScreen(Screen[str]):
     def _start_checking(self) -> None:
         self.ready = True
         self.validate_form()
+        self.query_one(f"#{BASIC[0]}", Input).focus()  # typing changes the first setting; F1 explains it
 
     def on_input_changed(self, _: Input.Changed) -> None:
         if getattr(self, "ready", False):  # fields announce their first value while the form is still being built
@@ -202,3 +203,5 @@ class SettingsScreen(Screen[str]):
         elif name == "tune_jobs":
             self.notify("Also run a tuning job of this many training jobs, each with other settings, and keep the best model.",
                         title="tuning jobs", timeout=12)
+        else:
+            self.notify("Tab to a field (or click it), then press F1 to learn what it does.", timeout=8)
