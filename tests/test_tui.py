@@ -231,6 +231,26 @@ async def test_a_problem_with_the_whole_folder_names_the_folder(home, tmp_path, 
 
 
 @run_async
+async def test_a_keyboard_user_goes_on_with_enter_once_each_step_is_ready(home, tmp_path):
+    """No mouse: Tab to 'Choose my pictures' and Enter; the folder is checked and packed, and then
+    Enter goes on; Enter takes the highlighted place to train; the settings have the cursor."""
+    app = two_digits_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
+        await pilot.press("tab", "enter")
+        await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen" and not app.screen.query_one("#next").disabled,
+                       what="the folder checked and packed")
+        await pilot.pause(0.2)
+        assert app.focused.id == "next"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen_name(app) == "RegionScreen" and not app.screen.query_one("#next").disabled,
+                       what="the Where step")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.focused is not None
+                       and app.focused.id == "epochs", what="the settings, the first one with the cursor")
+
+
+@run_async
 async def test_going_back_keeps_the_answers(home, tmp_path):
     app = two_digits_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -132,3 +132,15 @@ def room_for(widget, scrollbar: bool = False) -> int:
     or, before the screen is laid out, the terminal's width less the screen's padding."""
     width = widget.parent.content_region.width if widget.parent is not None else 0
     return (width - (2 if scrollbar else 0)) if width else widget.app.size.width - 6
+
+
+def ready_to_go_on(screen, busy: bool = False) -> None:
+    """The step's work is done: its Next button is enabled and, unless the user is ``busy`` in a
+    field, takes the focus, so Enter goes on (a keyboard user would otherwise Tab across the
+    whole screen to find it)."""
+    from textual.widgets import Button
+
+    button = screen.query_one("#next", Button)
+    button.disabled = False
+    if not busy:
+        button.focus()

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Static
 
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import StepBar, fill_table, room_for
+from sagewiz.tui.screens.common import StepBar, fill_table, ready_to_go_on, room_for
 from sagewiz.tui.screens.folders import FolderSuggester
 from sagewiz.tui.thumbnails import ClassThumbnails
 from sagewiz.tui.words import error_text
@@ -229,7 +229,10 @@ class DatasetScreen(Screen[str]):
         self.state.packed = prepared
         self.query_one("#progress").display = False
         self._show_packed(prepared)
-        self.query_one("#next", Button).disabled = False
+        # Enter goes on, unless a new folder is being typed in the meantime
+        typed = self.query_one("#folder", Input).value.strip()
+        ready_to_go_on(self, busy=self.focused is self.query_one("#folder") and typed != "" and
+                       Path(typed).expanduser() != Path(self.state.data_dir or "").expanduser())
 
     def _show_packed(self, prepared) -> None:
         counts = prepared.counts

@@ -13,7 +13,7 @@ from textual.widgets import Button, Checkbox, Footer, Label, ProgressBar, RichLo
 
 from sagewiz.tui.background import in_background
 from sagewiz.tui.hosting import hosting_label, usable_hosting
-from sagewiz.tui.screens.common import StepBar, StepList, journey_listener
+from sagewiz.tui.screens.common import StepBar, StepList, journey_listener, ready_to_go_on
 from sagewiz.tui.words import error_text
 
 STEP_NAMES = {"deploy": "Start the endpoint", "evaluate": "Test on the test pictures", "clean up": "Delete the endpoint"}
@@ -172,5 +172,4 @@ class DeployScreen(Screen[str]):
         self.state.save()  # the endpoint choice is next run's default
         self.query_one(StepList).begin("")
         self.query_one("#back", Button).disabled = False
-        self.query_one("#next", Button).disabled = False
-        self.query_one("#next", Button).focus()
+        ready_to_go_on(self)

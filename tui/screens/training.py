@@ -15,7 +15,7 @@ from textual.widgets import Button, Footer, ProgressBar, RichLog, Static
 
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.chart import AccuracyChart
-from sagewiz.tui.screens.common import StepBar, StepList, journey_listener
+from sagewiz.tui.screens.common import StepBar, StepList, journey_listener, ready_to_go_on
 from sagewiz.tui.screens.watching import JobScreen
 from sagewiz.tui.words import error_text
 
@@ -142,7 +142,7 @@ class TrainingScreen(JobScreen):
             text += " Next: where its endpoint runs, and the test."
         self.query_one("#outcome", Static).update(text)
         self.query_one("#back", Button).disabled = False
-        self.query_one("#next", Button).disabled = False
+        ready_to_go_on(self)
 
     def action_toggle_log(self) -> None:
         self.verbose = not self.verbose

@@ -15,7 +15,7 @@ from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.chart import TrialChart
-from sagewiz.tui.screens.common import StepBar, fill_table, fits, journey_listener, room_for
+from sagewiz.tui.screens.common import StepBar, fill_table, fits, journey_listener, ready_to_go_on, room_for
 from sagewiz.tui.screens.watching import JobScreen
 from sagewiz.tui.words import error_text
 
@@ -170,7 +170,7 @@ class TuningScreen(JobScreen):
 
     def _done(self) -> None:
         self.query_one("#back", Button).disabled = False
-        self.query_one("#next", Button).disabled = False
+        ready_to_go_on(self)
 
 
 def _setting(value) -> str:
