@@ -431,6 +431,42 @@ async def test_the_first_trial_still_running_is_shown_with_what_it_tries_at_80_c
         assert all(f"{n}=0.5" in " ".join(str(table.get_row_at(0)[-1]).split()) for n in names)
 
 
+@run_async
+async def test_the_results_of_ten_classes_fit_80_by_24_with_the_wrong_pictures_in_view(home, tmp_path):
+    """Ten classes: a confusion matrix of ten columns can't fit 80 columns, so each class says what
+    it was taken for instead; the list of wrong pictures keeps room to be read. Wider, the matrix."""
+    from sagewiz.tui.screens.evaluate import EvaluateScreen
+
+    names = [f"digit_{n}" for n in range(10)]
+    confusion = [[36 if i == j else 0 for j in range(10)] for i in range(10)]
+    confusion[3][3], confusion[3][5], confusion[3][8] = 33, 2, 1
+    confusion[9][9], confusion[9][8] = 35, 1
+    wrong = [{"path": str(tmp_path / "test" / true / f"{n}.png"), "true_class": true, "predicted_class": said, "confidence": 0.6}
+             for n, (true, said) in enumerate([("digit_3", "digit_5"), ("digit_3", "digit_5"), ("digit_3", "digit_8"),
+                                               ("digit_9", "digit_8")])]
+    evaluation = {"accuracy": 0.989, "evaluated": 360, "top_k": 5, "top_k_accuracy": 1.0, "class_names": names,
+                  "per_class": [{"name": n, "precision": 1.0, "recall": 1.0, "support": 36} for n in names],
+                  "confusion": confusion, "misclassified": wrong}
+    state = WizardState()
+    state.summary = {"evaluation": evaluation, "endpoint": {"name": "sagewiz-endpoint", "deleted": True}}
+    app = SagewizApp(state, unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
+        app.push_screen(EvaluateScreen(app.state))
+        await wait_for(pilot, lambda: screen_name(app) == "EvaluateScreen" and app.screen.query("#results")
+                       and app.screen.query_one("#results").row_count == 10)
+        await pilot.pause(0.3)
+        results = app.screen.query_one("#results")
+        assert results.max_scroll_x == 0
+        assert str(results.get_row_at(3)[-1]) == "digit_5 ×2, digit_8 ×1" and str(results.get_row_at(0)[-1]) == "—"
+        assert app.screen.query_one("#wrong").region.height >= 4, "the wrong pictures have no room"  # a header and 3 rows
+        assert "Taken for: what the model said instead" in text_of(app, "#outcome")
+        await pilot.resize_terminal(160, 40)
+        await pilot.pause(0.3)
+        assert [str(c.label) for c in results.columns.values()][-1] == "→digit_9"  # room for the whole matrix
+        assert results.max_scroll_x == 0 and "Rows: the true class" in text_of(app, "#outcome")
+
+
 @pytest.fixture
 def clock_in_india():
     """The user's clock is India's (UTC+5:30, no summer time; a POSIX TZ string needs no zone files)."""

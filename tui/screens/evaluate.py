@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
-from sagewiz.tui.screens.common import StepBar
+from sagewiz.tui.screens.common import StepBar, fill_table, fits, room_for
 from sagewiz.tui.thumbnails import PictureView
 
 
@@ -28,12 +28,9 @@ class EvaluateScreen(Screen[str]):
         self.kept = bool(endpoint) and not endpoint.get("deleted")  # still up: it can be asked about a picture
 
     def compose(self) -> ComposeResult:
-        e = self.evaluation
         yield StepBar("Deploy & test")
         with Vertical(classes="body"):
-            yield Static(f"[b green]Test accuracy {e.get('accuracy', 0):.3f}[/] on {e.get('evaluated', 0)} test pictures "
-                         f"(top-{e.get('top_k', 1)}: {e.get('top_k_accuracy', 0):.3f}). "
-                         "[dim]Rows: the true class; → columns: what the model said.[/]", id="outcome")
+            yield Static(self._outcome(matrix=True), id="outcome")
             yield DataTable(id="results", cursor_type="none", zebra_stripes=True)
             yield Static("", id="wrong-title")
             with Horizontal(id="wrong-row"):
@@ -47,13 +44,38 @@ class EvaluateScreen(Screen[str]):
     def on_mount(self) -> None:
         self.call_after_refresh(self._fill)  # nested widgets mount a moment after the screen
 
-    def _fill(self) -> None:
+    def _outcome(self, matrix: bool) -> str:
+        e = self.evaluation
+        how = ("Rows: the true class; → columns: what the model said." if matrix else
+               "Taken for: what the model said instead, and how often.")
+        return (f"[b green]Test accuracy {e.get('accuracy', 0):.3f}[/] on {e.get('evaluated', 0)} test pictures "
+                f"(top-{e.get('top_k', 1)}: {e.get('top_k_accuracy', 0):.3f}). [dim]{how}[/]")
+
+    def _fill_results(self) -> None:
+        """Per class: precision, recall, and the confusion matrix's row where it fits across; where it
+        doesn't (ten classes in 80 columns), what the class was taken for, most often first."""
         names = self.evaluation.get("class_names", [])
         table = self.query_one("#results", DataTable)
-        table.add_columns("class", "precision", "recall", "pictures", *[f"→{n}"[:10] for n in names])
-        for score, row in zip(self.evaluation.get("per_class", []), self.evaluation.get("confusion", [])):
-            table.add_row(escape(score["name"]), f"{score['precision']:.3f}", f"{score['recall']:.3f}", str(score["support"]),
-                          *[str(v) for v in row])
+        stats, confusion = [], self.evaluation.get("confusion", [])
+        for score in self.evaluation.get("per_class", []):
+            stats.append([escape(score["name"]), f"{score['precision']:.3f}", f"{score['recall']:.3f}", str(score["support"])])
+        headers, room = ["class", "precision", "recall", "pictures"], room_for(table)
+        matrix = [row + [str(v) for v in counts] for row, counts in zip(stats, confusion)]
+        columns = headers + [escape(f"→{n}"[:10]) for n in names]
+        if fits(columns, matrix, room):
+            fill_table(table, columns, matrix, room)
+        else:
+            taken = [", ".join(f"{escape(names[j])} ×{v}" for j, v in sorted(enumerate(counts), key=lambda c: -c[1])
+                               if v and j != i) or "—" for i, counts in enumerate(confusion)]
+            fill_table(table, headers + ["taken for"], [row + [t] for row, t in zip(stats, taken)], room, give_way=[(4, 16)])
+        self.query_one("#outcome", Static).update(self._outcome(matrix=fits(columns, matrix, room)))
+
+    def on_resize(self) -> None:
+        if self.query("#results") and self.query_one("#results", DataTable).columns:
+            self._fill_results()
+
+    def _fill(self) -> None:
+        self._fill_results()
         wrong = self.query_one("#wrong", DataTable)
         title = self.query_one("#wrong-title", Static)
         if not self.wrong:
