@@ -79,6 +79,9 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
         await deploy_and_test(pilot)
         assert app.state.summary["test_accuracy"] > 0.5 and app.state.summary["endpoint"]["deleted"]
         assert "✓ Delete the endpoint" in text_of(app, "#steps")
+        said = " ".join(text_of(app, "#cost").split())  # how it went, in view at 80x24 (the log has no room there)
+        assert f"right: accuracy {app.state.summary['test_accuracy']:.3f}" in said and "deleted" in said
+        assert app.screen.query_one("#cost").region.bottom <= app.screen.query_one("#next").region.y
         await click(pilot, "#next")
 
         await wait_for(pilot, lambda: screen_name(app) == "EvaluateScreen")
@@ -465,6 +468,34 @@ async def test_the_results_of_ten_classes_fit_80_by_24_with_the_wrong_pictures_i
         await pilot.pause(0.3)
         assert [str(c.label) for c in results.columns.values()][-1] == "→digit_9"  # room for the whole matrix
         assert results.max_scroll_x == 0 and "Rows: the true class" in text_of(app, "#outcome")
+
+
+@run_async
+async def test_an_endpoint_that_fails_says_why_in_view_at_80_by_24(home, tmp_path, monkeypatch):
+    """The log has no room at 80x24: what went wrong is said above the steps, and the step can be tried again."""
+    from sagewiz.core.errors import WizardError
+    from sagewiz.tui.screens.deploy import DeployScreen
+    from tui_scenes import _trained, sample
+
+    def refused(*args, **kwargs):
+        raise WizardError("The endpoint sagewiz-run-endpoint did not start: port 8080 is taken.", title="Endpoint failed",
+                          hint="Close the program using port 8080, then press Try again.")
+
+    monkeypatch.setattr("sagewiz.core.journey.deploy_and_test", refused)
+    monkeypatch.chdir(tmp_path)
+    sample(tmp_path)
+    app = SagewizApp(WizardState(), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
+        app.state.trained = _trained()
+        app.push_screen(DeployScreen(app.state))
+        await wait_for(pilot, lambda: screen_name(app) == "DeployScreen" and app.screen.query("#deploy"))
+        await click(pilot, "#deploy")
+        await wait_for(pilot, lambda: str(app.screen.query_one("#deploy").label) == "Try again", what="the failure")
+        said = " ".join(text_of(app, "#cost").split())
+        assert "Endpoint failed" in said and "port 8080 is taken" in said and "press Try again" in said
+        note = app.screen.query_one("#cost").region
+        assert note.height >= 2 and note.bottom <= app.screen.query_one("#deploy").region.y
 
 
 @pytest.fixture

@@ -116,6 +116,7 @@ class DeployScreen(Screen[str]):
         self.state.endpoint_instance, self.state.keep_endpoint = instance, keep
         self.running = True
         self.render_steps()
+        self.show_cost()  # in place of what went wrong the last time
         for widget in ("#deploy", "#back", "#instance", "#keep"):
             self.query_one(widget).disabled = True
         self.query_one("#log").display = True
@@ -162,6 +163,7 @@ class DeployScreen(Screen[str]):
         """Say why; the choice can be changed and tried again (what exists is reused, not duplicated)."""
         self.running = False
         self.query_one("#log", RichLog).write(error_text(error))
+        self.query_one("#cost", Static).update(error_text(error))  # in view however small the terminal (the log may not be)
         for widget in ("#deploy", "#back", "#instance", "#keep"):
             self.query_one(widget).disabled = False
         self.query_one("#deploy", Button).label = "Try again"
@@ -171,5 +173,17 @@ class DeployScreen(Screen[str]):
         self.state.summary = summary
         self.state.save()  # the endpoint choice is next run's default
         self.query_one(StepList).begin("")
+        self.query_one("#cost", Static).update(_outcome(summary))
         self.query_one("#back", Button).disabled = False
         ready_to_go_on(self)
+
+
+def _outcome(summary: dict) -> str:
+    """How the test went and where the endpoint is now, in a line or two."""
+    evaluation, endpoint = summary.get("evaluation") or {}, summary.get("endpoint") or {}
+    right = round(evaluation.get("accuracy", 0) * evaluation.get("evaluated", 0))
+    text = (f"[b green]Tested.[/] {right:,} of {evaluation.get('evaluated', 0):,} test pictures right: "
+            f"accuracy {evaluation.get('accuracy', 0):.3f}. ")
+    if endpoint.get("deleted"):
+        return text + "The endpoint was deleted. Next: the results."
+    return text + f"The endpoint [b]{escape(endpoint.get('name', ''))}[/] is still running, to ask about your pictures."
