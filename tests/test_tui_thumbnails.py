@@ -146,3 +146,13 @@ def test_without_a_terminal_or_when_told_so_pictures_stay_text(monkeypatch):
     monkeypatch.setenv("SAGEWIZ_PICTURES", "graphics")
     if not sys.__stdout__.isatty():  # as in CI and under pytest's capture: asked, nothing answers: text
         assert detect_terminal_graphics() is None
+
+
+def test_the_answer_bars_are_as_long_as_the_chances():
+    from sagewiz.tui.screens.predict import proportional_bar
+
+    assert proportional_bar(1.0, 30) == "█" * 30
+    assert proportional_bar(0.5, 30) == "█" * 15
+    assert proportional_bar(0.006, 30) == "▏"  # a sliver: some chance
+    assert proportional_bar(0.0, 30) == "" and proportional_bar(0.0004, 30) == ""  # none to see: no bar
+    assert proportional_bar(0.25, 3) == "▊"  # 0.75 of a cell

@@ -30,10 +30,17 @@ def answer_table(class_names: list[str], probabilities: tuple[float, ...], top: 
     ranked = sorted(enumerate(probabilities), key=lambda pair: pair[1], reverse=True)[:top]
     for rank, (label, probability) in enumerate(ranked):
         name = class_names[label] if label < len(class_names) else str(label)
-        bar = "█" * max(1, round(probability * 30))
+        bar = proportional_bar(probability, 30)
         table.add_row(Text(name, style="bold" if rank == 0 else ""), Text(bar, style="green" if rank == 0 else "dim"),
                       f"{probability:6.1%}")
     return table
+
+
+def proportional_bar(fraction: float, width: int) -> str:
+    """``fraction`` of ``width`` cells, to an eighth of a cell: 0.6% is a sliver, 0% nothing at all
+    (a whole block for every class, however unlikely, said they all had some chance)."""
+    eighths = round(max(0.0, min(1.0, fraction)) * width * 8)
+    return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
 
 
 class PictureTree(DirectoryTree):
