@@ -100,6 +100,8 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
         table = app.screen.query_one("#resources")
         [packed] = [table.get_row_at(i) for i in range(table.row_count) if table.get_row_at(i)[1] == "packed-pictures"]
         assert packed[2] == shown_path(app.state.data_dir) and packed[4].startswith("free, ") and "MB" in packed[4]
+        [storage] = [table.get_row_at(i) for i in range(table.row_count) if table.get_row_at(i)[1] == "storage"]
+        assert storage[2] == shown_path(home / "storage") and "MB" in storage[4]  # which folder, and the space it takes
         pictures = sorted(Path(app.state.data_dir).rglob("*.png"))
         await click(pilot, "#delete")
         await wait_for(pilot, lambda: "Nothing left" in text_of(app, "#verdict"), what="clean-up")

@@ -83,7 +83,8 @@ class CleanupScreen(Screen[str]):
         cost off the edge."""
         rows = []
         for index, r in enumerate(self.resources):
-            name = shown_path(r.name) if r.kind == PACKED_KIND else r.name  # a folder, as the user writes it
+            # a folder as the user writes it: the pictures a packed copy is of, the local storage's own
+            name = shown_path(r.name) if r.kind == PACKED_KIND else shown_path(_folder(r)) if _folder(r) else r.name
             rows.append((CHECKED if index in self.chosen else UNCHECKED, r.kind, escape(name), r.state, _cost(r)))
         fill_table(table, ("", "kind", "name", "state", "cost/hour"), rows, room_for(table), give_way=[(2, 16), (1, 8)],
                    keys=[str(index) for index in range(len(rows))])
@@ -137,8 +138,8 @@ BUCKET_PER_GB_MONTH = 0.023
 
 def _cost(resource) -> str:
     """What a resource costs while it exists, as the table shows it."""
-    if resource.kind == PACKED_KIND:
-        return f"free, {_size(resource.details.get('dir', ''))}"  # what deleting it gives back
+    if _folder(resource):
+        return f"free, {_size(_folder(resource))}"  # what deleting it gives back
     if resource.backend == "local":
         return "free"
     if resource.kind == "bucket":
@@ -146,6 +147,15 @@ def _cost(resource) -> str:
     if resource.cost_per_hour is None:
         return "unknown"
     return "free" if resource.cost_per_hour == 0 else f"${resource.cost_per_hour:.3f}"
+
+
+def _folder(resource) -> str:
+    """The folder on this computer a resource is (the packed pictures, the local storage), or ""."""
+    if resource.kind == PACKED_KIND:
+        return resource.details.get("dir", "")
+    if resource.backend == "local" and resource.kind == "storage":
+        return resource.details.get("path", "")
+    return ""
 
 
 def _size(folder: str) -> str:

@@ -115,6 +115,8 @@ def fill_table(table, headers, rows, room: int, give_way=(), keys=None) -> None:
     cells wrap. Only a table that doesn't fit even then scrolls. ``keys``: a key for each row."""
     natural = natural_widths(headers, rows)
     widths, over = list(natural), sum(natural) + _chrome(headers) - room
+    if 0 <= over < 2 and len(rows) < table.size.height:  # all rows in view unwrapped: no scrollbar to leave room for
+        over = -1
     for column, least in give_way:
         cut = min(max(over, 0), max(widths[column] - least, 0))
         widths[column] -= cut
