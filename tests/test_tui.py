@@ -357,14 +357,33 @@ async def test_every_choice_on_the_welcome_fits_at_80_by_24(home):
     assert app.state.resume_run == run.id
 
 
+async def the_tune_step_showing(pilot, report: dict):
+    """The Tune step showing one report of its tuning job (a "trials" event's data), no backend asked; its table."""
+    from sagewiz.core.journey import JourneyEvent
+    from sagewiz.tui.screens.tuning import TuningScreen
+    from tui_scenes import TUNE_JOB, _trained
+
+    class Reported(TuningScreen):
+        def tune(self) -> None:
+            self.show_event(JourneyEvent("step", "tune", f"Tuning {TUNE_JOB}", {"job": TUNE_JOB}))
+            self.show_event(JourneyEvent("trials", "tune", "", report))
+
+    app = pilot.app
+    await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
+    app.state.tune_jobs, app.state.trained = 3, _trained()
+    app.push_screen(Reported(app.state))
+    await wait_for(pilot, lambda: screen_name(app) == "Reported" and app.screen.query("#trials")
+                   and app.screen.query_one("#trials").row_count == len(report["trials"]))
+    await pilot.pause(0.3)
+    return app.screen.query_one("#trials")
+
+
 @run_async
 async def test_the_trials_of_a_real_tuning_job_fit_the_terminal_with_every_setting_tried(home, tmp_path, monkeypatch):
     """A tuning job tunes eight settings: a column each fits a wide terminal; at 80 columns they go
     in one column, wrapped, rather than off the edge."""
-    from sagewiz.core.journey import JourneyEvent
     from sagewiz.core.tuning_ranges import SEED_TUNING_RANGES
-    from sagewiz.tui.screens.tuning import TuningScreen
-    from tui_scenes import TRIALS, TUNE_JOB, _trained, sample
+    from tui_scenes import TRIALS, sample
 
     monkeypatch.chdir(tmp_path)
     sample(tmp_path)  # the first training's test pictures
@@ -374,21 +393,10 @@ async def test_the_trials_of_a_real_tuning_job_fit_the_terminal_with_every_setti
     fixed = {"epochs": "1", "num_classes": "3"}  # the same in every trial: not what tuning tried
     reported = {name: {**settings, **fixed} for name, settings in tried.items()}
 
-    class EightSettings(TuningScreen):
-        def tune(self) -> None:  # the tuning job's last report, no backend asked
-            self.show_event(JourneyEvent("step", "tune", f"Tuning {TUNE_JOB}", {"job": TUNE_JOB}))
-            self.show_event(JourneyEvent("trials", "tune", "", {"trials": [t[:4] for t in TRIALS], "best": TRIALS[0][0],
-                                                                  "hyperparameters": reported, "tuned": names}))
-
     app = SagewizApp(WizardState(), unfinished_runs=False)
     async with app.run_test(size=(200, 40)) as pilot:
-        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
-        app.state.tune_jobs, app.state.trained = 3, _trained()
-        app.push_screen(EightSettings(app.state))
-        await wait_for(pilot, lambda: screen_name(app) == "EightSettings" and app.screen.query("#trials")
-                       and app.screen.query_one("#trials").row_count == 3)
-        await pilot.pause(0.3)
-        table = app.screen.query_one("#trials")
+        table = await the_tune_step_showing(pilot, {"trials": [t[:4] for t in TRIALS], "best": TRIALS[0][0],
+                                                    "hyperparameters": reported, "tuned": names})
         assert [str(c.label) for c in table.columns.values()][4:] == names  # wide: a column per setting
         for size in ((80, 24), (120, 40)):
             await pilot.resize_terminal(*size)
@@ -405,32 +413,18 @@ async def test_the_trials_of_a_real_tuning_job_fit_the_terminal_with_every_setti
 async def test_the_first_trial_still_running_is_shown_with_what_it_tries_at_80_columns(home, tmp_path, monkeypatch):
     """The first report of a tuning job: one trial, running, no accuracy and no best yet (empty
     cells) beside settings that wrap. It used to crash the table (a column of width 0)."""
-    from sagewiz.core.journey import JourneyEvent
     from sagewiz.core.tuning_ranges import SEED_TUNING_RANGES
-    from sagewiz.tui.screens.tuning import TuningScreen
-    from tui_scenes import TRIALS, TUNE_JOB, _trained, sample
+    from tui_scenes import TRIALS, sample
 
     monkeypatch.chdir(tmp_path)
     sample(tmp_path)
     names = [r.name for r in SEED_TUNING_RANGES]
     first = TRIALS[0][0]
 
-    class FirstReport(TuningScreen):
-        def tune(self) -> None:
-            self.show_event(JourneyEvent("step", "tune", f"Tuning {TUNE_JOB}", {"job": TUNE_JOB}))
-            self.show_event(JourneyEvent("trials", "tune", "", {"trials": [(first, "InProgress", None, False)], "best": None,
-                                                                  "hyperparameters": {first: {n: "0.5" for n in names}},
-                                                                  "tuned": names}))
-
     app = SagewizApp(WizardState(), unfinished_runs=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
-        app.state.tune_jobs, app.state.trained = 3, _trained()
-        app.push_screen(FirstReport(app.state))
-        await wait_for(pilot, lambda: screen_name(app) == "FirstReport" and app.screen.query("#trials")
-                       and app.screen.query_one("#trials").row_count == 1)
-        await pilot.pause(0.3)
-        table = app.screen.query_one("#trials")
+        table = await the_tune_step_showing(pilot, {"trials": [(first, "InProgress", None, False)], "best": None,
+                                                    "hyperparameters": {first: {n: "0.5" for n in names}}, "tuned": names})
         assert app._exception is None
         assert str(table.get_row_at(0)[2]) == "InProgress" and table.max_scroll_x == 0
         assert all(f"{n}=0.5" in " ".join(str(table.get_row_at(0)[-1]).split()) for n in names)

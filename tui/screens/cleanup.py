@@ -10,7 +10,7 @@ from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.core.journey import PACKED_KIND
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import StepBar, fill_table, room_for
+from sagewiz.tui.screens.common import StepBar, fill_table, lay_out_again, room_for
 from sagewiz.tui.words import error_text, shown_path
 
 CHECKED, UNCHECKED = "☑", "☐"
@@ -91,10 +91,7 @@ class CleanupScreen(Screen[str]):
 
     def on_resize(self) -> None:
         if self.resources:
-            table = self.query_one("#resources", DataTable)
-            row = table.cursor_row
-            self._fill(table)
-            table.move_cursor(row=row)
+            lay_out_again(self.query_one("#resources", DataTable), self._fill)
 
     def action_toggle(self) -> None:
         table = self.query_one("#resources", DataTable)

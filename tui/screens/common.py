@@ -146,3 +146,10 @@ def ready_to_go_on(screen, busy: bool = False) -> None:
     button.disabled = False
     if not busy:
         button.focus()
+
+
+def lay_out_again(table, fill) -> None:
+    """``fill(table)`` again (after a resize: its columns fit the new width), the highlighted row kept."""
+    row = table.cursor_row
+    fill(table)
+    table.move_cursor(row=row)

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import StepBar, fill_table, room_for
+from sagewiz.tui.screens.common import StepBar, fill_table, lay_out_again, room_for
 from sagewiz.tui.words import error_text, local_time
 
 
@@ -95,10 +95,7 @@ class IncrementalScreen(Screen[str]):
 
     def on_resize(self) -> None:
         if self.rows:
-            table = self.query_one("#jobs", DataTable)
-            row = table.cursor_row
-            self._fill(table)
-            table.move_cursor(row=row)
+            lay_out_again(self.query_one("#jobs", DataTable), self._fill)
 
     def on_data_table_row_selected(self, _: DataTable.RowSelected) -> None:
         self.action_choose()

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import ConfirmScreen, StepBar, fill_table, room_for
+from sagewiz.tui.screens.common import ConfirmScreen, StepBar, fill_table, lay_out_again, room_for
 from sagewiz.tui.words import error_text
 
 ORDER = {"ready": 0, "no quota": 1, "no capacity": 2, "algorithm missing": 3}
@@ -136,11 +136,8 @@ class RegionScreen(Screen[str]):
                    keys=[report.region for report in self.reports])
 
     def on_resize(self) -> None:
-        if self.reports:  # the columns fit anew in the new width; the highlighted region stays highlighted
-            table = self.query_one("#regions", DataTable)
-            row = table.cursor_row
-            self._fill(table)
-            table.move_cursor(row=row)
+        if self.reports:
+            lay_out_again(self.query_one("#regions", DataTable), self._fill)
 
     def _local_note(self) -> str:
         from sagewiz.tui.screens.settings import duration, estimate_minutes
