@@ -94,3 +94,13 @@ def test_on_aws_the_plain_questions_check_the_region_and_make_the_storage_first(
     assert "us-east-2 can't train yet (no quota)" in err and "us-east-1 is ready" in err
     assert "s3://sagewiz-123456789012-us-east-1" in err and "Test accuracy" in err
     assert WizardState.load().backend == "aws"
+
+
+def test_a_long_question_is_broken_between_words_to_fit_the_terminal():
+    from sagewiz.tui.plain import wrapped
+
+    question = "Train on AWS SageMaker (your AWS account, billed per second) instead of this computer?"
+    lines = wrapped(question, columns=80).split("\n")
+    assert len(lines) == 2 and all(len(line) <= 68 for line in lines)  # '? ' before, ' (y/N) ' after
+    assert " ".join(line.strip() for line in lines) == question  # every word whole, none lost
+    assert wrapped("Change any of them?", columns=80) == "Change any of them?"

@@ -37,22 +37,32 @@ class QuestionaryAsker:
     def text(self, message, default, validate):
         import questionary
 
-        return questionary.text(message, default=default, validate=validate).ask()
+        return questionary.text(wrapped(message), default=default, validate=validate).ask()
 
     def confirm(self, message, default):
         import questionary
 
-        return questionary.confirm(message, default=default).ask()
+        return questionary.confirm(wrapped(message), default=default).ask()
 
     def path(self, message, default):
         import questionary
 
-        return questionary.path(message, default=default, only_directories=True).ask()
+        return questionary.path(wrapped(message), default=default, only_directories=True).ask()
 
     def select(self, message, choices, default):
         import questionary
 
-        return questionary.select(message, choices=choices, default=default).ask()
+        return questionary.select(wrapped(message), choices=choices, default=default).ask()
+
+
+def wrapped(message: str, columns: int | None = None) -> str:
+    """A question broken between words to fit the terminal. The terminal would break it anywhere
+    ('this c' / 'omputer'); room is left for the '? ' before it and the '(y/N)' or answer after."""
+    import shutil
+    import textwrap
+
+    columns = columns or shutil.get_terminal_size().columns
+    return textwrap.fill(message, width=max(30, columns - 12), subsequent_indent="  ")
 
 
 def _check(folder: str):
