@@ -57,6 +57,8 @@ def test_the_plain_questions_lead_to_a_tested_model(digits, capsys):
     err = capsys.readouterr().err
     assert "Ready to train" in err and "Test accuracy" in err and "Validation-accuracy" in err
     assert "Trained: the model of" in err and "validation accuracy" in err
+    # nothing made is forgotten: what is left, and how to delete it
+    assert "sagewiz keeps" in err and "training job" in err and "`sagewiz cleanup` deletes them" in err
     saved = WizardState.load()
     assert saved.data_dir == str(digits) and saved.overrides == {"epochs": "2", "mini_batch_size": "16"}
 

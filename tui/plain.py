@@ -246,10 +246,15 @@ def _journey(ask: Asker, state: WizardState) -> int:
         state.save()
         summary = deploy_and_test(backend, trained, listen, endpoint_instance=labels[chosen], keep_endpoint=keep)
         ledger.finish_run(run.id)
+        kept = backend.resources()  # what the wizard's Clean-up step would offer to delete
     err_console.print(f"[b green]Test accuracy {summary['test_accuracy']:.3f}[/] on {summary['dataset']['test']} test pictures.")
     if not summary["endpoint"].get("deleted"):
         where = summary["endpoint"]["url"] or f"on {summary['endpoint']['instance_type']} (billed per hour)"
         err_console.print(f"The endpoint {summary['endpoint']['name']} is still running {where}; `sagewiz cleanup` deletes it.")
+    if kept:
+        kinds = sorted({r.kind.replace("-", " ") for r in kept})
+        err_console.print(f"sagewiz keeps {len(kept)} thing{'s' if len(kept) != 1 else ''} it made ({', '.join(kinds)}): "
+                          "`sagewiz resources` lists them, `sagewiz cleanup` deletes them.")
     return 0
 
 
