@@ -62,13 +62,14 @@ class EvaluateScreen(Screen[str]):
         headers, room = ["class", "precision", "recall", "pictures"], room_for(table)
         matrix = [row + [str(v) for v in counts] for row, counts in zip(stats, confusion)]
         columns = headers + [escape(f"→{n}"[:10]) for n in names]
-        if fits(columns, matrix, room):
+        whole = fits(columns, matrix, room)
+        if whole:
             fill_table(table, columns, matrix, room)
         else:
             taken = [", ".join(f"{escape(names[j])} ×{v}" for j, v in sorted(enumerate(counts), key=lambda c: -c[1])
                                if v and j != i) or "—" for i, counts in enumerate(confusion)]
             fill_table(table, headers + ["taken for"], [row + [t] for row, t in zip(stats, taken)], room, give_way=[(4, 16)])
-        self.query_one("#outcome", Static).update(self._outcome(matrix=fits(columns, matrix, room)))
+        self.query_one("#outcome", Static).update(self._outcome(matrix=whole))
 
     def on_resize(self) -> None:
         if self.query("#results") and self.query_one("#results", DataTable).columns:
