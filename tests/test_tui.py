@@ -633,6 +633,7 @@ async def test_training_can_be_stopped_after_a_confirmation_and_says_how_it_ende
         await wait_for(pilot, lambda: app.screen.query("#stop"))
         await wait_for(pilot, lambda: app.screen.accuracy, timeout=300, what="the first epoch")
         assert "free" in text_of(app, "#outcome") and not app.screen.query_one("#stop").disabled
+        assert "s stops it; the journey then ends at clean-up" in text_of(app, "#outcome")  # as it does, below
         await pilot.press("s")
         await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
         await click(pilot, "#yes")

@@ -29,7 +29,7 @@ class TrainingScreen(JobScreen):
 
     BINDINGS = [("ctrl+l", "toggle_log", "Every log line"), ("s", "stop", "Stop training")]
     doing = "Training"
-    stop_hint = "s stops it; the best model so far is kept"
+    stop_hint = "s stops it; the journey then ends at clean-up"  # as the confirmation says
 
     def __init__(self, state):
         super().__init__(state)
