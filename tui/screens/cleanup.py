@@ -25,6 +25,7 @@ class CleanupScreen(Screen[str]):
         super().__init__()
         self.state = state
         self.resources: list = []
+        self.cells: list[tuple] = []  # each resource's row but its tick (a folder's size is read once, not on every resize)
         self.chosen: set[int] = set()
 
     def compose(self) -> ComposeResult:
@@ -64,6 +65,7 @@ class CleanupScreen(Screen[str]):
 
     def show(self, resources: list) -> None:
         self.resources = resources
+        self.cells = [(r.kind, escape(_name(r)), r.state, _cost(r)) for r in resources]
         self.chosen = set(range(len(resources)))
         self._fill(self.query_one("#resources", DataTable))
         per_hour = sum(r.cost_per_hour or 0 for r in resources if r.state in ("active", "running"))
@@ -81,11 +83,7 @@ class CleanupScreen(Screen[str]):
     def _fill(self, table: DataTable) -> None:
         """A row per resource, ticked if chosen; in 80 columns long names wrap rather than push the
         cost off the edge."""
-        rows = []
-        for index, r in enumerate(self.resources):
-            # a folder as the user writes it: the pictures a packed copy is of, the local storage's own
-            name = shown_path(r.name) if r.kind == PACKED_KIND else shown_path(_folder(r)) if _folder(r) else r.name
-            rows.append((CHECKED if index in self.chosen else UNCHECKED, r.kind, escape(name), r.state, _cost(r)))
+        rows = [(CHECKED if index in self.chosen else UNCHECKED, *cells) for index, cells in enumerate(self.cells)]
         fill_table(table, ("", "kind", "name", "state", "cost/hour"), rows, room_for(table), give_way=[(2, 16), (1, 8)],
                    keys=[str(index) for index in range(len(rows))])
 
@@ -133,10 +131,19 @@ class CleanupScreen(Screen[str]):
 BUCKET_PER_GB_MONTH = 0.023
 
 
+def _name(resource) -> str:
+    """A resource as the table names it: a folder as the user writes it (the pictures a packed copy
+    is of, the local storage's own), anything else by its name."""
+    if resource.kind == PACKED_KIND:
+        return shown_path(resource.name)
+    return shown_path(_folder(resource)) if _folder(resource) else resource.name
+
+
 def _cost(resource) -> str:
     """What a resource costs while it exists, as the table shows it."""
-    if _folder(resource):
-        return f"free, {_size(_folder(resource))}"  # what deleting it gives back
+    folder = _folder(resource)
+    if folder:
+        return f"free, {_size(folder)}"  # what deleting it gives back
     if resource.backend == "local":
         return "free"
     if resource.kind == "bucket":
