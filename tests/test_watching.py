@@ -1,0 +1,46 @@
+"""A training job runs in a process of its own while a wizard watches it: the wizard collects the
+engine's end as soon as it comes, and other wizards can tell that this one is watching the run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from sagewiz.core.local import job as jobs
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAGEWIZ_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def _state(pid: int) -> str:
+    """The process's state as the kernel shows it ("Z" for a zombie, "" once it is gone), read
+    without waiting on it (which would reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def _until(condition, seconds: float = 60.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc (Linux)")
+def test_a_finished_training_engine_is_not_left_defunct_under_the_wizard(tmp_path):
+    folder = tmp_path / "job"
+    jobs.write_spec(folder, {"job_name": "broken"})  # an engine that ends at once: its spec lacks everything
+    process = jobs.launch(folder)
+
+    assert _until(lambda: _state(process.pid) in ("", "Z")), "the engine never ended"
+    # ended: its exit status is collected without anyone asking about the job again
+    assert _until(lambda: _state(process.pid) == "", seconds=10), "the ended engine stays <defunct>"
