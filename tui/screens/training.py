@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, ProgressBar, RichLog, Static
 
-from sagewiz.tui.background import in_background
+from sagewiz.tui.background import tell, watching_in_background
 from sagewiz.tui.screens.chart import AccuracyChart
 from sagewiz.tui.screens.common import StepBar, StepList, journey_listener, ready_to_go_on
 from sagewiz.tui.screens.watching import JobScreen
@@ -61,7 +61,7 @@ class TrainingScreen(JobScreen):
         self.query_one(StepList).restart(hidden=() if self.state.tune_jobs else ("tune",))  # tuning comes next, on its own step
         self.journey()
 
-    @in_background(exclusive=True)
+    @watching_in_background  # quitting mid-training doesn't wait for it: the job goes on without the wizard
     def journey(self) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError
@@ -87,9 +87,9 @@ class TrainingScreen(JobScreen):
                 state.run_id = run.id  # the deploy step finishes the run
                 trained = train_model(backend, options, run.id, journey_listener(self, ledger, run))
         except WizardError as error:
-            self.app.call_from_thread(self.failed, error)
+            tell(self, self.failed, error)
             return
-        self.app.call_from_thread(self.finished, trained)
+        tell(self, self.finished, trained)
 
     def show_event(self, event) -> None:
         log = self.query_one("#log", RichLog)
@@ -118,6 +118,10 @@ class TrainingScreen(JobScreen):
 
     def stop(self, backend, job: str) -> None:
         backend.stop_training(job)
+
+    def how_to_come_back(self, job: str) -> str:
+        backend = " --backend aws" if self.state.backend == "aws" else ""
+        return f"Follow it with `sagewiz monitor {job}{backend}`, or run `sagewiz` again to pick the run up where it is."
 
     def failed(self, error) -> None:
         """Training didn't finish: say why. What was created so far is there to clean up."""

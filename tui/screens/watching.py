@@ -31,8 +31,10 @@ class JobScreen(Screen[str]):
         self.started = 0.0
 
     def follow_job(self, job: str) -> None:
-        """``job`` started, or ("") the step ended: the stop button and the clock follow it."""
+        """``job`` started, or ("") the step ended: the stop button and the clock follow it, and
+        what the terminal says if the wizard closes meanwhile (the app prints ``farewell``)."""
         self.job = job
+        self.app.farewell = f"The {self.doing.lower()} job {job} goes on without the wizard. {self.how_to_come_back(job)}" if job else ""
         self.refresh_bindings()
         stop = self.query_one("#stop", Button)
         stop.disabled = not job
@@ -40,6 +42,10 @@ class JobScreen(Screen[str]):
         if job:
             self.started = time.monotonic()
             self._tick()
+
+    def how_to_come_back(self, job: str) -> str:
+        """What the terminal says after the wizard closed while ``job`` ran."""
+        return "Run `sagewiz` again to pick the run up where it is."
 
     def so_far(self) -> str:
         """What the clock line adds after the time (the trials done, …)."""

@@ -1,0 +1,79 @@
+"""The Train step while a job runs: quitting, coming back, how the time and the epochs read."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from pilot_steps import wait_for
+from sagewiz.core.journey import JourneyEvent
+from sagewiz.tui.app import SagewizApp
+from sagewiz.tui.state import WizardState
+
+JOB = "sagewiz-5e1f2a3b-train"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAGEWIZ_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+class Job:
+    """A training job as the journey reports it: it started and has written its log up to
+    ``events``; then it is between two log lines (``follow_logs`` waiting) until ``next_line``."""
+
+    def __init__(self, monkeypatch, events=(), started_at: float | None = None):
+        self.events = list(events)
+        self.started_at = started_at
+        self.next_line = threading.Event()
+        self.waiting = threading.Event()
+        self.left = threading.Event()
+        monkeypatch.setattr("sagewiz.core.journey.train_model", self.train_model)
+
+    def train_model(self, backend, options, run_id, listen, **_):
+        listen(JourneyEvent("step", "train", f"Training {JOB} on local-cpu", {"job": JOB, "hyperparameters": {"epochs": "5"}}))
+        if self.started_at is not None:
+            listen(JourneyEvent("started", "train", "", {"job": JOB, "started_at": self.started_at}))
+        for event in self.events:
+            listen(event)
+        self.waiting.set()
+        try:
+            self.next_line.wait(20)
+            listen(JourneyEvent("log", "train", "Epoch[1] Batch [10]\tSpeed: 40.2 samples/sec"))
+        finally:
+            self.left.set()
+        raise AssertionError("the watcher went on after the screen had gone")
+
+
+async def on_the_train_step(pilot, job: Job) -> None:
+    from sagewiz.tui.screens.training import TrainingScreen
+
+    app = pilot.app
+    await wait_for(pilot, lambda: type(app.screen).__name__ == "WelcomeScreen")
+    app.push_screen(TrainingScreen(app.state))
+    await wait_for(pilot, lambda: getattr(app.screen, "job", "") == JOB and job.waiting.is_set(), timeout=30,
+                   what="the job watched")
+
+
+def test_quitting_mid_training_closes_at_once_says_the_job_goes_on_and_logs_nothing(home, tmp_path, monkeypatch):
+    job = Job(monkeypatch)
+    app = SagewizApp(WizardState(data_dir=str(tmp_path)), unfinished_runs=False)
+
+    async def story():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await on_the_train_step(pilot, job)
+            await pilot.press("ctrl+q")
+
+    asyncio.run(story())  # returns once the app and every thread the exit waits for have ended
+    assert not job.left.is_set(), "the exit waited for the watcher's next log line"
+    assert f"The training job {JOB} goes on without the wizard" in app.farewell
+    assert f"`sagewiz monitor {JOB}`" in app.farewell and "run `sagewiz` again" in app.farewell
+
+    job.next_line.set()  # the job writes its next line: the watcher, with nobody to tell, ends there
+    for thread in threading.enumerate():
+        if thread.name.endswith(" watching"):
+            thread.join(10)
+    assert job.left.is_set() and not (home / "errors.log").exists()
