@@ -77,3 +77,24 @@ def test_quitting_mid_training_closes_at_once_says_the_job_goes_on_and_logs_noth
         if thread.name.endswith(" watching"):
             thread.join(10)
     assert job.left.is_set() and not (home / "errors.log").exists()
+
+
+def test_a_run_another_wizard_is_watching_is_not_offered_for_resuming(home):
+    from sagewiz.core.ledger import Ledger
+    from test_watching import another_wizard_watching
+
+    with Ledger() as ledger:
+        run = ledger.start_run("local", {"data_dir": "/somewhere"})
+        ledger.save_progress(run.id, "train", run.answers)
+
+    async def story():
+        app = SagewizApp(WizardState())  # a second sagewiz
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "WelcomeScreen" and app.screen.query("#resume-note"))
+            return not app.screen.query("#resume"), " ".join(str(app.screen.query_one("#resume-note").render()).split())
+
+    with another_wizard_watching(run.id) as other:
+        no_resume, note = asyncio.run(story())
+        assert no_resume and f"being watched by another sagewiz (process {other.pid})" in note and "sagewiz monitor" in note
+    no_resume, note = asyncio.run(story())  # that wizard has gone: the run is this one's to resume
+    assert not no_resume and "can be continued" in note

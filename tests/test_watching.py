@@ -44,3 +44,38 @@ def test_a_finished_training_engine_is_not_left_defunct_under_the_wizard(tmp_pat
     assert _until(lambda: _state(process.pid) in ("", "Z")), "the engine never ended"
     # ended: its exit status is collected without anyone asking about the job again
     assert _until(lambda: _state(process.pid) == "", seconds=10), "the ended engine stays <defunct>"
+
+
+def another_wizard_watching(run_id: str):
+    """A second sagewiz process that watches ``run_id`` until it is ended (a context manager)."""
+    import contextlib
+    import subprocess
+    import sys
+
+    @contextlib.contextmanager
+    def running():
+        from sagewiz.core.watchers import watcher_of
+
+        process = subprocess.Popen([sys.executable, "-c", "import sys, time; from sagewiz.core.watchers import watch; "
+                                    "watch(sys.argv[1]); time.sleep(120)", run_id])
+        try:
+            assert _until(lambda: watcher_of(run_id) == process.pid, seconds=30), "the other wizard never said it watches"
+            yield process
+        finally:
+            process.kill()
+            process.wait()
+
+    return running()
+
+
+def test_a_run_another_wizard_watches_is_known_to_be_watched_until_that_wizard_is_gone():
+    from sagewiz.core.watchers import stop_watching, watch, watcher_of
+
+    with another_wizard_watching("run-on-the-other-screen") as other:
+        assert watcher_of("run-on-the-other-screen") == other.pid
+        assert watcher_of("another-run") is None
+    assert watcher_of("run-on-the-other-screen") is None  # killed without a word: its marker is ignored
+
+    watch("my-run")  # this wizard's own marker is never "elsewhere"
+    assert watcher_of("my-run") is None
+    stop_watching()

@@ -67,6 +67,7 @@ class TrainingScreen(JobScreen):
         from sagewiz.core.errors import WizardError
         from sagewiz.core.journey import JourneyOptions, train_model
         from sagewiz.core.ledger import Ledger
+        from sagewiz.core.watchers import watch
 
         state = self.state
         try:
@@ -75,6 +76,7 @@ class TrainingScreen(JobScreen):
                 answers = {"data_dir": state.data_dir, "hp": state.overrides, "tune": state.tune_jobs,
                            "region": state.region if state.backend == "aws" else "", "continue_from": state.continue_from}
                 run = run or ledger.start_run(state.backend, answers)
+                watch(run.id)  # another sagewiz now says the run is watched here, instead of offering to resume it
                 # resuming: the run's own backend, region and tuning (the next steps use them), not today's answers
                 state.backend, state.region = run.backend, run.answers.get("region", "")
                 state.tune_jobs = int(run.answers.get("tune", 0))
