@@ -98,3 +98,22 @@ def test_a_run_another_wizard_is_watching_is_not_offered_for_resuming(home):
         assert no_resume and f"being watched by another sagewiz (process {other.pid})" in note and "sagewiz monitor" in note
     no_resume, note = asyncio.run(story())  # that wizard has gone: the run is this one's to resume
     assert not no_resume and "can be continued" in note
+
+
+def test_a_resumed_job_five_minutes_old_is_clocked_from_its_own_start(home, tmp_path, monkeypatch):
+    import time
+
+    job = Job(monkeypatch, started_at=time.time() - 300)
+    app = SagewizApp(WizardState(data_dir=str(tmp_path)), unfinished_runs=False)
+
+    async def story():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await on_the_train_step(pilot, job)
+            await pilot.pause()
+            return " ".join(str(app.screen.query_one("#outcome").render()).split())
+
+    try:
+        clock = asyncio.run(story())
+    finally:
+        job.next_line.set()
+    assert f"Training {JOB}: 5m " in clock

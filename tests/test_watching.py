@@ -79,3 +79,28 @@ def test_a_run_another_wizard_watches_is_known_to_be_watched_until_that_wizard_i
     watch("my-run")  # this wizard's own marker is never "elsewhere"
     assert watcher_of("my-run") is None
     stop_watching()
+
+
+def test_a_run_resumed_after_its_job_finished_alone_shows_every_epoch_from_the_log_and_when_the_job_began(home, tmp_path):
+    from sagewiz.core.dataset.sample import write_sample_dataset
+    from sagewiz.core.journey import JourneyOptions, train_model
+    from sagewiz.core.ledger import Ledger
+    from sagewiz.core.local.backend import LocalBackend
+
+    write_sample_dataset(tmp_path / "digits", size=28, classes=[3, 8], seed=5)
+    began = time.time() - 300  # five minutes ago, by the wizard that was closed since
+    folder = home / "jobs" / "sagewiz-run-fini-train"  # the run's job, which ended while no wizard watched
+    folder.mkdir(parents=True)
+    jobs.write_status(folder, {"status": "Completed", "secondary_status": "Completed", "started_at": began, "ended_at": began + 200,
+                               "history": [{"status": "Starting", "started_at": began}], "metrics": [],
+                               "model_path": str(folder / "output" / "model.tar.gz")})
+    jobs.log_path(folder).write_text("".join(f"[11/25/2026 09:0{e}:10 INFO 140] Epoch[{e}] Train-accuracy={0.5 + e / 10:.6f}\n"
+                                             f"[11/25/2026 09:0{e}:11 INFO 140] Epoch[{e}] Validation-accuracy={0.4 + e / 10:.6f}\n"
+                                             for e in range(3)))
+    events = []
+    with Ledger(home / "ledger.sqlite3") as ledger:
+        train_model(LocalBackend(home, ledger), JourneyOptions(tmp_path / "digits", {"epochs": "3"}), "run-finished-alone", events.append)
+
+    assert [(e.data["epoch"], e.data["value"]) for e in events if e.kind == "metric" and e.data["name"] == "validation:accuracy"] == \
+        [(0, 0.4), (1, 0.5), (2, 0.6)]
+    assert [e.data for e in events if e.kind == "started"] == [{"job": "sagewiz-run-fini-train", "started_at": began}]

@@ -100,6 +100,8 @@ class TrainingScreen(JobScreen):
             self.follow_job(event.data.get("job", ""))
             log.write(f"[b cyan]▸ {escape(event.text)}[/]")
             self.query_one("#progress").display = False
+        elif event.kind == "started":  # the job's own start: a resumed one has been running a while
+            self.follow_job(event.data["job"], since=event.data["started_at"])
         elif event.kind == "progress":
             bar = self.query_one("#progress", ProgressBar)
             bar.display = True
