@@ -117,3 +117,32 @@ def test_a_resumed_job_five_minutes_old_is_clocked_from_its_own_start(home, tmp_
     finally:
         job.next_line.set()
     assert f"Training {JOB}: 5m " in clock
+
+
+def epochs_done(count: int) -> list:
+    """The metric events of ``count`` epochs, accuracy rising."""
+    return [JourneyEvent("metric", "train", "", {"epoch": epoch, "name": f"{split}:accuracy", "value": min(0.99, 0.3 + epoch / 40)})
+            for epoch in range(count) for split in ("train", "validation")]
+
+
+def test_at_80_by_24_the_log_has_room_and_twenty_epochs_stay_in_view_over_a_labelled_epoch_axis(home, tmp_path, monkeypatch):
+    job = Job(monkeypatch, events=[JourneyEvent("log", "train", f"Epoch[{e}] Validation-accuracy=0.9") for e in range(20)]
+              + epochs_done(20))
+    app = SagewizApp(WizardState(data_dir=str(tmp_path)), unfinished_runs=False)
+
+    async def story():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await on_the_train_step(pilot, job)
+            await pilot.pause()
+            chart = app.screen.query_one("#chart")
+            return app.screen.query_one("#log").content_region.height, str(chart.render()).splitlines(), chart.content_region.width
+
+    try:
+        log_lines, chart, width = asyncio.run(story())
+    finally:
+        job.next_line.set()
+    assert log_lines >= 5
+    [axis] = [line for line in chart if line.startswith("epoch ")]
+    assert axis.split()[1] == "0" and axis.split()[-1] == "19"  # the first epoch and the last, both in view
+    assert max(len(line) for line in chart) <= width  # nothing cut at the right
+
