@@ -198,7 +198,7 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
                         class_names=prepared.class_names, tags={"sagewiz:run": run_id})
 
     step("train", f"Training {names['train']} on {instance}", job=names["train"], instance_type=instance,
-         instance_count=options.instance_count)
+         instance_count=options.instance_count, hyperparameters=hyperparameters.to_sagemaker())  # what its pace compares with
     job = _train(backend, spec, listen, poll_seconds)
     summary["training"] = _job_summary(job)
     summary["model_from"] = job.job_name

@@ -146,3 +146,30 @@ def test_at_80_by_24_the_log_has_room_and_twenty_epochs_stay_in_view_over_a_labe
     assert axis.split()[1] == "0" and axis.split()[-1] == "19"  # the first epoch and the last, both in view
     assert max(len(line) for line in chart) <= width  # nothing cut at the right
 
+
+def test_a_training_far_slower_than_estimated_says_the_computer_is_busy_and_how_long_is_left(home, tmp_path, monkeypatch):
+    import time
+
+    # estimated at about 14 seconds (five epochs of 500 small pictures), and one epoch took ten minutes
+    job = Job(monkeypatch, events=epochs_done(1), started_at=time.time() - 600)
+    settings = {"num_classes": "3", "num_training_samples": "500", "epochs": "5", "image_shape": "3,28,28", "num_layers": "20"}
+    real = job.train_model
+
+    def train_model(backend, options, run_id, listen, **kwargs):
+        listen(JourneyEvent("step", "train", f"Training {JOB} on local-cpu", {"job": JOB, "hyperparameters": settings}))
+        return real(backend, options, run_id, listen, **kwargs)
+
+    monkeypatch.setattr("sagewiz.core.journey.train_model", train_model)
+    app = SagewizApp(WizardState(data_dir=str(tmp_path)), unfinished_runs=False)
+
+    async def story():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await on_the_train_step(pilot, job)
+            await pilot.pause()
+            return " ".join(str(app.screen.query_one("#outcome").render()).split())
+
+    try:
+        clock = asyncio.run(story())
+    finally:
+        job.next_line.set()
+    assert "Slower than estimated: the computer is busy — about 40 min left at this pace." in clock

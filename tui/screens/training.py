@@ -19,6 +19,24 @@ from sagewiz.tui.screens.common import StepBar, StepList, journey_listener, read
 from sagewiz.tui.screens.watching import JobScreen
 from sagewiz.tui.words import error_text
 
+SLOWER = 2.0  # how many times the estimate a training may take before the screen says it is slow
+
+
+def pace_note(seconds: float, done: int, epochs: int, estimate: float) -> str:
+    """What to say when a training of ``epochs`` epochs, ``done`` of them in ``seconds``, is far
+    slower than the ``estimate`` (seconds) shown before it started: the estimate is for this kind
+    of computer doing nothing else, so the likely cause is other work on it ("" while on pace)."""
+    if not estimate or not epochs or done >= epochs:
+        return ""
+    if not done:
+        return "Slower than estimated: the computer is busy (no epoch done yet)" if seconds > SLOWER * estimate else ""
+    if seconds / done * epochs <= SLOWER * estimate:
+        return ""
+    left = seconds / done * (epochs - done)
+    return (f"Slower than estimated: the computer is busy — about {f'{left / 60:.0f} min' if left >= 90 else f'{left:.0f} s'}"
+            " left at this pace")
+
+
 STEP_NAMES = {"check": "Check pictures", "prepare": "Pack RecordIO", "upload": "Copy to storage", "train": "Train",
               "tune": "Tune"}
 
@@ -34,6 +52,7 @@ class TrainingScreen(JobScreen):
     def __init__(self, state):
         super().__init__(state)
         self.accuracy: list[float] = []
+        self.epochs, self.estimate = 0, 0.0  # the training's epochs, and the seconds the settings step estimated for them
         self.verbose = False
         state.trained = None  # a new training: the model comes when it ends
 
@@ -96,6 +115,8 @@ class TrainingScreen(JobScreen):
     def show_event(self, event) -> None:
         log = self.query_one("#log", RichLog)
         if event.kind == "step":
+            if event.step == "train" and self.state.backend != "aws":  # SageMaker's machines do nothing else
+                self.expect(event.data.get("hyperparameters") or {})
             self.query_one(StepList).begin(event.step)
             self.follow_job(event.data.get("job", ""))
             log.write(f"[b cyan]▸ {escape(event.text)}[/]")
@@ -114,8 +135,25 @@ class TrainingScreen(JobScreen):
             self.query_one("#chart", AccuracyChart).add(event.data["name"], event.data["epoch"], event.data["value"])
             if event.data["name"] == "validation:accuracy":
                 self.accuracy.append(event.data["value"])
+                if self.job:
+                    self._show_clock()  # an epoch ended: the pace with it
         elif event.kind in ("note", "done") and event.text:
             log.write(("[yellow]•[/] " if event.kind == "note" else "[green]✓[/] ") + escape(event.text))
+
+    def expect(self, hyperparameters: dict) -> None:
+        """The estimate the Where and Settings steps showed for these settings, to compare the pace with."""
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.hyperparams import Hyperparameters
+        from sagewiz.tui.screens.settings import estimate_minutes
+
+        try:
+            hp = Hyperparameters.from_sagemaker(hyperparameters)
+        except WizardError:  # settings the journey took: nothing to estimate from
+            return
+        self.epochs, self.estimate = hp.epochs, estimate_minutes(hp) * 60 + 10  # as settings.duration says it
+
+    def pace(self, seconds: float) -> str:
+        return pace_note(seconds, len(self.accuracy), self.epochs, self.estimate)
 
     def stop_question(self, job: str) -> str:
         return f"Stop the training job {job}? It ends Stopped and keeps its last checkpoint; the journey ends there."

@@ -69,7 +69,12 @@ class JobScreen(Screen[str]):
             text += f", about ${seconds / 3600 * self.state.training_price:.2f} so far"
         elif self.state.backend != "aws":
             text += ", free"
-        self.query_one("#outcome", Static).update(f"{text}.  [dim]({self.stop_hint})[/]")
+        pace = self.pace(seconds)
+        self.query_one("#outcome", Static).update(f"{text}.{' ' + pace + '.' if pace else ''}  [dim]({self.stop_hint})[/]")
+
+    def pace(self, seconds: float) -> str:
+        """After the clock: how the job keeps up with what was estimated, if worth saying ("" if not)."""
+        return ""
 
     def check_action(self, action: str, parameters) -> bool | None:
         # "s" is in the footer only while there is a job to stop
