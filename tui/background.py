@@ -31,11 +31,9 @@ class ScreenGone(Exception):
 def tell(node, callback, *args):
     """``callback(*args)`` on the app's thread, from a worker's, and its result. Raises ScreenGone
     when ``node``'s screen or the app has gone, instead of Textual's "no active app" errors."""
-    from textual._context import NoActiveAppError
-
     try:
         app = node.app
-    except NoActiveAppError:
+    except RuntimeError:  # Textual's NoActiveAppError: the node is off every app
         raise ScreenGone from None
     if not node.is_attached or not app.is_running:
         raise ScreenGone
