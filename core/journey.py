@@ -51,7 +51,7 @@ class JourneyEvent:
     """Something to show while the journey runs: a step starting or ending, a log line, a
     metric, a packing or evaluation count, a tuning trial."""
 
-    kind: str  # "step", "done", "log", "metric", "progress", "trials", "note"
+    kind: str  # "step", "done", "log", "metric", "progress", "trials", "note", "started" (a job, with its own start time)
     step: str
     text: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
@@ -198,7 +198,7 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
                         class_names=prepared.class_names, tags={"sagewiz:run": run_id})
 
     step("train", f"Training {names['train']} on {instance}", job=names["train"], instance_type=instance,
-         instance_count=options.instance_count)
+         instance_count=options.instance_count, hyperparameters=hyperparameters.to_sagemaker())  # what its pace compares with
     job = _train(backend, spec, listen, poll_seconds)
     summary["training"] = _job_summary(job)
     summary["model_from"] = job.job_name
@@ -343,11 +343,14 @@ def _train(backend: Backend, spec: TrainingSpec, listen: Listener, poll_seconds:
     from sagewiz.core.metrics import metrics_from_log_line
 
     job = backend.start_training(spec)
-    if not job.status.finished:
-        for event in backend.follow_logs(spec.job_name, follow=True):
-            listen(JourneyEvent("log", "train", event.message))
-            for epoch, name, value in metrics_from_log_line(event.message):
-                listen(JourneyEvent("metric", "train", f"{name}={value:.4f}", {"epoch": epoch, "name": name, "value": value}))
+    # resumed, the job may be minutes old: its own start, not the watcher's, is when it began
+    listen(JourneyEvent("started", "train", "", {"job": spec.job_name,
+                                                 "started_at": job.history[0].started_at if job.history else time.time()}))
+    # from the start of its log: a job that ended while nobody watched still shows every epoch
+    for event in backend.follow_logs(spec.job_name, follow=not job.status.finished):
+        listen(JourneyEvent("log", "train", event.message))
+        for epoch, name, value in metrics_from_log_line(event.message):
+            listen(JourneyEvent("metric", "train", f"{name}={value:.4f}", {"epoch": epoch, "name": name, "value": value}))
     while not (job := backend.describe_training(spec.job_name)).status.finished:
         time.sleep(poll_seconds)
     if job.status != JobStatus.COMPLETED or not job.model_uri:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +18,14 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
     except (ChildProcessError, OSError):
         pass  # not our child: its parent (or init) reaps it
+
+
+def reap_when_done(process: subprocess.Popen) -> None:
+    """Wait for ``process`` in a thread of its own, so that when it ends its exit status is
+    collected at once: a child nobody waits for stays ``<defunct>`` under this process (the
+    wizard, for hours) until this process ends. The caller goes on at once; the thread is a
+    daemon, so it never holds up this process's exit."""
+    threading.Thread(target=process.wait, name=f"reap {process.pid}", daemon=True).start()
 
 
 def process_exists(pid: int | None) -> bool:

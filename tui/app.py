@@ -24,6 +24,7 @@ class SagewizApp(App[None]):
         super().__init__()
         self.state = state or WizardState.load()
         self.look_for_unfinished = unfinished_runs
+        self.farewell = ""  # said on the terminal once the wizard has closed: a job that goes on (tui/screens/watching.py)
 
     def on_mount(self) -> None:
         self.flow()
@@ -177,7 +178,14 @@ def run_wizard(plain: bool = False) -> int:
 
     detect_terminal_graphics()  # before the app: once it runs, Textual reads the terminal's answers itself
     app = SagewizApp()
-    app.run()
+    try:
+        app.run()
+    finally:
+        from sagewiz.core.watchers import stop_watching
+
+        stop_watching()  # the run this wizard walked can be resumed by the next one
+    if app.farewell:
+        print(app.farewell)
     return app.return_code or 0  # 1 after a bug (said as it closed)
 
 

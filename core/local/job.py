@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sagewiz.core.backend import JobStatus
-from sagewiz.core.processes import command_line, process_exists
+from sagewiz.core.processes import command_line, process_exists, reap_when_done
 
 SPEC, STATUS, LOG, ERRORS, STOP = "spec.json", "status.json", "training.log", "engine.err", "stop"
 _ENGINE = "sagewiz.core.local.train"
@@ -77,10 +77,12 @@ def log_path(folder: Path) -> Path:
 
 def launch(folder: Path) -> subprocess.Popen:
     """Start the engine on ``folder`` in its own session (the wizard's Ctrl-C or exit doesn't
-    reach it) and record its pid in the status before returning. Raises OSError."""
+    reach it) and record its pid in the status before returning. When the engine ends while this
+process still runs, it is reaped at once (no ``<defunct>`` engine under the wizard). Raises OSError."""
     with open(folder / ERRORS, "ab") as errors:
         process = subprocess.Popen([sys.executable, "-m", _ENGINE, str(folder)], stdin=subprocess.DEVNULL, stdout=errors,
                                    stderr=subprocess.STDOUT, cwd=folder, start_new_session=True, close_fds=True)
+    reap_when_done(process)  # the engine outlives this call: whoever started it collects its end
     now = time.time()
     if read_status(folder) is None:  # the engine may already have written its own
         write_status(folder, {"status": "InProgress", "secondary_status": "Starting", "pid": process.pid,

@@ -21,6 +21,7 @@ from typing import Mapping
 from sagewiz.core.backend import Channel, JobStatus, TrainingSpec, Trial, TuningJob, TuningSpec
 from sagewiz.core.errors import WizardError
 from sagewiz.core.local.tuning import TrialProgress, TuningPlan, run_tuning
+from sagewiz.core.processes import reap_when_done
 from sagewiz.core.tuning_ranges import ParameterRange
 
 SPEC, STATE, STOP, ERRORS = "tuning-spec.json", "tuning-status.json", "stop", "tuner.err"
@@ -47,6 +48,7 @@ def launch(folder: Path, spec: TuningSpec, home: Path) -> subprocess.Popen:
     with open(folder / ERRORS, "ab") as errors:
         process = subprocess.Popen([sys.executable, "-m", "sagewiz.core.local.tune", str(folder)], stdin=subprocess.DEVNULL,
                                    stdout=errors, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    reap_when_done(process)  # no <defunct> tuner under the wizard once it ends
     _write_json(folder / STATE, {"name": spec.tuning_job_name, "status": JobStatus.IN_PROGRESS.value, "trials": [],
                                  "best": None, "pid": process.pid})
     return process

@@ -1,6 +1,6 @@
 """Small charts drawn with block characters: accuracy per epoch (a pair of bars per epoch, train
-and validation, on a fixed 0–1 scale so that epochs compare at a glance) and the tuning trials'
-accuracy (a bar per trial, against the first training's)."""
+and validation, on a fixed 0–1 scale so that epochs compare at a glance, every epoch in view) and
+the tuning trials' accuracy (a bar per trial, against the first training's)."""
 
 from __future__ import annotations
 
@@ -31,19 +31,46 @@ def columns(cells: list[tuple[float, str] | None], height: int, mark: float | No
     return text
 
 
-def bars(series: list[list[float]], styles: list[str], height: int, limit: int) -> Text:
-    """Vertical bars, ``height`` rows tall, for the last ``limit`` values of each series,
-    interleaved per epoch (value 0 → empty, 1 → full column)."""
-    epochs = max((len(s) for s in series), default=0)
-    cells: list[tuple[float, str] | None] = []
-    for epoch in range(max(0, epochs - limit), epochs):
-        cells += [(values[epoch] if epoch < len(values) else 0.0, style) for values, style in zip(series, styles)]
-        cells.append(None)
-    return columns(cells, height)
+def epoch_groups(epochs: int, room: int) -> tuple[int, int]:
+    """How every epoch fits across ``room`` columns: (epochs per pair of bars, columns per pair).
+    A train bar, a validation bar and a gap per epoch while they fit; then without the gap; then
+    neighbouring epochs share a pair (showing the later one), as many as it takes. So the chart
+    narrows its bars as epochs come instead of pushing the first ones out of view."""
+    room = max(room, 2)
+    if epochs * 3 <= room:
+        return 1, 3
+    return max(1, math.ceil(epochs * 2 / room)), 2
+
+
+def epoch_axis(epochs: int, per: int, width: int) -> str:
+    """The epoch numbers under the bars (the algorithm's own, from 0, as in the log), at the
+    first column of their pair: the last one always, the others where they don't crowd."""
+    groups = math.ceil(epochs / per) if epochs else 0
+    line = [" "] * (groups * width)
+    if not groups:
+        return ""
+
+    def label(group: int) -> tuple[int, str]:
+        number = str(min(group * per + per - 1, epochs - 1))  # the epoch the pair shows
+        return min(group * width, len(line) - len(number)) if len(line) >= len(number) else 0, number
+
+    last_at, last = label(groups - 1)
+    free = 0
+    for group in range(groups - 1):
+        at, number = label(group)
+        if at >= free and at + len(number) < last_at:
+            line[at:at + len(number)] = number
+            free = at + len(number) + 1
+    line[last_at:last_at + len(last)] = last
+    return "".join(line)
 
 
 class AccuracyChart(Static):
-    """Train and validation accuracy per epoch, newest on the right."""
+    """Train and validation accuracy per epoch on a fixed 0–1 scale, every epoch in view (the
+    bars narrow as epochs come), with the epoch numbers beneath."""
+
+    GUTTER = 6  # the scale's labels on the left: "  1.0 ", "    0 ", "epoch "
+    STYLES = ("dodger_blue2", "green3")
 
     def __init__(self, **kwargs):
         super().__init__("", **kwargs)
@@ -58,14 +85,28 @@ class AccuracyChart(Static):
         self.refresh_chart()
 
     def refresh_chart(self) -> None:
-        height = max(3, (self.size.height or 7) - 2)
-        limit = max(4, ((self.size.width or 60) - 2) // 3)
-        chart = bars([self.train, self.validation], ["dodger_blue2", "green3"], height, limit)
-        latest = ""
-        if self.validation:
-            latest = f"epoch {len(self.validation) - 1}: validation {self.validation[-1]:.3f} (best {max(self.validation):.3f})"
-        legend = Text.assemble(("█", "dodger_blue2"), " train  ", ("█", "green3"), " validation   ", latest)
-        self.update(Text.assemble(chart, legend))
+        height = max(2, (self.size.height or 7) - 2)  # less the epoch axis and the legend
+        room = max(2, (self.size.width or 60) - self.GUTTER)
+        epochs = max(len(self.train), len(self.validation))
+        per, width = epoch_groups(epochs, room)
+        cells: list[tuple[float, str] | None] = []
+        for group in range(math.ceil(epochs / per)):
+            epoch = min(group * per + per - 1, epochs - 1)  # the later epoch of the ones the pair stands for
+            cells += [(values[epoch] if epoch < len(values) else 0.0, style) for values, style in
+                      zip((self.train, self.validation), self.STYLES)]
+            if width == 3:
+                cells.append(None)
+        scale = ["  1.0 "] + ["      "] * (height - 2) + ["    0 "]
+        text = Text()
+        for label, line in zip(scale, columns(cells, height).split()):
+            text.append(label, style="grey50")
+            text.append_text(line)
+            text.append("\n")
+        text.append("epoch ", style="grey50")
+        text.append(epoch_axis(epochs, per, width) + "\n", style="grey50")
+        latest = f"  last {self.validation[-1]:.3f}, best {max(self.validation):.3f}" if self.validation else ""
+        text.append_text(Text.assemble(("█", self.STYLES[0]), " train ", ("█", self.STYLES[1]), " validation", latest))
+        self.update(text)
 
     def on_resize(self) -> None:
         self.refresh_chart()

@@ -51,11 +51,14 @@ class StepList(Static):
 def journey_listener(screen, ledger, run, answers: dict | None = None):
     """What a screen's worker hands core/ to hear from the journey: each step is saved with the
     ``run`` and its ``answers`` (default: the run's own), so a run interrupted there is picked up
-    there next time; each event goes to ``screen.show_event`` on the app's thread."""
+    there next time; each event goes to ``screen.show_event`` on the app's thread. Once the
+    screen is gone (the wizard quit) it raises ScreenGone, which ends the journey's worker quietly."""
+    from sagewiz.tui.background import tell
+
     def listen(event) -> None:
         if event.kind == "step" and run is not None:
             ledger.save_progress(run.id, event.step, run.answers if answers is None else answers)
-        screen.app.call_from_thread(screen.show_event, event)
+        tell(screen, screen.show_event, event)
 
     return listen
 

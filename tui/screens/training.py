@@ -13,11 +13,29 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, ProgressBar, RichLog, Static
 
-from sagewiz.tui.background import in_background
+from sagewiz.tui.background import tell, watching_in_background
 from sagewiz.tui.screens.chart import AccuracyChart
 from sagewiz.tui.screens.common import StepBar, StepList, journey_listener, ready_to_go_on
 from sagewiz.tui.screens.watching import JobScreen
 from sagewiz.tui.words import error_text
+
+SLOWER = 2.0  # how many times the estimate a training may take before the screen says it is slow
+
+
+def pace_note(seconds: float, done: int, epochs: int, estimate: float) -> str:
+    """What to say when a training of ``epochs`` epochs, ``done`` of them in ``seconds``, is far
+    slower than the ``estimate`` (seconds) shown before it started: the estimate is for this kind
+    of computer doing nothing else, so the likely cause is other work on it ("" while on pace)."""
+    if not estimate or not epochs or done >= epochs:
+        return ""
+    if not done:
+        return "Slower than estimated: the computer is busy (no epoch done yet)" if seconds > SLOWER * estimate else ""
+    if seconds / done * epochs <= SLOWER * estimate:
+        return ""
+    left = seconds / done * (epochs - done)
+    return (f"Slower than estimated: the computer is busy — about {f'{left / 60:.0f} min' if left >= 90 else f'{left:.0f} s'}"
+            " left at this pace")
+
 
 STEP_NAMES = {"check": "Check pictures", "prepare": "Pack RecordIO", "upload": "Copy to storage", "train": "Train",
               "tune": "Tune"}
@@ -34,6 +52,7 @@ class TrainingScreen(JobScreen):
     def __init__(self, state):
         super().__init__(state)
         self.accuracy: list[float] = []
+        self.epochs, self.estimate = 0, 0.0  # the training's epochs, and the seconds the settings step estimated for them
         self.verbose = False
         state.trained = None  # a new training: the model comes when it ends
 
@@ -61,12 +80,13 @@ class TrainingScreen(JobScreen):
         self.query_one(StepList).restart(hidden=() if self.state.tune_jobs else ("tune",))  # tuning comes next, on its own step
         self.journey()
 
-    @in_background(exclusive=True)
+    @watching_in_background  # quitting mid-training doesn't wait for it: the job goes on without the wizard
     def journey(self) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError
         from sagewiz.core.journey import JourneyOptions, train_model
         from sagewiz.core.ledger import Ledger
+        from sagewiz.core.watchers import watch
 
         state = self.state
         try:
@@ -75,6 +95,7 @@ class TrainingScreen(JobScreen):
                 answers = {"data_dir": state.data_dir, "hp": state.overrides, "tune": state.tune_jobs,
                            "region": state.region if state.backend == "aws" else "", "continue_from": state.continue_from}
                 run = run or ledger.start_run(state.backend, answers)
+                watch(run.id)  # another sagewiz now says the run is watched here, instead of offering to resume it
                 # resuming: the run's own backend, region and tuning (the next steps use them), not today's answers
                 state.backend, state.region = run.backend, run.answers.get("region", "")
                 state.tune_jobs = int(run.answers.get("tune", 0))
@@ -87,17 +108,21 @@ class TrainingScreen(JobScreen):
                 state.run_id = run.id  # the deploy step finishes the run
                 trained = train_model(backend, options, run.id, journey_listener(self, ledger, run))
         except WizardError as error:
-            self.app.call_from_thread(self.failed, error)
+            tell(self, self.failed, error)
             return
-        self.app.call_from_thread(self.finished, trained)
+        tell(self, self.finished, trained)
 
     def show_event(self, event) -> None:
         log = self.query_one("#log", RichLog)
         if event.kind == "step":
+            if event.step == "train" and self.state.backend != "aws":  # SageMaker's machines do nothing else
+                self.expect(event.data.get("hyperparameters") or {})
             self.query_one(StepList).begin(event.step)
             self.follow_job(event.data.get("job", ""))
             log.write(f"[b cyan]▸ {escape(event.text)}[/]")
             self.query_one("#progress").display = False
+        elif event.kind == "started":  # the job's own start: a resumed one has been running a while
+            self.follow_job(event.data["job"], since=event.data["started_at"])
         elif event.kind == "progress":
             bar = self.query_one("#progress", ProgressBar)
             bar.display = True
@@ -110,14 +135,35 @@ class TrainingScreen(JobScreen):
             self.query_one("#chart", AccuracyChart).add(event.data["name"], event.data["epoch"], event.data["value"])
             if event.data["name"] == "validation:accuracy":
                 self.accuracy.append(event.data["value"])
+                if self.job:
+                    self._show_clock()  # an epoch ended: the pace with it
         elif event.kind in ("note", "done") and event.text:
             log.write(("[yellow]•[/] " if event.kind == "note" else "[green]✓[/] ") + escape(event.text))
+
+    def expect(self, hyperparameters: dict) -> None:
+        """The estimate the Where and Settings steps showed for these settings, to compare the pace with."""
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.hyperparams import Hyperparameters
+        from sagewiz.tui.screens.settings import estimate_minutes
+
+        try:
+            hp = Hyperparameters.from_sagemaker(hyperparameters)
+        except WizardError:  # settings the journey took: nothing to estimate from
+            return
+        self.epochs, self.estimate = hp.epochs, estimate_minutes(hp) * 60 + 10  # as settings.duration says it
+
+    def pace(self, seconds: float) -> str:
+        return pace_note(seconds, len(self.accuracy), self.epochs, self.estimate)
 
     def stop_question(self, job: str) -> str:
         return f"Stop the training job {job}? It ends Stopped and keeps its last checkpoint; the journey ends there."
 
     def stop(self, backend, job: str) -> None:
         backend.stop_training(job)
+
+    def how_to_come_back(self, job: str) -> str:
+        backend = " --backend aws" if self.state.backend == "aws" else ""
+        return f"Follow it with `sagewiz monitor {job}{backend}`, or run `sagewiz` again to pick the run up where it is."
 
     def failed(self, error) -> None:
         """Training didn't finish: say why. What was created so far is there to clean up."""

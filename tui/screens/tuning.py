@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Footer, Static
 
-from sagewiz.tui.background import in_background
+from sagewiz.tui.background import tell, watching_in_background
 from sagewiz.tui.screens.chart import TrialChart
 from sagewiz.tui.screens.common import StepBar, fill_table, fits, journey_listener, ready_to_go_on, room_for
 from sagewiz.tui.screens.watching import JobScreen
@@ -63,7 +63,7 @@ class TuningScreen(JobScreen):
         self.query_one("#trials").display = False
         self.tune()
 
-    @in_background(exclusive=True)
+    @watching_in_background  # as training's: quitting doesn't wait for the tuning's next change
     def tune(self) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError
@@ -77,9 +77,9 @@ class TuningScreen(JobScreen):
                 backend = open_backend(state.backend, ledger=ledger, region=state.region or None)
                 tuned = tune_model(backend, self.first, state.tune_jobs, journey_listener(self, ledger, run))
         except WizardError as error:
-            self.app.call_from_thread(self.failed, error)
+            tell(self, self.failed, error)
             return
-        self.app.call_from_thread(self.finished, tuned)
+        tell(self, self.finished, tuned)
 
     def show_event(self, event) -> None:
         if event.kind == "step":

@@ -30,16 +30,26 @@ class JobScreen(Screen[str]):
         self.stop_asked = False  # the user stopped it: its end is no surprise
         self.started = 0.0
 
-    def follow_job(self, job: str) -> None:
-        """``job`` started, or ("") the step ended: the stop button and the clock follow it."""
-        self.job = job
+    def follow_job(self, job: str, since: float | None = None) -> None:
+        """``job`` started (at ``since``, epoch seconds, when it is known: a resumed job is older
+        than this screen), or ("") the step ended: the stop button and the clock follow it, and
+        what the terminal says if the wizard closes meanwhile (the app prints ``farewell``)."""
+        previous, self.job = self.job, job
+        self.app.farewell = f"The {self.doing.lower()} job {job} goes on without the wizard. {self.how_to_come_back(job)}" if job else ""
         self.refresh_bindings()
         stop = self.query_one("#stop", Button)
         stop.disabled = not job
         stop.display = bool(job)  # only while a job runs: nothing to stop before or after
         if job:
-            self.started = time.monotonic()
-            self._tick()
+            self.started = since or (self.started if previous == job else time.time())
+            if previous != job:
+                self._tick()
+            else:  # the clock is going already for this one: it reads the new start at once
+                self._show_clock()
+
+    def how_to_come_back(self, job: str) -> str:
+        """What the terminal says after the wizard closed while ``job`` ran."""
+        return "Run `sagewiz` again to pick the run up where it is."
 
     def so_far(self) -> str:
         """What the clock line adds after the time (the trials done, …)."""
@@ -48,15 +58,23 @@ class JobScreen(Screen[str]):
     def _tick(self) -> None:
         if not self.job:
             return
-        seconds = time.monotonic() - self.started
+        self._show_clock()
+        self.set_timer(1.0, self._tick)
+
+    def _show_clock(self) -> None:
+        seconds = max(0.0, time.time() - self.started)
         text = f"{self.doing} {self.job}: {int(seconds // 60)}m {int(seconds % 60):02d}s{self.so_far()}"
         if self.state.backend == "aws" and self.state.training_price is not None:
             # one machine at a time (tuning runs its trials one after another): elapsed × price
             text += f", about ${seconds / 3600 * self.state.training_price:.2f} so far"
         elif self.state.backend != "aws":
             text += ", free"
-        self.query_one("#outcome", Static).update(f"{text}.  [dim]({self.stop_hint})[/]")
-        self.set_timer(1.0, self._tick)
+        pace = self.pace(seconds)
+        self.query_one("#outcome", Static).update(f"{text}.{' ' + pace + '.' if pace else ''}  [dim]({self.stop_hint})[/]")
+
+    def pace(self, seconds: float) -> str:
+        """After the clock: how the job keeps up with what was estimated, if worth saying ("" if not)."""
+        return ""
 
     def check_action(self, action: str, parameters) -> bool | None:
         # "s" is in the footer only while there is a job to stop

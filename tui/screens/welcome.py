@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, RadioButton, RadioSet, Static
 
+from sagewiz.core.watchers import watcher_of
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar
 from sagewiz.tui.words import error_text, local_time
@@ -32,6 +33,8 @@ class WelcomeScreen(Screen[str]):
     def __init__(self, state, unfinished=None, has_models: bool = False):
         super().__init__()
         self.state, self.unfinished, self.has_models = state, unfinished, has_models
+        # a run another sagewiz is watching is that one's: resuming it here too would follow it twice
+        self.watcher = watcher_of(unfinished.id) if unfinished else None
 
     def compose(self) -> ComposeResult:
         yield StepBar("Welcome")
@@ -45,16 +48,20 @@ class WelcomeScreen(Screen[str]):
                 yield RadioButton(AWS, value=self.state.backend == "aws", id="aws")
             if self.unfinished:  # before the explanation: it is what this user came back for
                 run = self.unfinished
-                yield Static(f"An interrupted run ({run.id[:8]}, started {local_time(run.started_at)}, "
-                             f"reached: {run.step or 'the start'}) can be continued without redoing what it finished.",
-                             classes="note", id="resume-note")
+                about = f"({run.id[:8]}, started {local_time(run.started_at)}, reached: {run.step or 'the start'})"
+                if self.watcher:
+                    said = (f"The latest run {about} is being watched by another sagewiz (process {self.watcher}): "
+                            "go on there, or follow its job here with `sagewiz monitor`.")
+                else:
+                    said = f"An interrupted run {about} can be continued without redoing what it finished."
+                yield Static(said, classes="note", id="resume-note")
             yield Static(EXPLAIN, classes="explain")
             with Horizontal(classes="buttons", id="choices"):
                 yield Button("Choose my pictures", variant="primary", id="next")
                 yield Button("No pictures yet? Make a sample", id="sample")
                 if self.has_models:
                     yield Button("Continue an earlier model", id="continue")
-                if self.unfinished:
+                if self.unfinished and not self.watcher:
                     yield Button("Resume the interrupted run", id="resume")
         yield Footer()
 
