@@ -301,8 +301,10 @@ class Ledger:
                 raise LedgerError(f"The ledger has no resource number {resource_id}.")
             if current.state == "deleted" and state not in (None, "deleted"):
                 raise LedgerError(
-                    f"{current.kind} {current.name} is recorded as deleted and can't become {state}.",
-                    hint="Record it again with intend() before creating it again.",
+                    f"The {current.kind.replace('-', ' ')} {current.name} was deleted meanwhile (by `sagewiz cleanup` "
+                    f"or another sagewiz), so it can't become {state}.",
+                    hint="Run that step again (e.g. `sagewiz run --resume`) to create it afresh; "
+                    "`sagewiz resources` lists what is left.",
                 )
             merged = _dumps({**current.details, **details}) if details else None
             conn.execute(
@@ -418,7 +420,8 @@ def _dumps(value: dict[str, Any]) -> str:
     except (TypeError, ValueError) as exc:
         raise LedgerError(
             f"Can't record these values in the ledger: {exc}.",
-            hint="Pass plain JSON values (str, numbers, lists, dicts), e.g. model.model_dump(mode='json').",
+            hint="That is a fault in sagewiz, not in what you did: please report it with the command you ran. "
+            "Nothing was recorded.",
         ) from exc
 
 

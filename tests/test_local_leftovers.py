@@ -5,6 +5,8 @@ belongs to another endpoint doesn't get that endpoint stopped. Real endpoint ser
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import pytest
 
@@ -53,17 +55,21 @@ def test_an_endpoint_serving_after_the_ledger_was_lost_is_listed_and_cleanup_sto
     else:
         (home / "ledger.sqlite3").write_bytes(b"")
 
-    found, said = listed(capsys)
-    assert "was missing or damaged and was started afresh" in said and "found on disk" in said
-    assert f"still serving at {endpoint.url}" in " ".join(said.split())
-    assert found["sagewiz-0a1b2c3d-endpoint"]["state"] == "active"
-    assert found["sagewiz-0a1b2c3d-train"]["state"] == "completed" and found["storage"]["state"] == "active"
-    assert process_exists(pid)
+    try:
+        found, said = listed(capsys)
+        assert "was missing or damaged and was started afresh" in said and "found on disk" in said
+        assert f"still serving at {endpoint.url}" in " ".join(said.split())
+        assert found["sagewiz-0a1b2c3d-endpoint"]["state"] == "active"
+        assert found["sagewiz-0a1b2c3d-train"]["state"] == "completed" and found["storage"]["state"] == "active"
+        assert process_exists(pid)
 
-    assert main(["cleanup", "--yes"]) == 0
-    assert not process_exists(pid)
-    assert not (home / "endpoints" / "sagewiz-0a1b2c3d-endpoint").exists() and not finished_job.exists()
-    assert listed(capsys)[0] == {}
+        assert main(["cleanup", "--yes"]) == 0
+        assert not process_exists(pid)
+        assert not (home / "endpoints" / "sagewiz-0a1b2c3d-endpoint").exists() and not finished_job.exists()
+        assert listed(capsys)[0] == {}
+    finally:  # a failed test must not leave the server running
+        if process_exists(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_cleanup_leaves_alone_the_endpoint_that_now_has_a_stale_records_process_id(home, model, tmp_path, capsys):

@@ -91,3 +91,60 @@ def test_on_sagemaker_a_run_whose_training_failed_trains_again_when_resumed(acco
     with Ledger(home / "ledger.sqlite3") as ledger:
         assert trainings(ledger) == {first: "failed", f"{first}-2": "completed"}
         assert not ledger.unfinished_runs()
+
+
+SAGEWIZ = str(Path(sys.executable).with_name("sagewiz"))
+
+
+def test_a_second_resume_of_a_run_being_resumed_is_refused_and_says_why(home, digits):
+    from test_run_cli import processes_of
+
+    with Ledger(home / "ledger.sqlite3") as ledger:
+        run = ledger.start_run("local", {"data_dir": str(digits), "hp": {"epochs": "3", "mini_batch_size": "16"}, "tune": 0})
+    env = {**os.environ, "SAGEWIZ_HOME": str(home)}
+    first = subprocess.Popen([SAGEWIZ, "run", "--resume", "--yes"], env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "Resuming run" in first.stderr.readline()  # it holds the run now
+        second = subprocess.run([SAGEWIZ, "run", "--resume", run.id[:8], "--yes"], env=env, stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=120)
+    finally:
+        first.kill()
+        first.wait()
+        for pid in processes_of(home):  # an engine the first one may have started meanwhile
+            os.kill(pid, signal.SIGKILL)
+
+    said = " ".join(second.stderr.split())
+    assert second.returncode == 1
+    assert f"Another sagewiz (process {first.pid}) is resuming run {run.id[:8]}" in said and "Traceback" not in said
+    with Ledger(home / "ledger.sqlite3") as ledger:
+        assert not [r for r in ledger.resources() if r.kind == "endpoint"]
+
+
+def test_a_change_to_something_deleted_meanwhile_is_explained_without_naming_code(home):
+    from sagewiz.core.ledger import LedgerError
+
+    with Ledger(home / "ledger.sqlite3") as ledger:
+        endpoint = ledger.intend("local", "endpoint", "sagewiz-01234567-endpoint")
+        ledger.update(endpoint.id, state="deleted")  # `sagewiz cleanup` in another terminal
+        with pytest.raises(LedgerError) as refused:
+            ledger.update(endpoint.id, state="failed")
+    assert "endpoint sagewiz-01234567-endpoint was deleted meanwhile" in refused.value.message
+    assert "sagewiz run --resume" in refused.value.hint
+
+
+def test_no_message_or_hint_names_a_function_of_sagewiz():
+    """Messages are for people: "Record it again with intend()" tells them nothing they can do."""
+    import ast
+    import re
+
+    calls = re.compile(r"\b[A-Za-z_][\w.]*\(\)|\b[a-z_]+\.[a-z_]+\(")
+    found = []
+    root = Path(__file__).parents[1]
+    for path in [*root.joinpath("core").rglob("*.py"), *root.joinpath("tui").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")).endswith(("Error", "Problem")):
+                texts = [n.value for arg in [*node.args, *(k.value for k in node.keywords)] for n in ast.walk(arg)
+                         if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+                found += [f"{path.relative_to(root)}:{node.lineno}: {t}" for t in texts if calls.search(t)]
+    assert found == []
