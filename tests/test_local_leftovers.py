@@ -89,3 +89,40 @@ def test_cleanup_leaves_alone_the_endpoint_that_now_has_a_stale_records_process_
         assert listed(capsys)[0] == {}
     finally:
         theirs.stop()
+
+
+def test_two_deploys_of_one_endpoint_at_once_start_one_server_both_use(home, model):
+    import threading
+
+    from sagewiz.core.local.endpoint import server_in
+
+    answers = []
+
+    def deploy():  # as two sagewiz processes would: each with its own ledger connection
+        with Ledger(home / "ledger.sqlite3") as ledger:
+            answers.append(LocalBackend(home, ledger).deploy(EndpointSpec("shared", uri_of(model), "local-cpu")).url)
+
+    threads = [threading.Thread(target=deploy) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with Ledger(home / "ledger.sqlite3") as ledger:
+        backend = LocalBackend(home, ledger)
+        servers = [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+                   if f"{home}/endpoints/shared/".encode() in _cmdline(pid)]
+        try:
+            [record] = [r for r in backend.resources() if r.kind == "endpoint"]
+            assert len(answers) == 2 and answers[0] == answers[1] == record.arn_or_url
+            assert servers == [record.pid] and server_in(home / "endpoints" / "shared").pid == record.pid
+        finally:
+            for pid in servers:
+                os.kill(pid, signal.SIGKILL)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return file.read()
+    except OSError:
+        return b""

@@ -228,6 +228,14 @@ class LocalBackend(Backend):
         return self.home / "endpoints" / endpoint_name
 
     def deploy(self, spec: EndpointSpec, progress: Callable[[str], None] | None = None) -> Endpoint:
+        from sagewiz.core.locks import exclusive
+
+        # Two deploys of one endpoint at once (a wizard and a resumed run) would both find no server
+        # and start one each, one of them recorded nowhere: the second waits, then finds the first's.
+        with exclusive(self.home / "locks" / f"endpoint-{spec.endpoint_name}.lock", wait=True):
+            return self._deploy(spec, progress)
+
+    def _deploy(self, spec: EndpointSpec, progress: Callable[[str], None] | None) -> Endpoint:
         from sagewiz.core.local.endpoint import endpoint_alive, start_endpoint
 
         say = progress or (lambda stage: None)

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from sagewiz.core.errors import InputError
     from sagewiz.core.journey import JourneyOptions, run_journey
     from sagewiz.core.ledger import Ledger
-    from sagewiz.core.run_lock import holding_run
+    from sagewiz.core.locks import holding_run
     from sagewiz.tui.console import err_console
     from sagewiz.tui.words import local_time
 
