@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 
 import pytest
@@ -40,7 +41,7 @@ def listed(capsys) -> dict[str, dict]:
     return {r["name"]: r for r in json.loads(out)}, err
 
 
-@pytest.mark.parametrize("lost", ["deleted", "emptied"])
+@pytest.mark.parametrize("lost", ["deleted", "emptied", "deleted with the endpoint's folder"])
 def test_an_endpoint_serving_after_the_ledger_was_lost_is_listed_and_cleanup_stops_it(home, model, capsys, lost):
     with Ledger(home / "ledger.sqlite3") as ledger:
         backend = LocalBackend(home, ledger)
@@ -50,15 +51,18 @@ def test_an_endpoint_serving_after_the_ledger_was_lost_is_listed_and_cleanup_sto
     finished_job = home / "jobs" / "sagewiz-0a1b2c3d-train"  # a training job that completed earlier
     jobs.write_spec(finished_job, {"job_name": finished_job.name, "hyperparameters": {}})
     jobs.write_status(finished_job, {"status": "Completed", "secondary_status": "Completed", "pid": 0})
-    if lost == "deleted":
-        (home / "ledger.sqlite3").unlink()
-    else:
+    if lost == "emptied":
         (home / "ledger.sqlite3").write_bytes(b"")
+    else:
+        (home / "ledger.sqlite3").unlink()
+    if lost == "deleted with the endpoint's folder":
+        shutil.rmtree(home / "endpoints")  # the server keeps running without it
 
     try:
         found, said = listed(capsys)
         assert "was missing or damaged and was started afresh" in said and "found on disk" in said
-        assert f"still serving at {endpoint.url}" in " ".join(said.split())
+        serving = f"still serving as process {pid}" if "folder" in lost else f"still serving at {endpoint.url}"
+        assert serving in " ".join(said.split())
         assert found["sagewiz-0a1b2c3d-endpoint"]["state"] == "active"
         assert found["sagewiz-0a1b2c3d-train"]["state"] == "completed" and found["storage"]["state"] == "active"
         assert process_exists(pid)

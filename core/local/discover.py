@@ -19,16 +19,22 @@ FOLDERS = (("training-job", "jobs"), ("tuning-job", "tuning"), ("endpoint", "end
 
 def record_what_is_on_disk(backend) -> list[Resource]:
     """Record every job, tuning job and endpoint folder under ``backend.home`` (and the storage
-    folder) that the ledger has no live record of, with the state it is in: a running engine or
-    tuner as running, an endpoint whose own server still runs as active (with that server's pid
-    and address), the rest as they ended. Returns the records made. Raises LedgerError."""
+    folder), and every endpoint server still running from a folder there (even one deleted since),
+    that the ledger has no live record of, with the state it is in: a running engine or tuner as
+    running, an endpoint whose own server still runs as active (with that server's pid and
+    address), the rest as they ended. Returns the records made. Raises LedgerError."""
+    from sagewiz.core.local.endpoint import servers_under
+
     found = []
     for kind, parent in FOLDERS:
         folder = backend.home / parent
-        for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
-            known = backend.ledger.find(backend.name, kind, entry.name)
-            if entry.is_dir() and (known is None or known.state == "deleted"):
-                found.append(_record(backend, kind, entry))
+        names = {entry.name for entry in folder.iterdir() if entry.is_dir()} if folder.is_dir() else set()
+        if kind == "endpoint":  # a server still running from a folder that was deleted counts too
+            names |= servers_under(folder)
+        for name in sorted(names):
+            known = backend.ledger.find(backend.name, kind, name)
+            if known is None or known.state == "deleted":
+                found.append(_record(backend, kind, folder / name))
     storage = backend.home / "storage"
     known = backend.ledger.find(backend.name, "storage", "storage")
     if storage.is_dir() and (known is None or known.state == "deleted"):

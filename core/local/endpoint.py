@@ -290,6 +290,19 @@ def server_in(run_dir: str | os.PathLike) -> LocalEndpoint | None:
     return None
 
 
+def servers_under(endpoints: str | os.PathLike) -> set[str]:
+    """The names of the endpoints whose servers run from a folder in ``endpoints`` (a sagewiz home's
+    ``endpoints/``), by their arguments, even where the folder itself is gone."""
+    folder = Path(endpoints).resolve()
+    names = set()
+    for pid in _all_pids():
+        args = arguments(pid)
+        ready = _option(args, "--ready-file") if args and _SERVER_MODULE in args else None
+        if ready and Path(ready).parent.parent == folder:
+            names.add(Path(ready).parent.name)
+    return names
+
+
 def _all_pids() -> list[int]:
     """Every process id on this computer (none where there is no /proc to list them)."""
     try:

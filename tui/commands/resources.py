@@ -77,7 +77,9 @@ def _found(resource) -> str:
     if resource.kind == "endpoint" and resource.state == "active":
         where = f"at {resource.arn_or_url}" if resource.arn_or_url else f"as process {resource.pid}"
         return f"endpoint {resource.name} (still serving {where})"
-    return f"{resource.kind} {resource.name}"
+    if resource.kind == "storage":
+        return f"the storage {resource.arn_or_url or resource.name}"
+    return f"{resource.kind.replace('-', ' ')} {resource.name}"
 
 
 def run_resources(args: argparse.Namespace) -> int:
