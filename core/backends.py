@@ -37,8 +37,8 @@ def live_resources(ledger: Ledger, only: str | None = None, region: str | None =
 
     found = []
     for name in NAMES if only is None else (only,):
-        if not ledger.live_resources(backend=name):
-            continue
+        if name != "local" and not ledger.live_resources(backend=name):
+            continue  # the local backend is asked anyway: it finds on disk what a lost ledger forgot
         try:
             found += open_backend(name, ledger=ledger, region=region).resources()
         except WizardError:

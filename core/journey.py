@@ -192,12 +192,13 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
     if base:  # incremental training: the earlier model goes in as the "model" channel
         channels += (Channel("model", base[0], "application/x-sagemaker-model"),)
         summary["continued_from"] = options.continue_from
-    spec = TrainingSpec(job_name=names["train"], hyperparameters=hyperparameters, channels=channels,
+    job_name = _attempt_name(names["train"], backend.describe_training, _training_failed)
+    spec = TrainingSpec(job_name=job_name, hyperparameters=hyperparameters, channels=channels,
                         output_uri=f"{storage.uri}/{run_id[:8]}/output", instance_type=instance,
                         instance_count=options.instance_count, spot=options.spot,
                         class_names=prepared.class_names, tags={"sagewiz:run": run_id})
 
-    step("train", f"Training {names['train']} on {instance}", job=names["train"], instance_type=instance,
+    step("train", f"Training {job_name} on {instance}", job=job_name, instance_type=instance,
          instance_count=options.instance_count, hyperparameters=hyperparameters.to_sagemaker())  # what its pace compares with
     job = _train(backend, spec, listen, poll_seconds)
     summary["training"] = _job_summary(job)
@@ -219,7 +220,7 @@ def tune_model(backend: Backend, trained: TrainedModel, tune_jobs: int, listen: 
 
     if trained.spec is None:
         raise ValueError("tune_model needs the TrainedModel that train_model returned (with its training spec)")
-    name = _names(trained.run_id)["tune"]
+    name = _attempt_name(_names(trained.run_id)["tune"], backend.describe_tuning, _tuning_failed)
     listen(JourneyEvent("step", "tune", f"Tuning {name}: {tune_jobs} training jobs, keeping the best", {"job": name}))
     tuning = _tune(backend, TuningSpec(name, trained.spec, SEED_TUNING_RANGES, tune_jobs), listen, poll_seconds)
     summary = {**trained.summary,
@@ -339,6 +340,34 @@ def _recommended(report, hosting: bool = False) -> str:
     return choice
 
 
+def _attempt_name(base: str, describe: Callable[[str], Any], failed: Callable[[Any], bool]) -> str:
+    """The name of the run's job: ``base``, or, once a job of that name ended without a result
+    (its process was killed, the algorithm failed), ``base-2``, ``base-3``…: resuming such a run
+    starts a new job instead of finding the failed one again, which stays recorded as it ended.
+    A job that is running or finished well is the one to go on with."""
+    from sagewiz.core.errors import NotFoundError
+
+    name, attempt = base, 1
+    while True:
+        try:
+            if not failed(describe(name)):
+                return name
+        except NotFoundError:
+            return name  # never started (or only recorded): this is the one to start
+        attempt += 1
+        name = f"{base}-{attempt}"
+
+
+def _training_failed(job: TrainingJob) -> bool:
+    """What ``_train`` refuses to go on with: ended, but not with a model."""
+    return job.status.finished and (job.status != JobStatus.COMPLETED or not job.model_uri)
+
+
+def _tuning_failed(tuning: TuningJob) -> bool:
+    """What ``_tune`` refuses to go on with: ended without a single completed trial."""
+    return tuning.status.finished and tuning.status != JobStatus.COMPLETED and tuning.best is None
+
+
 def _train(backend: Backend, spec: TrainingSpec, listen: Listener, poll_seconds: float) -> TrainingJob:
     from sagewiz.core.metrics import metrics_from_log_line
 
@@ -354,7 +383,7 @@ def _train(backend: Backend, spec: TrainingSpec, listen: Listener, poll_seconds:
     while not (job := backend.describe_training(spec.job_name)).status.finished:
         time.sleep(poll_seconds)
     if job.status != JobStatus.COMPLETED or not job.model_uri:
-        raise JobFailedError(f"The training job {spec.job_name} ended {job.status.value}: {job.failure_reason or 'no reason given'}.",
+        raise JobFailedError(f"The training job {spec.job_name} ended {job.status.value}: {(job.failure_reason or 'no reason given').rstrip('.')}.",
                              hint=f"Read its log with `sagewiz monitor {spec.job_name} --no-follow`; fix the cause and run again with --resume.")
     listen(JourneyEvent("done", "train", f"{spec.job_name} completed", {"metrics": [m.__dict__ for m in job.metrics]}))
     return job

@@ -124,6 +124,7 @@ class Ledger:
         """Open (creating or upgrading) the ledger at ``path`` or :func:`default_ledger_path`.
         Raises LedgerError when the file is corrupt, from a newer sagewiz, or can't be opened."""
         self.path = Path(path) if path is not None else default_ledger_path()
+        self.started_afresh = False  # set when opened: True when this file had no ledger in it yet
         self._lock = threading.RLock()  # the TUI calls from thread workers
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,6 +170,9 @@ class Ledger:
             # corrupt file or one from a newer sagewiz must be left exactly as it is.
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             self._refuse_if_newer(version)
+            # No schema yet: the file is new (first use, or the old one was deleted or emptied).
+            # What sagewiz made before is then only on disk or in AWS: say so where it is found.
+            self.started_afresh = version == 0
             self._use_wal()
             # NORMAL is safe in WAL against a killed process (only power loss can drop the
             # last commits) and spares an fsync per write.
@@ -297,8 +301,10 @@ class Ledger:
                 raise LedgerError(f"The ledger has no resource number {resource_id}.")
             if current.state == "deleted" and state not in (None, "deleted"):
                 raise LedgerError(
-                    f"{current.kind} {current.name} is recorded as deleted and can't become {state}.",
-                    hint="Record it again with intend() before creating it again.",
+                    f"The {current.kind.replace('-', ' ')} {current.name} was deleted meanwhile (by `sagewiz cleanup` "
+                    f"or another sagewiz), so it can't become {state}.",
+                    hint="Run that step again (e.g. `sagewiz run --resume`) to create it afresh; "
+                    "`sagewiz resources` lists what is left.",
                 )
             merged = _dumps({**current.details, **details}) if details else None
             conn.execute(
@@ -414,7 +420,8 @@ def _dumps(value: dict[str, Any]) -> str:
     except (TypeError, ValueError) as exc:
         raise LedgerError(
             f"Can't record these values in the ledger: {exc}.",
-            hint="Pass plain JSON values (str, numbers, lists, dicts), e.g. model.model_dump(mode='json').",
+            hint="That is a fault in sagewiz, not in what you did: please report it with the command you ran. "
+            "Nothing was recorded.",
         ) from exc
 
 

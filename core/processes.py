@@ -71,3 +71,33 @@ def command_line(pid: int) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout if result.returncode == 0 else ""
+
+
+def arguments(pid: int) -> list[str] | None:
+    """The process's arguments one by one (``[]`` when it is gone), or None where they can't be
+    read one by one (no /proc): then only :func:`command_line` can say what it runs."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return [] if Path("/proc/self").exists() else None
+    except OSError:
+        return None
+    return [part.decode(errors="replace") for part in raw.split(b"\0")[:-1]]
+
+
+def started_at(pid: int) -> str | None:
+    """When the process started, as an opaque mark that is the same each time it is asked about
+    one process and differs for a later process that got the same pid; None when it is gone or
+    this system can't say. Recorded with a pid, it tells the process apart from a reused pid."""
+    try:  # field 22 of stat: the start time in clock ticks since boot
+        return "boot+" + Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except FileNotFoundError:
+        if Path("/proc/self").exists():
+            return None  # Linux, and the process is gone
+    except (OSError, IndexError):
+        return None
+    try:  # macOS and other systems without /proc
+        result = subprocess.run(["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (result.stdout.strip() or None) if result.returncode == 0 else None

@@ -224,22 +224,39 @@ class LocalBackend(Backend):
         return state
 
     # ---- hosting ------------------------------------------------------------------------
+    def endpoint_dir(self, endpoint_name: str) -> Path:
+        return self.home / "endpoints" / endpoint_name
+
     def deploy(self, spec: EndpointSpec, progress: Callable[[str], None] | None = None) -> Endpoint:
+        from sagewiz.core.locks import exclusive
+
+        # Two deploys of one endpoint at once (a wizard and a resumed run) would both find no server
+        # and start one each, one of them recorded nowhere: the second waits, then finds the first's.
+        with exclusive(self.home / "locks" / f"endpoint-{spec.endpoint_name}.lock", wait=True):
+            return self._deploy(spec, progress)
+
+    def _deploy(self, spec: EndpointSpec, progress: Callable[[str], None] | None) -> Endpoint:
         from sagewiz.core.local.endpoint import endpoint_alive, start_endpoint
 
         say = progress or (lambda stage: None)
         record = self.ledger.intend(self.name, "endpoint", spec.endpoint_name, details={"model": spec.model_uri})
-        if record.pid and record.arn_or_url and endpoint_alive(record.pid, record.arn_or_url):
+        if record.pid and record.arn_or_url and endpoint_alive(record.pid, record.arn_or_url, self._identity(record)):
             say("already running")
             return self.describe_endpoint(spec.endpoint_name)
         say("starting the server and loading the model")
         self.ledger.update(record.id, state="creating")
         try:
-            server = start_endpoint(path_of(spec.model_uri), self.home / "endpoints" / spec.endpoint_name)
+            server = start_endpoint(path_of(spec.model_uri), self.endpoint_dir(spec.endpoint_name))
         except WizardError:
             self.ledger.update(record.id, state="failed")
             raise
-        self.ledger.update(record.id, state="active", pid=server.pid, arn_or_url=server.url, cost_per_hour=0.0)
+        identity = server.identity
+        try:  # what proves, later, that this pid is still this endpoint's server
+            self.ledger.update(record.id, state="active", pid=server.pid, arn_or_url=server.url, cost_per_hour=0.0,
+                               details={"model_path": identity.model, "started": identity.started})
+        except WizardError:
+            server.stop()  # deleted meanwhile (`sagewiz cleanup`): a server nobody can see must not stay
+            raise
         say(f"in service at {server.url}")
         return Endpoint(spec.endpoint_name, EndpointStatus.IN_SERVICE, server.url, CPU, 0.0)
 
@@ -249,31 +266,54 @@ class LocalBackend(Backend):
         record = self._record("endpoint", endpoint_name)
         if record.state == "deleted":
             raise UnknownResourceError(f"The endpoint {endpoint_name} was deleted.", hint="Deploy the model again.")
-        alive = bool(record.pid and record.arn_or_url and endpoint_alive(record.pid, record.arn_or_url))
+        alive = bool(record.pid and record.arn_or_url and endpoint_alive(record.pid, record.arn_or_url, self._identity(record)))
         status = EndpointStatus.IN_SERVICE if alive else EndpointStatus.CREATING if record.state in ("planned", "creating") \
             else EndpointStatus.OUT_OF_SERVICE if record.state == "active" else EndpointStatus.FAILED
         reason = None if alive or status == EndpointStatus.CREATING else "its server process is not running"
         return Endpoint(endpoint_name, status, record.arn_or_url, CPU, 0.0, reason)
 
     def predict(self, endpoint_name: str, image: bytes, content_type: str = "application/x-image") -> Prediction:
-        from sagewiz.core.local.endpoint import LocalEndpoint
-
         client = self._clients.get(endpoint_name)
         if client is None:  # one client per endpoint: it keeps a connection per thread alive
             record = self._record("endpoint", endpoint_name)
             if not record.pid or not record.arn_or_url or record.state != "active":
                 raise WizardError(f"The endpoint {endpoint_name} is not in service.", hint="Deploy the model again.")
-            client = self._clients[endpoint_name] = LocalEndpoint(record.arn_or_url, record.pid)
+            client = self._clients[endpoint_name] = self._endpoint(record)
         return client.predict(image, content_type)
+
+    def _identity(self, record: Resource):
+        """What the endpoint's server was started with (its ready file in the endpoint's folder,
+        its model) and when, as recorded: only a process that matches all of it is this endpoint."""
+        from sagewiz.core.local.endpoint import EndpointIdentity
+
+        model = record.details.get("model_path") or (path_of(record.details["model"]) if record.details.get("model") else "")
+        return EndpointIdentity.of(self.endpoint_dir(record.name), model, record.details.get("started"))
+
+    def _endpoint(self, record: Resource):
+        from sagewiz.core.local.endpoint import LocalEndpoint
+
+        return LocalEndpoint(record.arn_or_url or "", record.pid, identity=self._identity(record))
+
+    def _serving(self, record: Resource) -> bool:
+        """Whether the endpoint's own server process still runs (not whether it answers right now:
+        a busy server is slow to, and is still running)."""
+        from sagewiz.core.local.endpoint import is_server_of
+
+        return bool(record.pid) and is_server_of(record.pid, record.arn_or_url or "", self._identity(record))
 
     # ---- what exists --------------------------------------------------------------------
     def resources(self) -> list[Resource]:
+        from sagewiz.core.local import discover
+
+        discover.record_what_is_on_disk(self)
         for resource in self.ledger.live_resources(backend=self.name):
             try:  # refresh what may have finished or died since it was recorded
                 if resource.kind == "training-job" and resource.state in ("planned", "running"):
                     self.describe_training(resource.name)
                 elif resource.kind == "tuning-job" and resource.state in ("planned", "running"):
                     self.describe_tuning(resource.name)
+                elif resource.kind == "endpoint" and resource.state == "active" and not self._serving(resource):
+                    self.ledger.update(resource.id, state="stopped")  # its server is gone: not serving, only its folder is left
                 elif resource.kind == PACKED_KIND and not Path(resource.details.get("dir", "")).is_dir():
                     self.ledger.update(resource.id, state="deleted")  # removed by hand: nothing left to clean up
             except UnknownResourceError:
@@ -281,13 +321,11 @@ class LocalBackend(Backend):
         return self.ledger.live_resources(backend=self.name)
 
     def delete(self, resource: Resource) -> None:
-        from sagewiz.core.local.endpoint import LocalEndpoint
-
         if resource.kind == "endpoint":
             self._clients.pop(resource.name, None)
-            if resource.pid and resource.arn_or_url:
-                LocalEndpoint(resource.arn_or_url, resource.pid).stop()
-            shutil.rmtree(self.home / "endpoints" / resource.name, ignore_errors=True)
+            if resource.pid:
+                self._endpoint(resource).stop()  # signals it only once it proved to be this endpoint's server
+            shutil.rmtree(self.endpoint_dir(resource.name), ignore_errors=True)
         elif resource.kind == "training-job":
             if self.job_dir(resource.name).exists():
                 self.stop_training(resource.name)

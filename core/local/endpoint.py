@@ -3,8 +3,11 @@
 :func:`start_endpoint` launches ``python -m sagewiz.core.local.serve`` in its own session (so
 the wizard's Ctrl-C or exit doesn't take it down: deleting the endpoint does), waits for its
 ready file and returns a :class:`LocalEndpoint`. A session that resumes after the wizard was
-killed rebuilds one from the ledger's ``pid`` and ``url`` with ``LocalEndpoint(url, pid)``,
-after :func:`endpoint_alive` has said it is still there.
+killed rebuilds one from the ledger's ``pid``, ``url`` and :class:`EndpointIdentity` with
+``LocalEndpoint(url, pid, identity=...)``, after :func:`endpoint_alive` has said it is still there.
+A pid is reused once its process ends, even by another sagewiz endpoint: nothing is signalled or
+called alive before the process has proven, by its arguments and start time, that it is that
+endpoint's server.
 
 Only the standard library talks HTTP here; every failure comes out as a WizardError.
 """
@@ -12,6 +15,7 @@ Only the standard library talks HTTP here; every failure comes out as a WizardEr
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import os
 import signal
@@ -19,13 +23,14 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from sagewiz.core.backend import Prediction
 from sagewiz.core.errors import WizardError
 from sagewiz.core.evaluate import ImageRejectedError
-from sagewiz.core.processes import command_line, process_exists, wait_gone
+from sagewiz.core.processes import arguments, command_line, process_exists, started_at, wait_gone
 
 READY_FILE = "endpoint.json"
 LOG_FILE = "endpoint.log"
@@ -49,6 +54,22 @@ class EndpointNotRunningError(EndpointError):
     """The endpoint's process is gone or not answering."""
 
     default_title = "Endpoint not running"
+
+
+@dataclass(frozen=True)
+class EndpointIdentity:
+    """What tells one endpoint's server apart from any other process, sagewiz endpoints included:
+    the ready file it was started with (it lies in that endpoint's folder, under its sagewiz home),
+    the model it serves, and when it started (None where unknown: then the arguments alone)."""
+
+    ready_file: str
+    model: str
+    started: str | None = None
+
+    @classmethod
+    def of(cls, run_dir: str | os.PathLike, model_path: str | os.PathLike, started: str | None = None) -> EndpointIdentity:
+        """The identity of the server :func:`start_endpoint` starts for ``model_path`` in ``run_dir``."""
+        return cls(str((Path(run_dir) / READY_FILE).resolve()), str(Path(model_path).resolve()), started)
 
 
 def start_endpoint(model_path: str | os.PathLike, run_dir: str | os.PathLike, *, port: int = 0,
@@ -82,8 +103,9 @@ def start_endpoint(model_path: str | os.PathLike, run_dir: str | os.PathLike, *,
     while time.monotonic() < deadline:
         info = _read_ready_file(ready)
         if info is not None and info.get("pid") == process.pid:
+            identity = EndpointIdentity.of(run_dir, model_path, started_at(process.pid))
             return LocalEndpoint(str(info["url"]), process.pid, max_body_bytes=info.get("max_body_bytes"),
-                                 log_path=log_path, process=process)
+                                 log_path=log_path, process=process, identity=identity)
         if process.poll() is not None:
             message, hint = _reason_from_log(log_path, log_start)
             raise EndpointError(f"The endpoint stopped while starting (exit code {process.returncode}): {message}",
@@ -94,12 +116,21 @@ def start_endpoint(model_path: str | os.PathLike, run_dir: str | os.PathLike, *,
                         title="Endpoint didn't start", hint=f"The computer may be very busy; try again. Its log is in {log_path}.")
 
 
-def endpoint_alive(pid: int, url: str) -> bool:
-    """Whether the endpoint recorded as ``pid`` at ``url`` is still serving: the process exists
-    and the server at ``url`` says it is that process (a reused pid or port doesn't count)."""
+def endpoint_alive(pid: int, url: str, identity: EndpointIdentity | None = None) -> bool:
+    """Whether the endpoint recorded as ``pid`` at ``url`` is still serving: the process exists,
+    is that endpoint's server (with ``identity``: by its arguments and start time) and the server
+    at ``url`` says it is that process (a reused pid or port doesn't count)."""
     if not process_exists(pid):
         return False
+    if identity is not None and not _is_endpoint_process(pid, url, identity):
+        return False
     return _ping(url, PING_TIMEOUT_S) == pid
+
+
+def is_server_of(pid: int, url: str, identity: EndpointIdentity) -> bool:
+    """Whether ``pid`` still runs and is the server ``identity`` describes. Where its arguments can
+    be read nothing is asked of the server, so a busy one still counts as running."""
+    return process_exists(pid) and _is_endpoint_process(pid, url, identity)
 
 
 class LocalEndpoint:
@@ -107,8 +138,10 @@ class LocalEndpoint:
     threads (each thread keeps its own connection)."""
 
     def __init__(self, url: str, pid: int, *, max_body_bytes: int | None = None, log_path: Path | None = None,
-                 process: subprocess.Popen | None = None, request_timeout: float = REQUEST_TIMEOUT_S):
+                 process: subprocess.Popen | None = None, request_timeout: float = REQUEST_TIMEOUT_S,
+                 identity: EndpointIdentity | None = None):
         parts = urlsplit(url)
+        self.identity = identity  # without one, stop() trusts any sagewiz endpoint server on this pid
         self.url, self.pid = url, pid
         self.max_body_bytes, self.log_path = max_body_bytes, log_path
         self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -213,8 +246,8 @@ class LocalEndpoint:
             return
         if not process_exists(self.pid):
             return
-        if not _is_endpoint_process(self.pid, self.url):
-            return  # the pid now belongs to another program: ours is long gone
+        if not _is_endpoint_process(self.pid, self.url, self.identity):
+            return  # the pid now belongs to another program (or another endpoint): ours is long gone
         try:
             os.kill(self.pid, signal.SIGTERM)
             if wait_gone(self.pid, grace):
@@ -237,6 +270,45 @@ class LocalEndpoint:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=grace)
+
+
+def server_in(run_dir: str | os.PathLike) -> LocalEndpoint | None:
+    """The endpoint server that was started in ``run_dir`` and still runs, found by its ready file
+    or, where that is missing or stale, among this computer's processes; None when there is none.
+    Only a process that proves it by its arguments (sagewiz's server module, with this folder's
+    ready file) counts, so a reused pid or another sagewiz home's endpoint is never taken for it.
+    Its ``url`` is "" when the ready file no longer says it."""
+    ready = str((Path(run_dir) / READY_FILE).resolve())
+    info = _read_ready_file(Path(ready)) or {}
+    recorded = info.get("pid") if isinstance(info.get("pid"), int) else None
+    for pid in itertools.chain([recorded] if recorded else [], _all_pids()):
+        args = arguments(pid)
+        if args and _SERVER_MODULE in args and _option(args, "--ready-file") == ready and process_exists(pid):
+            url = str(info.get("url") or "") if pid == recorded else ""
+            identity = EndpointIdentity(ready, _option(args, "--model") or "", started_at(pid))
+            return LocalEndpoint(url, pid, identity=identity, log_path=Path(run_dir) / LOG_FILE)
+    return None
+
+
+def servers_under(endpoints: str | os.PathLike) -> set[str]:
+    """The names of the endpoints whose servers run from a folder in ``endpoints`` (a sagewiz home's
+    ``endpoints/``), by their arguments, even where the folder itself is gone."""
+    folder = Path(endpoints).resolve()
+    names = set()
+    for pid in _all_pids():
+        args = arguments(pid)
+        ready = _option(args, "--ready-file") if args and _SERVER_MODULE in args else None
+        if ready and Path(ready).parent.parent == folder:
+            names.add(Path(ready).parent.name)
+    return names
+
+
+def _all_pids() -> list[int]:
+    """Every process id on this computer (none where there is no /proc to list them)."""
+    try:
+        return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    except OSError:
+        return []
 
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -299,10 +371,26 @@ def _problem(body: bytes) -> tuple[str, str | None]:
         return body[:200].decode(errors="replace") or "no reason given", None
 
 
-def _is_endpoint_process(pid: int, url: str) -> bool:
-    """Whether ``pid`` is a sagewiz endpoint server: its command line says so, or (where that
+def _is_endpoint_process(pid: int, url: str, identity: EndpointIdentity | None = None) -> bool:
+    """Whether ``pid`` is a sagewiz endpoint server (with ``identity``: that endpoint's, started
+    with its ready file and model, at the recorded time): its arguments say so, or (where they
     can't be read) the server at ``url`` answers as ``pid``."""
-    command = command_line(pid)
-    if command is not None:
-        return _SERVER_MODULE in command
-    return _ping(url, PING_TIMEOUT_S) == pid
+    if identity is not None and identity.started is not None and started_at(pid) not in (None, identity.started):
+        return False  # a later process with the same pid
+    args = arguments(pid)
+    if args is None:
+        command = command_line(pid)
+        if command is None:
+            return _ping(url, PING_TIMEOUT_S) == pid
+        return _SERVER_MODULE in command and (identity is None or identity.ready_file in command)
+    if _SERVER_MODULE not in args:
+        return False
+    return identity is None or (_option(args, "--ready-file") == identity.ready_file and _option(args, "--model") == identity.model)
+
+
+def _option(args: list[str], name: str) -> str | None:
+    """The value given after ``name`` in a command's arguments, or None."""
+    try:
+        return args[args.index(name) + 1]
+    except (ValueError, IndexError):
+        return None

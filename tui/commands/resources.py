@@ -53,13 +53,44 @@ def _as_dicts(resources: list) -> list[dict]:
              "cost_per_hour": r.cost_per_hour, "created_at": r.created_at} for r in resources]
 
 
+def _say_what_was_found(ledger, before: set[int], resources: list) -> None:
+    """When the backends found what the ledger had forgotten (its file deleted or emptied), say so
+    and name them: they are listed and cleaned up like the rest from now on."""
+    from rich.markup import escape
+
+    from sagewiz.tui.console import err_console
+
+    found = [r for r in resources if r.id not in before and r.details.get("discovered")]
+    if not found:
+        return
+    places = " and ".join(sorted({"on disk" if r.backend == "local" else "in AWS by sagewiz's tag" for r in found}))
+    what = "; ".join(_found(r) for r in found)
+    if ledger.started_afresh:
+        err_console.print(f"[yellow]The record of what sagewiz made was missing or damaged and was started afresh; "
+                          f"these were found {places}:[/] {escape(what)}.")
+    else:
+        err_console.print(f"[yellow]These were found {places} but were missing from sagewiz's record, "
+                          f"and are in it again:[/] {escape(what)}.")
+
+
+def _found(resource) -> str:
+    if resource.kind == "endpoint" and resource.state == "active":
+        where = f"at {resource.arn_or_url}" if resource.arn_or_url else f"as process {resource.pid}"
+        return f"endpoint {resource.name} (still serving {where})"
+    if resource.kind == "storage":
+        return f"the storage {resource.arn_or_url or resource.name}"
+    return f"{resource.kind.replace('-', ' ')} {resource.name}"
+
+
 def run_resources(args: argparse.Namespace) -> int:
     from sagewiz.core.backends import live_resources
     from sagewiz.core.ledger import Ledger
     from sagewiz.tui.console import err_console
 
     with Ledger() as ledger:
+        before = {r.id for r in ledger.live_resources()}
         resources = live_resources(ledger, args.backend)
+        _say_what_was_found(ledger, before, resources)
         per_hour = sum(r.cost_per_hour or 0 for r in resources if r.state in ("active", "running"))
     if args.json:
         print(json.dumps(_as_dicts(resources), indent=2))
@@ -78,7 +109,9 @@ def run_cleanup(args: argparse.Namespace) -> int:
     from sagewiz.tui.console import err_console, print_error
 
     with Ledger() as ledger:
+        before = {r.id for r in ledger.live_resources()}
         resources = live_resources(ledger, args.backend)
+        _say_what_was_found(ledger, before, resources)
         if not resources:
             err_console.print("Nothing to clean up.")
             if args.json:

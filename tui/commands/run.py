@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from sagewiz.core.errors import InputError
     from sagewiz.core.journey import JourneyOptions, run_journey
     from sagewiz.core.ledger import Ledger
+    from sagewiz.core.locks import holding_run
     from sagewiz.tui.console import err_console
     from sagewiz.tui.words import local_time
 
@@ -70,9 +72,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         raise InputError(f"--tune {args.tune!r} is not a number of training jobs.", hint="For example: --tune 6") from None
     overrides = parse_overrides(args.hp)
-    with Ledger() as ledger:
+    with Ledger() as ledger, ExitStack() as held:
         run_record = _find_run(ledger, args.resume) if args.resume else None
         if run_record:
+            # one sagewiz per run: a second resume would act on the same endpoint and jobs
+            held.enter_context(holding_run(ledger, run_record.id))
             answers = run_record.answers
             err_console.print(f"Resuming run {run_record.id[:8]} (started {local_time(run_record.started_at)}, reached: {run_record.step or 'start'})")
         else:
@@ -91,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
                                profile=getattr(args, "profile", None))
         if not args.yes and not _confirmed(answers, backend_name):
             return 1
-        run_record = run_record or ledger.start_run(backend_name, answers)
+        if run_record is None:
+            run_record = ledger.start_run(backend_name, answers)
+            held.enter_context(holding_run(ledger, run_record.id))  # a --resume of it meanwhile is refused
         options = JourneyOptions(Path(answers["data_dir"]), answers.get("hp", {}), int(answers.get("tune", 0)),
                                  bool(answers.get("keep_endpoint")), answers.get("region", ""),
                                  spot=bool(answers.get("spot")), instance_count=int(answers.get("instances", 1)),
