@@ -121,7 +121,7 @@ BAD_SYMBOLS = {
 @pytest.mark.parametrize("case", BAD_SYMBOLS, ids=list(BAD_SYMBOLS))
 def test_a_symbol_that_is_not_the_algorithms_resnet_is_refused(case):
     text, says = BAD_SYMBOLS[case]
-    with pytest.raises(ModelFileError, match="image-classification-symbol.json is not a network") as caught:
+    with pytest.raises(ModelFileError, match="image-classification-symbol.json does not describe a network sagewiz can use") as caught:
         read_symbol(text, source="image-classification-symbol.json")
     assert says in caught.value.message and caught.value.hint
 

@@ -71,7 +71,7 @@ class _Reader:
         return struct.unpack(fmt, self.take(struct.calcsize(fmt), what))[0]
 
 
-def read_ndarray_list(data: bytes, *, source: str = "The weights file") -> tuple[list[np.ndarray], list[str]]:
+def read_ndarray_list(data: bytes, *, source: str = "The .params file") -> tuple[list[np.ndarray], list[str]]:
     """The arrays of an ``mx.nd.save`` file and their names (empty when a bare list was saved).
 
     ``source`` names the file in messages. Raises :class:`ModelFileError` saying what is wrong.
@@ -146,7 +146,7 @@ def _read_names(reader: _Reader, count: int) -> list[str]:
     return names
 
 
-def read_params(data: bytes, *, source: str = "The weights file") -> dict[str, np.ndarray]:
+def read_params(data: bytes, *, source: str = "The .params file") -> dict[str, np.ndarray]:
     """The named arrays of a ``.params`` file, in file order (``arg:``/``aux:`` prefixes kept).
 
     Raises :class:`ModelFileError` for a damaged file, a bare unnamed list or a repeated name.

@@ -184,7 +184,7 @@ def _attrs(node: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_symbol(text: str | bytes, *, shapes: str | bytes | None = None,
-                source: str = "The network file") -> SymbolInfo:
+                source: str = "The symbol file") -> SymbolInfo:
     """Tell num_layers, num_classes and (from ``model-shapes.json`` text, if given) the image shape
     of an ``image-classification-symbol.json``.
 
@@ -194,7 +194,7 @@ def read_symbol(text: str | bytes, *, shapes: str | bytes | None = None,
     network the algorithm does not train, or disagrees with the shapes file.
     """
     def fail(problem: str) -> ModelFileError:
-        return ModelFileError(f"{source} is not a network sagewiz can use: {problem}.", hint=_HINT)
+        return ModelFileError(f"{source} does not describe a network sagewiz can use: {problem}.", hint=_HINT)
 
     try:
         graph = json.loads(text)
@@ -245,7 +245,7 @@ def read_symbol(text: str | bytes, *, shapes: str | bytes | None = None,
         raise fail(f"its layout ({layout}, a {'3×3' if small_stem else '7×7'} first convolution) is not "
                    "one of the depths the Image Classification algorithm trains")
 
-    image_shape = None if shapes is None else _read_shapes(shapes, source)
+    image_shape = None if shapes is None else _read_shapes(shapes)
     if image_shape is not None:
         height = image_shape[1]
         if height < heights[0] or (heights[1] is not None and height > heights[1]):
@@ -267,7 +267,7 @@ def _height_range(low: int, high: int | None) -> str:
     return f"at least {low}" if high is None else f"{low}–{high}" if low > 1 else f"at most {high}"
 
 
-def _read_shapes(text: str | bytes, source: str) -> tuple[int, int, int]:
+def _read_shapes(text: str | bytes) -> tuple[int, int, int]:
     """(channels, height, width) from ``model-shapes.json``: ``[{"shape": [N, C, H, W], "name": "data"}]``."""
     try:
         entries = json.loads(text)
@@ -275,10 +275,10 @@ def _read_shapes(text: str | bytes, source: str) -> tuple[int, int, int]:
         _, channels, height, width = (int(value) for value in shape)
     except (ValueError, TypeError, KeyError, AttributeError, StopIteration, RecursionError):
         raise ModelFileError(
-            f"The model-shapes.json beside {source} does not say the input's shape "
+            "The model-shapes.json does not say the input's shape "
             '(it should read like [{"shape": [32, 3, 224, 224], "name": "data"}]).', hint=_HINT) from None
     if min(channels, height, width) < 1:
-        raise ModelFileError(f"The model-shapes.json beside {source} gives the impossible input shape "
+        raise ModelFileError("The model-shapes.json gives the impossible input shape "
                              f"{channels}×{height}×{width}.", hint=_HINT)
     return channels, height, width
 
