@@ -76,3 +76,10 @@ class NotFoundError(InputError):
     """A job, endpoint, bucket or other resource that doesn't exist (any more)."""
 
     default_title = "Not found"
+
+
+class ModelFileError(WizardError):
+    """A model file (``.params`` weights, ``-symbol.json`` network) that is damaged, truncated,
+    or not one of the networks the Image Classification algorithm trains."""
+
+    default_title = "Damaged model file"
