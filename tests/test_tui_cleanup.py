@@ -146,3 +146,15 @@ def test_sagewiz_cleanup_asks_about_this_1_thing(photos_packed, monkeypatch, cap
     monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
     assert main(["cleanup"]) == 1
     assert "would delete this 1 thing and needs your go-ahead" in " ".join(capsys.readouterr().err.split())
+
+
+def test_the_ending_says_what_an_endpoint_left_on_aws_costs_and_how_to_delete_it():
+    from sagewiz.tui.words import left_behind
+
+    endpoint = made(1, "aws", "endpoint", "sagewiz-digits-endpoint", 0.115, details={"instance_type": "ml.c5.xlarge"})
+    said = left_behind([endpoint, made(2, "aws", "training-job", "sagewiz-digits-train")])
+    assert said == ["The endpoint sagewiz-digits-endpoint is still running on AWS (ml.c5.xlarge), $0.115 per hour until it "
+                    "is deleted; `sagewiz cleanup` deletes it.",
+                    "sagewiz keeps 2 things it made (endpoint, training job): `sagewiz resources` lists them, "
+                    "`sagewiz cleanup` deletes them."]
+    assert left_behind([]) == []
