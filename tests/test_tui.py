@@ -99,11 +99,11 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
         assert {r.kind for r in app.screen.resources} == {"storage", "training-job", "packed-pictures"}
         table = app.screen.query_one("#resources")
         [packed] = [table.get_row_at(i) for i in range(table.row_count) if table.get_row_at(i)[1] == "packed-pictures"]
-        assert packed[2] == shown_path(app.state.data_dir) and packed[4].startswith("free, ") and "MB" in packed[4]
+        assert packed[2] == "sagewiz's packed copy of sample-digits/" and packed[4].startswith("free, ") and "MB" in packed[4]
         [storage] = [table.get_row_at(i) for i in range(table.row_count) if table.get_row_at(i)[1] == "storage"]
         assert storage[2] == shown_path(home / "storage") and "MB" in storage[4]  # which folder, and the space it takes
         pictures = sorted(Path(app.state.data_dir).rglob("*.png"))
-        await click(pilot, "#delete")
+        await delete_what_is_ticked(pilot)
         await wait_for(pilot, lambda: "Nothing left" in text_of(app, "#verdict"), what="clean-up")
         assert sorted(Path(app.state.data_dir).rglob("*.png")) == pictures  # only sagewiz's copy went
         await click(pilot, "#done")
@@ -132,6 +132,13 @@ async def test_a_folder_that_is_not_there_gets_a_message_and_can_be_fixed(home, 
         await pilot.press("enter")
         await wait_for(pilot, lambda: "✗" in text_of(app, "#summary"))
         assert app.screen.query_one("#next").disabled
+
+
+async def delete_what_is_ticked(pilot) -> None:
+    """Clean-up's Delete selected, and yes to the question that names what goes."""
+    await click(pilot, "#delete")
+    await wait_for(pilot, lambda: screen_name(pilot.app) == "ConfirmScreen", what="the question before deleting")
+    await click(pilot, "#yes")
 
 
 def two_digits_app(tmp_path) -> SagewizApp:
@@ -553,7 +560,7 @@ def test_the_real_console_script_draws_the_welcome_screen_in_tmux(home):
 
 
 @run_async
-async def test_a_kept_endpoint_can_be_asked_about_a_picture_before_clean_up(home, tmp_path):
+async def test_a_kept_endpoint_is_asked_about_pictures_and_kept_at_clean_up_and_the_wizard_says_it_runs(home, tmp_path):
     from sagewiz.core.dataset.sample import write_sample_dataset
 
     write_sample_dataset(tmp_path / "digits", size=28, classes=[3, 8], seed=2)
@@ -578,12 +585,14 @@ async def test_a_kept_endpoint_can_be_asked_about_a_picture_before_clean_up(home
         await wait_for(pilot, lambda: app.screen.answer, what="the endpoint's answer")
         assert {name for name, _ in app.screen.answer} == {"digit_3", "digit_8"}
         assert sum(p for _, p in app.screen.answer) == pytest.approx(1, abs=1e-3)
+        await wait_for(pilot, lambda: "▀" in app.screen.query_one("#preview").text, timeout=30, what="the picture beside its answer")
         field = app.screen.query_one("#picture")
         field.value = str(tmp_path / "nothing.png")
         field.focus()
         await pilot.press("enter")
         await wait_for(pilot, lambda: "Can't read" in text_of(app, "#answer"), timeout=30,
                        what=f"the message about the missing picture, not {text_of(app, '#answer')!r}")
+        assert app.screen.query_one("#preview").text == ""  # not the last picture, beside the error, as if it were refused
         await click(pilot, "#browse")  # or browse for one: only folders and pictures are listed
         await wait_for(pilot, lambda: screen_name(app) == "PickPicture")
         tree = app.screen.query_one("#tree")
@@ -595,9 +604,23 @@ async def test_a_kept_endpoint_can_be_asked_about_a_picture_before_clean_up(home
         assert app.screen.query_one("#picture").value == str(picture)
         await click(pilot, "#next")
         await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen" and app.screen.resources)
-        assert any(r.kind == "endpoint" for r in app.screen.resources)
-        await click(pilot, "#delete")
-        await wait_for(pilot, lambda: "Nothing left" in text_of(app, "#verdict"), what="clean-up")
+        [endpoint] = [row for row, r in enumerate(app.screen.resources) if r.kind == "endpoint"]
+        table = app.screen.query_one("#resources")
+        table.focus()
+        table.move_cursor(row=endpoint)
+        await pilot.press("space")  # kept, to try it again tomorrow; the rest goes
+        await delete_what_is_ticked(pilot)
+        await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen" and len(app.screen.resources) == 1, what="clean-up")
+        await click(pilot, "#done")
+        # the wizard closes saying what still runs and how to delete it, as plain mode ends
+        await wait_for(pilot, lambda: app._exit_renderables, what="the words the wizard closes with")
+        said = " ".join(str(message) for message in app._exit_renderables)
+        assert f"The endpoint {app.state.summary['endpoint']['name']} is still running on this computer" in said
+        assert "`sagewiz cleanup` deletes it" in said and "sagewiz keeps 1 thing it made (endpoint)" in said
+    from sagewiz.core.backends import delete_resources, live_resources
+
+    with Ledger() as ledger:  # the endpoint's server stops with the test
+        assert [error for _, error in delete_resources(ledger, live_resources(ledger))] == [None]
 
 
 @run_async

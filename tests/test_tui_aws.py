@@ -9,7 +9,7 @@ import pytest
 from sagewiz.tui.app import SagewizApp
 from sagewiz.tui.state import WizardState
 from pilot_steps import click, wait_for
-from test_tui import run_async, screen_name, text_of
+from test_tui import delete_what_is_ticked, run_async, screen_name, text_of
 
 
 @pytest.fixture(autouse=True)
@@ -182,6 +182,6 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
             await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen")
             await wait_for(pilot, lambda: app.screen.resources, what="the resource list")
             assert {r.kind for r in app.screen.resources} >= {"bucket", "role", "training-job"}
-            await click(pilot, "#delete")
+            await delete_what_is_ticked(pilot)
             await wait_for(pilot, lambda: "Nothing left" in text_of(app, "#verdict"), what="clean-up")
     assert WizardState.load().region == "us-east-1"

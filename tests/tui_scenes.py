@@ -443,6 +443,14 @@ async def to_cleanup_on_aws(pilot) -> None:
     await _show(pilot, _replayed(CleanupScreen)(state), lambda: pilot.app.screen.resources)
 
 
+async def to_cleanup_question_on_aws(pilot) -> None:
+    """Delete selected: the question names each thing that goes before anything does."""
+    await to_cleanup_on_aws(pilot)
+    await click(pilot, "#delete")
+    await wait_for(pilot, lambda: on_screen(pilot, "ConfirmScreen"), what="the question before deleting")
+    await settle(pilot)
+
+
 async def to_incremental(pilot) -> None:
     """Continue an earlier model: the completed jobs, here and on SageMaker, with their accuracy."""
     from sagewiz.tui.screens.incremental import IncrementalScreen
@@ -506,6 +514,8 @@ SCENES = [
     Scene("predict", "With the endpoint kept: ask it about any picture, the classes as bars", sample, to_predict),
     Scene("cleanup-aws", "Clean up: what sagewiz created, what it costs per hour, and deleting it", nothing,
           to_cleanup_on_aws),
+    Scene("cleanup-aws-question", "Clean up: every deletion names what goes and waits for a yes", nothing,
+          to_cleanup_question_on_aws),
     Scene("training", "Training for real: steps, accuracy per epoch and the algorithm's log", sample, to_training, slow=True),
     Scene("results", "Tested for real through the endpoint", sample, then_tested, slow=True, continues="training"),
     Scene("cleanup", "Clean up after a real run", sample, then_cleanup, slow=True, continues="results"),

@@ -158,9 +158,20 @@ class SagewizApp(App[None]):
                 answer = await self.push_screen_wait(PredictScreen(self.state))
                 step = "cleanup" if answer == "next" else "evaluate"
             elif step == "cleanup":
-                answer = await self.push_screen_wait(CleanupScreen(self.state))
+                cleanup = CleanupScreen(self.state)
+                answer = await self.push_screen_wait(cleanup)
                 step = "done" if answer == "done" else "settings" if self.state.suggested else "welcome"
-        self.exit()
+        self._close(cleanup.resources if step == "done" else [])
+
+    def _close(self, left: list) -> None:
+        """Close the wizard, saying in the terminal, as plain mode ends, what still runs (an endpoint
+        on AWS bills by the hour) and how to delete it: "Done" closed silently while it ran."""
+        from rich.text import Text
+
+        from sagewiz.tui.words import left_behind
+
+        lines = left_behind(left)
+        self.exit(message=Text.from_markup("\n".join(lines)) if lines else None)
 
 
 def run_wizard(plain: bool = False) -> int:

@@ -214,6 +214,7 @@ def _journey(ask: Asker, state: WizardState) -> int:
     from sagewiz.tui.commands.run import Printer
     from sagewiz.tui.console import err_console
     from sagewiz.tui.hosting import hosting_label, usable_hosting
+    from sagewiz.tui.words import left_behind
 
     with Ledger() as ledger:
         region = state.region if state.backend == "aws" else ""
@@ -248,13 +249,8 @@ def _journey(ask: Asker, state: WizardState) -> int:
         ledger.finish_run(run.id)
         kept = backend.resources()  # what the wizard's Clean-up step would offer to delete
     err_console.print(f"[b green]Test accuracy {summary['test_accuracy']:.3f}[/] on {summary['dataset']['test']} test pictures.")
-    if not summary["endpoint"].get("deleted"):
-        where = summary["endpoint"]["url"] or f"on {summary['endpoint']['instance_type']} (billed per hour)"
-        err_console.print(f"The endpoint {summary['endpoint']['name']} is still running {where}; `sagewiz cleanup` deletes it.")
-    if kept:
-        kinds = sorted({r.kind.replace("-", " ") for r in kept})
-        err_console.print(f"sagewiz keeps {len(kept)} thing{'s' if len(kept) != 1 else ''} it made ({', '.join(kinds)}): "
-                          "`sagewiz resources` lists them, `sagewiz cleanup` deletes them.")
+    for line in left_behind(kept):  # the same words as the wizard's closing ones
+        err_console.print(line)
     return 0
 
 

@@ -183,13 +183,23 @@ class PictureView(Container):
 
             self.query(TerminalPicture).remove()
             self.query_one(".picture-text", Static).display = False
-            picture = TerminalPicture(path)
+            picture = TerminalPicture(path, classes="picture-terminal")
             picture.styles.width, picture.styles.height = self.columns, self.rows
             self.mount(picture)
         else:
             self._draw(path)
 
+    def clear(self) -> None:
+        """Show no picture (beside an error, the last one drawn would be taken for the one refused)."""
+        self.path = ""
+        self.query(".picture-terminal").remove()
+        self.query_one(".picture-text", Static).update("")
+
     @in_background(exclusive=True)
     def _draw(self, path: str) -> None:
         picture = picture_as_text(path, self.columns, self.rows)
-        self.app.call_from_thread(self.query_one(".picture-text", Static).update, picture)
+        self.app.call_from_thread(self._drawn, path, picture)
+
+    def _drawn(self, path: str, picture) -> None:
+        if path == self.path:  # not cleared, nor another picture asked for, while this one was decoded
+            self.query_one(".picture-text", Static).update(picture)

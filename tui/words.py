@@ -76,3 +76,57 @@ def local_time(stamp: str) -> str:
     except (TypeError, ValueError):
         return str(stamp)  # not a time after all: shown as it is rather than hidden
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural when it isn't one: "1 thing", "2 things"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def these(count: int, noun: str) -> str:
+    """``count`` things pointed at, as in "Delete this 1 thing?" or "Delete these 2 things?"."""
+    return f"{'this' if count == 1 else 'these'} {counted(count, noun)}"
+
+
+def resource_name(resource) -> str:
+    """A resource as people know it, in the wizard and the commands alike. The packed copy of a
+    dataset is named as sagewiz's copy of the folder, by the name the user knows it by: named by the
+    folder's path alone, "deleted packed-pictures ~/photos" read as if the photos had gone. The local
+    storage is a folder, named as the user writes paths; anything else by its own name."""
+    from sagewiz.core.journey import PACKED_KIND
+
+    if resource.kind == PACKED_KIND:
+        return f"sagewiz's packed copy of {Path(resource.name).name}/"
+    if resource.backend == "local" and resource.kind == "storage" and resource.details.get("path"):
+        return shown_path(resource.details["path"])
+    return resource.name
+
+
+def resource_said(resource) -> str:
+    """A resource in a sentence ("deleted …"): its kind and name, or the packed copy's name, which
+    says what it is already."""
+    from sagewiz.core.journey import PACKED_KIND
+
+    return resource_name(resource) if resource.kind == PACKED_KIND else f"{resource.kind} {resource_name(resource)}"
+
+
+def left_behind(resources: list) -> list[str]:
+    """What sagewiz leaves behind as a journey ends, as lines of markup: each endpoint still running,
+    where and (on AWS) what it costs, then how many things it keeps and the commands that list and
+    delete them. Plain mode ends with these lines and the wizard closes with them; nothing when
+    nothing is left."""
+    lines = []
+    for endpoint in (r for r in resources if r.kind == "endpoint"):
+        if endpoint.backend == "local":
+            where = f"on this computer{f' at {endpoint.arn_or_url}' if endpoint.arn_or_url else ''} (free)"
+        else:
+            on = endpoint.details.get("instance_type") or endpoint.region
+            cost = "billed per hour" if endpoint.cost_per_hour is None else f"${endpoint.cost_per_hour:.3f} per hour"
+            where = f"on AWS ({on}), {cost} until it is deleted"
+        lines.append(f"The endpoint {escape(endpoint.name)} is still running {escape(where)}; `sagewiz cleanup` deletes it.")
+    if resources:
+        kinds = sorted({r.kind.replace("-", " ") for r in resources})
+        them = "them" if len(resources) != 1 else "it"
+        lines.append(f"sagewiz keeps {counted(len(resources), 'thing')} it made ({escape(', '.join(kinds))}): "
+                     f"`sagewiz resources` lists {them}, `sagewiz cleanup` deletes {them}.")
+    return lines

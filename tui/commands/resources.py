@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from rich.markup import escape
+
 
 def register(subparsers) -> None:
     listing = subparsers.add_parser("resources", help="list everything sagewiz created that still exists",
@@ -32,6 +34,8 @@ def _table(resources: list):
     from rich import box
     from rich.table import Table
 
+    from sagewiz.tui.words import resource_name
+
     table = Table(box=box.SIMPLE_HEAD)
     table.add_column("backend")
     table.add_column("kind", no_wrap=True)
@@ -44,7 +48,7 @@ def _table(resources: list):
             cost = "free"
         else:
             cost = "unknown" if r.cost_per_hour is None else f"${r.cost_per_hour:.3f}"
-        table.add_row(r.backend, r.kind, r.name, r.state, r.arn_or_url or "", cost)
+        table.add_row(r.backend, r.kind, resource_name(r), r.state, r.arn_or_url or "", cost)
     return table
 
 
@@ -107,6 +111,7 @@ def run_cleanup(args: argparse.Namespace) -> int:
     from sagewiz.core.errors import InputError
     from sagewiz.core.ledger import Ledger
     from sagewiz.tui.console import err_console, print_error
+    from sagewiz.tui.words import counted, resource_said, these
 
     with Ledger() as ledger:
         before = {r.id for r in ledger.live_resources()}
@@ -120,22 +125,22 @@ def run_cleanup(args: argparse.Namespace) -> int:
         err_console.print(_table(resources))
         if not args.yes:
             if not sys.stdin.isatty():
-                raise InputError(f"sagewiz cleanup would delete these {len(resources)} resources and needs your go-ahead.",
+                raise InputError(f"sagewiz cleanup would delete {these(len(resources), 'thing')} and needs your go-ahead.",
                                  hint="Add --yes to delete them without asking.")
-            if input(f"Delete these {len(resources)}? [y/N] ").strip().lower() not in ("y", "yes"):
+            if input(f"Delete {these(len(resources), 'thing')}? [y/N] ").strip().lower() not in ("y", "yes"):
                 err_console.print("Nothing was deleted.")
                 return 1
         deleted, failed = [], 0
         for resource, error in delete_resources(ledger, resources):
             if error is None:
                 deleted.append(resource)
-                err_console.print(f"  [green]✓[/] deleted {resource.kind} {resource.name}")
+                err_console.print(f"  [green]✓[/] deleted {escape(resource_said(resource))}")
             else:
                 failed += 1
                 print_error(error)
     if args.json:
         print(json.dumps(_as_dicts(deleted), indent=2))
     if failed:
-        err_console.print(f"{failed} could not be deleted; run `sagewiz cleanup` again after fixing the cause.")
+        err_console.print(f"{counted(failed, 'thing')} could not be deleted; run `sagewiz cleanup` again after fixing the cause.")
         return 1
     return 0

@@ -10,8 +10,8 @@ from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.core.journey import PACKED_KIND
 from sagewiz.tui.background import in_background
-from sagewiz.tui.screens.common import StepBar, fill_table, lay_out_again, room_for
-from sagewiz.tui.words import error_text, shown_path
+from sagewiz.tui.screens.common import ConfirmScreen, StepBar, fill_table, lay_out_again, room_for
+from sagewiz.tui.words import counted, error_text, resource_name, resource_said, these
 
 CHECKED, UNCHECKED = "☑", "☐"
 
@@ -26,7 +26,10 @@ class CleanupScreen(Screen[str]):
         self.state = state
         self.resources: list = []
         self.cells: list[tuple] = []  # each resource's row but its tick (a folder's size is read once, not on every resize)
-        self.chosen: set[int] = set()
+        self.chosen: set[int] = set()  # the rows ticked
+        # what the user unticked, by what it is: kept unticked when the list comes back after a deletion
+        # (re-ticked, one more Delete took what they chose to keep)
+        self.kept: set[tuple] = set()
 
     def compose(self) -> ComposeResult:
         yield StepBar("Clean up")
@@ -65,11 +68,11 @@ class CleanupScreen(Screen[str]):
 
     def show(self, resources: list) -> None:
         self.resources = resources
-        self.cells = [(r.kind, escape(_name(r)), r.state, _cost(r)) for r in resources]
-        self.chosen = set(range(len(resources)))
+        self.cells = [(r.kind, escape(resource_name(r)), r.state, _cost(r)) for r in resources]
+        self.chosen = {index for index, r in enumerate(resources) if _identity(r) not in self.kept}
         self._fill(self.query_one("#resources", DataTable))
         per_hour = sum(r.cost_per_hour or 0 for r in resources if r.state in ("active", "running"))
-        count = f"{len(resources)} resource{'s' if len(resources) != 1 else ''}"
+        count = counted(len(resources), "resource")
         if not resources:
             verdict = "[green]Nothing left: sagewiz has nothing running or stored.[/]"
         elif all(r.backend == "local" for r in resources):
@@ -97,18 +100,33 @@ class CleanupScreen(Screen[str]):
             return
         index = table.cursor_row
         self.chosen ^= {index}
+        self.kept ^= {_identity(self.resources[index])}
         table.update_cell_at((index, 0), CHECKED if index in self.chosen else UNCHECKED)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "delete":
-            event.button.disabled = True
-            self.query_one("#verdict", Static).update("Deleting …")
-            self.delete([self.resources[i] for i in sorted(self.chosen)])
+            self.ask_to_delete([self.resources[i] for i in sorted(self.chosen)])
         else:
             self.dismiss(event.button.id)
 
     def action_back(self) -> None:
         self.dismiss("back")
+
+    def ask_to_delete(self, chosen: list) -> None:
+        """Every deletion names what goes and waits for a yes: nothing deleted can be brought back."""
+        if not chosen:
+            self.notify("Nothing is selected: Space selects what to delete.")
+            return
+        listed = "\n".join(f"  • {escape(resource_said(r))}" for r in chosen)
+        question = f"Delete {these(len(chosen), 'thing')}? It can't be undone.\n{listed}"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.query_one("#delete", Button).disabled = True
+                self.query_one("#verdict", Static).update("Deleting …")
+                self.delete(chosen)
+
+        self.app.push_screen(ConfirmScreen(question, "Delete"), answered)
 
     @in_background(exclusive=True)
     def delete(self, chosen: list) -> None:
@@ -125,18 +143,17 @@ class CleanupScreen(Screen[str]):
             self.app.call_from_thread(self.query_one("#verdict", Static).update, error_text(error))
             return
         self.load()
+        # the Delete button was disabled meanwhile and the focus went on to Back: back to the list
+        self.app.call_from_thread(self.query_one("#resources", DataTable).focus)
 
 
 # S3 Standard in us-east-1, per GB-month; a bucket costs by what it holds, not by the hour
 BUCKET_PER_GB_MONTH = 0.023
 
 
-def _name(resource) -> str:
-    """A resource as the table names it: a folder as the user writes it (the pictures a packed copy
-    is of, the local storage's own), anything else by its name."""
-    if resource.kind == PACKED_KIND:
-        return shown_path(resource.name)
-    return shown_path(_folder(resource)) if _folder(resource) else resource.name
+def _identity(resource) -> tuple:
+    """What a resource is, the same in every listing of it (a row's place changes as others go)."""
+    return resource.backend, resource.kind, resource.name, resource.region
 
 
 def _cost(resource) -> str:

@@ -38,6 +38,14 @@ class DatasetScreen(Screen[str]):
         super().__init__()
         self.state = state
         self.packing = False
+        # Background work answers for the folder it was given, which need not be the field's any more:
+        # the user may have cleared it and be typing another. Only the field's folder enables Next, and
+        # the focus stays in a field the user has typed in since the check began.
+        self.scanning = ""  # the folder being checked (expanded): an older check's answers are dropped
+        self.checked_text = ""  # the field's text when the check began
+        self.typed = False  # the field changed since
+        self.ready_for = ""  # the folder Next goes on with, once checked (and packed)
+        self.waiting = ""  # a folder to check once the packing ends
 
     def compose(self) -> ComposeResult:
         yield StepBar("Pictures")
@@ -73,6 +81,22 @@ class DatasetScreen(Screen[str]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.check(event.value)
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.value.strip() != self.checked_text:
+            self.typed = True
+        # Next goes on with the folder checked: not while the field names another
+        self.query_one("#next", Button).disabled = not (self.ready_for and self._in_field(self.ready_for))
+
+    def _in_field(self, folder: str) -> bool:
+        """Whether ``folder`` is the one the field names now."""
+        typed = self.query_one("#folder", Input).value.strip()
+        return bool(typed) and Path(typed).expanduser() == Path(folder).expanduser()
+
+    def _ready(self, folder: str) -> None:
+        """``folder`` is checked (and packed): Next goes on with it, if the field still names it."""
+        self.ready_for = folder
+        self.query_one("#next", Button).disabled = not self._in_field(folder)
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "check":
             self.check(self.query_one("#folder", Input).value)
@@ -102,17 +126,28 @@ class DatasetScreen(Screen[str]):
 
     def check(self, folder: str) -> None:
         folder = folder.strip()
-        if not folder:
+        if not folder:  # no folder, no report of one: the last folder's would be taken for it
+            self._clear_report()
             self.query_one("#summary", Static).update("[yellow]Type the folder's path first.[/]")
             return
-        if self.packing:  # the packer is still writing this folder's files: one at a time
-            self.notify("Wait for the packing to finish, then check another folder.")
+        if self.packing:  # the packer is still writing the last folder's files: one at a time
+            self.waiting = folder
+            self.notify(f"The last folder's pictures are being packed; {folder} is checked once that ends.")
             return
-        self.state.report = self.state.packed = None
-        self.query_one("#packed", Static).update("")
-        self.query_one("#next", Button).disabled = True
+        self._clear_report()
+        self.scanning, self.checked_text, self.typed = str(Path(folder).expanduser()), folder, False
         self.query_one("#summary", Static).update(f"Checking {escape(folder)} …")
         self.scan(folder)
+
+    def _clear_report(self) -> None:
+        self.ready_for = self.scanning = ""
+        self.query_one("#next", Button).disabled = True
+        self.query_one("#classes").display = self.query_one("#problems").display = False
+        self.query_one(ClassThumbnails).update("")
+        if not self.packing:  # the packing's progress stays in view until it ends
+            self.state.report = self.state.packed = None
+            self.query_one("#progress").display = False
+            self.query_one("#packed", Static).update("")
 
     @in_background(exclusive=True)
     def scan(self, folder: str) -> None:
@@ -122,29 +157,38 @@ class DatasetScreen(Screen[str]):
         path = str(Path(folder).expanduser())
         try:
             total = count_images(path)
-            self.app.call_from_thread(self._start_progress, total)
-            report = scan_dataset(path, progress=lambda n: self.app.call_from_thread(self._advance, n))
+            self.app.call_from_thread(self._start_progress, path, total)
+            report = scan_dataset(path, progress=lambda n: self.app.call_from_thread(self._advance, path, n))
         except WizardError as error:
-            self.app.call_from_thread(self._failed, error)
+            self.app.call_from_thread(self._failed, path, error)
             return
         self.app.call_from_thread(self._scanned, path, report)
 
-    def _start_progress(self, total: int) -> None:
-        bar = self.query_one("#progress", ProgressBar)
-        bar.display = True
-        bar.update(total=max(total, 1), progress=0)
+    def _start_progress(self, path: str, total: int) -> None:
+        if path == self.scanning:
+            bar = self.query_one("#progress", ProgressBar)
+            bar.display = True
+            bar.update(total=max(total, 1), progress=0)
 
-    def _advance(self, n: int) -> None:
-        self.query_one("#progress", ProgressBar).advance(n)
+    def _advance(self, path: str, n: int) -> None:
+        if path == self.scanning:
+            self.query_one("#progress", ProgressBar).advance(n)
 
-    def _failed(self, error) -> None:
-        self.query_one("#progress").display = False
-        self.query_one("#classes").display = self.query_one("#problems").display = False
+    def _failed(self, path: str, error) -> None:
+        if path != self.scanning:  # a check since, or the field cleared: this answer is for nobody
+            return
+        self.scanning = ""
+        self._clear_report()
         self.query_one("#summary", Static).update(error_text(error) + "\n[dim]Browse… (ctrl+o) finds the folder among yours.[/]")
-        self.query_one(ClassThumbnails).update("")
 
     def _scanned(self, path: str, report) -> None:
+        if path != self.scanning:
+            return
+        self.scanning = ""
         self.query_one("#progress").display = False
+        if not self._in_field(path):  # the user is typing another folder: its report, when they ask, not this one's
+            self.query_one("#summary", Static).update("[dim]Enter checks the folder typed.[/]")
+            return
         self.state.data_dir, self.state.report = path, report
         self.show_report(report)
 
@@ -162,7 +206,7 @@ class DatasetScreen(Screen[str]):
         self.show_problems(report)
         verdict = "[b green]✓[/] " if report.usable else "[b red]✗[/] "
         self.query_one("#summary", Static).update(verdict + "\n".join(escape(line) for line in report.summary))
-        self.query_one("#next", Button).disabled = not report.usable
+        self.query_one("#next", Button).disabled = True
         self.query_one(ClassThumbnails).show(report)
         if not report.usable:
             return
@@ -170,8 +214,10 @@ class DatasetScreen(Screen[str]):
 
         if self.state.continue_from:  # the earlier model decides the picture size: packed when training starts
             self.query_one("#packed", Static).update("[dim]The pictures are packed when training starts, at the earlier model's size.[/]")
+            self._ready(self.state.data_dir)
         elif self.state.packed is not None and self.state.packed.folder == packed_folder(report.root):
             self._show_packed(self.state.packed)  # came back to this step: packed already
+            self._ready(self.state.data_dir)
         else:
             self.start_packing(report)
 
@@ -197,10 +243,10 @@ class DatasetScreen(Screen[str]):
         self.packing = True
         self.query_one("#next", Button).disabled = True
         self.query_one("#packed", Static).update("Packing the pictures into RecordIO files for training …")
-        self.pack(report)
+        self.pack(report, self.state.data_dir)
 
     @in_background(group="pack")
-    def pack(self, report) -> None:
+    def pack(self, report, folder: str) -> None:
         from sagewiz.core.errors import WizardError
         from sagewiz.core.journey import pack_ahead
 
@@ -211,7 +257,7 @@ class DatasetScreen(Screen[str]):
         except WizardError as error:
             self.app.call_from_thread(self._pack_failed, error)
             return
-        self.app.call_from_thread(self._packed, prepared)
+        self.app.call_from_thread(self._packed, folder, prepared)
 
     def _packing(self, split: str, done: int, total: int) -> None:
         bar = self.query_one("#progress", ProgressBar)
@@ -223,16 +269,25 @@ class DatasetScreen(Screen[str]):
         self.packing = False
         self.query_one("#progress").display = False
         self.query_one("#packed", Static).update(error_text(error))
+        self._check_the_waiting()
 
-    def _packed(self, prepared) -> None:
+    def _packed(self, folder: str, prepared) -> None:
         self.packing = False
-        self.state.packed = prepared
         self.query_one("#progress").display = False
+        if not self._in_field(folder):  # packed for a folder the field no longer names: Next isn't for it
+            self.query_one("#packed", Static).update("")
+            self._check_the_waiting()
+            return
+        self.state.packed = prepared
         self._show_packed(prepared)
-        # Enter goes on, unless a new folder is being typed in the meantime
-        typed = self.query_one("#folder", Input).value.strip()
-        ready_to_go_on(self, busy=self.focused is self.query_one("#folder") and typed != "" and
-                       Path(typed).expanduser() != Path(self.state.data_dir or "").expanduser())
+        self.ready_for = folder
+        # Enter goes on, unless the user has typed in the field since: the focus isn't taken from them
+        ready_to_go_on(self, busy=self.focused is self.query_one("#folder") and self.typed)
+
+    def _check_the_waiting(self) -> None:
+        folder, self.waiting = self.waiting, ""
+        if folder and self._in_field(folder):
+            self.check(folder)
 
     def _show_packed(self, prepared) -> None:
         counts = prepared.counts

@@ -89,6 +89,7 @@ class PredictScreen(Screen[str]):
         # start with a picture the model got wrong, if any: the interesting one to look at
         self.example = wrong[0]["path"] if wrong else ""
         self.answer: list[tuple[str, float]] = []  # (class, probability), most likely first
+        self.asked = ""  # the picture asked about last: an earlier one's answer, coming late, is not for it
 
     def compose(self) -> ComposeResult:
         yield StepBar("Deploy & test")
@@ -131,8 +132,11 @@ class PredictScreen(Screen[str]):
 
     def ask(self, path: str) -> None:
         self.answer = []
+        self.asked = str(Path(path.strip()).expanduser())
+        # the last picture goes with its answer: beside this one's answer, or its error, it would be taken for this one
+        self.query_one("#preview", PictureView).clear()
         self.query_one("#answer", Static).update("Asking the endpoint …")
-        self.predict(str(Path(path.strip()).expanduser()))
+        self.predict(self.asked)
 
     @in_background(exclusive=True)
     def predict(self, path: str) -> None:
@@ -149,11 +153,17 @@ class PredictScreen(Screen[str]):
             with Ledger() as ledger:
                 prediction = open_backend(self.state.backend, ledger=ledger, region=self.state.region or None).predict(self.endpoint, image, content_type_of(image))
         except WizardError as error:
-            self.app.call_from_thread(self.query_one("#answer", Static).update, error_text(error))
+            self.app.call_from_thread(self.refused, path, error)
             return
         self.app.call_from_thread(self.show, path, prediction.probabilities)
 
+    def refused(self, path: str, error) -> None:
+        if path == self.asked:
+            self.query_one("#answer", Static).update(error_text(error))
+
     def show(self, path: str, probabilities) -> None:
+        if path != self.asked:
+            return
         ranked = sorted(range(len(probabilities)), key=lambda label: probabilities[label], reverse=True)
         self.answer = [(self.class_names[label] if label < len(self.class_names) else str(label), probabilities[label])
                        for label in ranked]
