@@ -25,6 +25,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, fields
 
+REFUSING_AT_ONCE = 16  # refusals answered at once; beyond, a connection is closed without one
+REFUSAL_LINGER_S = 1.0  # read what a refused client sends, so closing doesn't reset its connection
 # A picture of this many pixels is the largest the endpoint decodes (core.dataset.images'
 # MAX_IMAGE_PIXELS, the decompression-bomb guard): the default budget lets one through at a time.
 DEFAULT_PIXEL_BUDGET = 50_000_000
@@ -112,6 +114,8 @@ class ConnectionSlots:
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._idle: dict[socket.socket, float] = {}  # connection → when it became idle
+        self._refusing = threading.BoundedSemaphore(REFUSING_AT_ONCE)
+        self.refused = 0
 
     def admit(self, connection: socket.socket) -> bool:
         """Take a slot for ``connection`` (closing an idle one if need be); False when all are busy."""
@@ -148,9 +152,35 @@ class ConnectionSlots:
             self._idle.pop(connection, None)
             self._open.discard(connection)
 
+    def refuse(self, connection: socket.socket, answer: bytes) -> None:
+        """Send ``answer`` to a connection :meth:`admit` had no slot for and close it, on a
+        short-lived thread (the accepting thread must not wait on a client); a flood beyond
+        REFUSING_AT_ONCE is closed without an answer."""
+        with self._lock:
+            self.refused += 1
+        if not self._refusing.acquire(blocking=False):
+            connection.close()
+            return
+        threading.Thread(target=self._send_refusal, args=(connection, answer), name="refusal", daemon=True).start()
+
+    def _send_refusal(self, connection: socket.socket, answer: bytes) -> None:
+        try:
+            connection.settimeout(REFUSAL_LINGER_S)
+            connection.sendall(answer)
+            connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + REFUSAL_LINGER_S
+            while time.monotonic() < deadline and connection.recv(65536):
+                pass  # closing with its request unread would reset the connection before it reads the answer
+        except OSError:
+            pass  # it hung up or stayed silent: nothing more is owed
+        finally:
+            connection.close()
+            self._refusing.release()
+
     def counts(self) -> dict[str, int]:
         with self._lock:
-            return {"connections": len(self._open), "idle_connections": len(self._idle)}
+            return {"connections": len(self._open), "idle_connections": len(self._idle),
+                    "refused_connections": self.refused}
 
 
 class PixelBudget:

@@ -28,7 +28,6 @@ import io
 import json
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -53,9 +52,7 @@ PREDICT_TIMEOUT_S = 120.0
 MODEL_HINT = "Choose the model.tar.gz of a training job that completed (sagewiz resources lists them)."
 ROUTES_HINT = "Send predictions to POST /invocations; GET /ping says whether the model is ready."
 SEND_TIMEOUT_S = 30.0  # an answer is a few hundred bytes: it only waits when the client reads nothing
-REFUSING_AT_ONCE = 16  # refusals answered at once; beyond, a connection is closed without one
 PILLOW_BLOCK_SIZE = "64m"  # over glibc's largest mmap threshold (32 MB)
-REFUSAL_LINGER_S = 1.0  # read what a refused client sends, so closing doesn't reset its connection
 
 
 class EndpointServer(ThreadingHTTPServer):
@@ -71,48 +68,23 @@ class EndpointServer(ThreadingHTTPServer):
         self.limits = limits or ServerLimits()
         self.slots = ConnectionSlots(self.limits.max_connections)
         self.in_flight = 0  # invocations being answered, so shutdown can let them finish
-        self.refused = self.hung_up = 0  # connections over the cap; clients gone before their answer
-        self._refusing = threading.BoundedSemaphore(REFUSING_AT_ONCE)
+        self.hung_up = 0  # clients gone before their answer
         super().__init__((HOST, port), Handler)
 
     def process_request(self, request, client_address) -> None:
         if self.slots.admit(request):
             super().process_request(request, client_address)  # its thread releases the slot
         else:
-            self._refuse(request)
+            self.slots.refuse(request, _BUSY_ANSWER)
 
     def shutdown_request(self, request) -> None:
         self.slots.release(request)
         super().shutdown_request(request)
 
-    def _refuse(self, connection) -> None:
-        """Answer a connection over the cap with a JSON 503, on a short-lived thread of its own
-        (the accepting thread must not wait on a client); a flood beyond that is just closed."""
-        with self.stats.lock:
-            self.refused += 1
-        if not self._refusing.acquire(blocking=False):
-            connection.close()
-            return
-        threading.Thread(target=self._send_refusal, args=(connection,), name="refusal", daemon=True).start()
-
-    def _send_refusal(self, connection) -> None:
-        try:
-            connection.settimeout(REFUSAL_LINGER_S)
-            connection.sendall(_BUSY_ANSWER)
-            connection.shutdown(socket.SHUT_WR)
-            deadline = time.monotonic() + REFUSAL_LINGER_S
-            while time.monotonic() < deadline and connection.recv(65536):
-                pass  # closing with its request unread would reset the connection before it reads the 503
-        except OSError:
-            pass  # it hung up or stayed silent: nothing more is owed
-        finally:
-            connection.close()
-            self._refusing.release()
-
     def handle_error(self, request, client_address) -> None:
         """Quiet when the client hung up (mid-answer or mid-request): that explains no failure.
         Anything else is a bug, and its traceback goes to the log."""
-        if isinstance(sys.exc_info()[1], (ConnectionError, DeadlinePassed)):
+        if isinstance(sys.exc_info()[1], ConnectionError):
             with self.stats.lock:
                 self.hung_up += 1
             return
@@ -121,8 +93,8 @@ class EndpointServer(ThreadingHTTPServer):
     def counts(self) -> dict[str, int]:
         """What ``GET /stats`` adds to the batcher's counters about connections and pixels."""
         with self.stats.lock:
-            refused, hung_up = self.refused, self.hung_up
-        return {**self.slots.counts(), "refused_connections": refused, "hung_up": hung_up}
+            hung_up = self.hung_up
+        return {**self.slots.counts(), "hung_up": hung_up}
 
 
 def _json_answer(status: int, reason: str, payload: dict, headers: dict[str, str]) -> bytes:
@@ -181,9 +153,11 @@ class Handler(BaseHTTPRequestHandler):
                                               "Send the whole request at once."))
 
     def _prepare_bare_answer(self) -> None:
-        """What answering needs when the request line was never read in full."""
-        if not getattr(self, "request_version", None):
-            self.request_version = self.protocol_version
+        """What answering needs when the request line was never read in full, or not as HTTP."""
+        if getattr(self, "request_version", None) in (None, "", "HTTP/0.9"):
+            # An unreadable request line counts as HTTP/0.9, answered without a status line or
+            # headers: give the client both, so it can read the reason.
+            self.request_version = "HTTP/1.0"
         if not hasattr(self, "requestline"):
             self.requestline = ""
         self.command = getattr(self, "command", None) or ""
@@ -314,10 +288,7 @@ class Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The standard library's own refusals (an unknown method, a URL or headers too large, a
         request that isn't HTTP) in JSON like every other answer, not its HTML page."""
-        if getattr(self, "request_version", None) in (None, "", "HTTP/0.9"):
-            # Unreadable request lines count as HTTP/0.9, which answers without a status line
-            # or headers: give the client both, so it can read the reason.
-            self.request_version = "HTTP/1.0"
+        self._prepare_bare_answer()
         self._send_problem(RequestProblem(code, *_stdlib_refusal(code, message, self)))
 
     def _send_problem(self, problem: RequestProblem) -> None:
