@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from sagewiz.core.backend import Prediction
 from sagewiz.core.errors import WizardError
 from sagewiz.core.evaluate import ImageRejectedError
+from sagewiz.core.local.limits import ServerLimits
 from sagewiz.core.processes import arguments, command_line, process_exists, started_at, wait_gone
 
 READY_FILE = "endpoint.json"
@@ -74,11 +75,13 @@ class EndpointIdentity:
 
 def start_endpoint(model_path: str | os.PathLike, run_dir: str | os.PathLike, *, port: int = 0,
                    max_batch: int = 16, max_body_mb: float = 6.0, batch_wait_ms: float | None = None,
-                   device: str = "auto", timeout: float = START_TIMEOUT_S) -> LocalEndpoint:
+                   device: str = "auto", timeout: float = START_TIMEOUT_S,
+                   limits: ServerLimits | None = None) -> LocalEndpoint:
     """Serve ``model_path`` (a model.tar.gz) on 127.0.0.1 and wait until it answers.
 
     ``run_dir`` receives the ready file and the server's log (``endpoint.log``). ``port`` 0
-    picks a free one. Raises EndpointError with the server's own reason when it stops while
+    picks a free one. ``limits`` bounds the time a request may take to arrive, the
+    connections and the pixels decoded at once (ServerLimits' defaults when None). Raises EndpointError with the server's own reason when it stops while
     starting (a missing or damaged model, a port in use) or isn't ready within ``timeout``.
     """
     run_dir = Path(run_dir)
@@ -90,6 +93,8 @@ def start_endpoint(model_path: str | os.PathLike, run_dir: str | os.PathLike, *,
                "--max-batch", str(max_batch), "--max-body-mb", str(max_body_mb), "--device", device]
     if batch_wait_ms is not None:
         command += ["--batch-wait-ms", str(batch_wait_ms)]
+    if limits is not None:
+        command += limits.as_arguments()
     log_start = log_path.stat().st_size if log_path.exists() else 0
     try:
         with open(log_path, "ab") as log:

@@ -14,11 +14,17 @@ Requests are decoded and preprocessed on their own threads (Pillow releases the 
 model thread (:mod:`sagewiz.core.local.batching`) runs whatever has queued up as one batch:
 concurrent clients share a forward pass instead of taking turns. ``GET /stats`` shows how many
 batches ran, for tests and benchmarks.
+
+No client can hold the server hostage (:mod:`sagewiz.core.local.limits`): a request's head and
+body each have a deadline, connections are capped (over the cap: a JSON 503), and the pixels
+decoded at once are bounded, so concurrent big pictures take turns instead of taking the
+memory. Every answer, the standard library's own refusals included, is JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import signal
@@ -31,6 +37,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from sagewiz.core.local.batching import Batcher, Stats
+from sagewiz.core.local.limits import ConnectionSlots, DeadlinePassed, DeadlineReader, PixelBudget, ServerLimits
+from sagewiz.core.local.pictures import RequestProblem, make_preprocess
 
 HOST = "127.0.0.1"
 # What SageMaker's algorithm takes (IC-inference); the media type is compared without parameters.
@@ -42,14 +50,9 @@ SHUTDOWN_GRACE_S = 10.0
 LOG_PREFIX = "sagewiz endpoint"
 PREDICT_TIMEOUT_S = 120.0
 MODEL_HINT = "Choose the model.tar.gz of a training job that completed (sagewiz resources lists them)."
-
-
-class RequestProblem(Exception):
-    """A request the server answers with an error status: what went wrong and what to do."""
-
-    def __init__(self, status: int, error: str, hint: str, *, headers: dict[str, str] | None = None):
-        super().__init__(error)
-        self.status, self.error, self.hint, self.headers = status, error, hint, headers or {}
+ROUTES_HINT = "Send predictions to POST /invocations; GET /ping says whether the model is ready."
+SEND_TIMEOUT_S = 30.0  # an answer is a few hundred bytes: it only waits when the client reads nothing
+PILLOW_BLOCK_SIZE = "64m"  # over glibc's largest mmap threshold (32 MB)
 
 
 class EndpointServer(ThreadingHTTPServer):
@@ -58,21 +61,106 @@ class EndpointServer(ThreadingHTTPServer):
     daemon_threads = True  # an idle keep-alive connection must not hold up shutdown
     request_queue_size = 128  # the default backlog of 5 drops connections when many clients start at once
 
-    def __init__(self, port: int, *, preprocess, batcher: Batcher, stats: Stats, max_body_bytes: int):
+    def __init__(self, port: int, *, preprocess, batcher: Batcher, stats: Stats, max_body_bytes: int,
+                 limits: ServerLimits | None = None):
         self.preprocess, self.batcher, self.stats = preprocess, batcher, stats
         self.max_body_bytes = max_body_bytes
+        self.limits = limits or ServerLimits()
+        self.slots = ConnectionSlots(self.limits.max_connections)
         self.in_flight = 0  # invocations being answered, so shutdown can let them finish
+        self.hung_up = 0  # clients gone before their answer
         super().__init__((HOST, port), Handler)
+
+    def process_request(self, request, client_address) -> None:
+        if self.slots.admit(request):
+            super().process_request(request, client_address)  # its thread releases the slot
+        else:
+            self.slots.refuse(request, _BUSY_ANSWER)
+
+    def shutdown_request(self, request) -> None:
+        self.slots.release(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request, client_address) -> None:
+        """Quiet when the client hung up (mid-answer or mid-request): that explains no failure.
+        Anything else is a bug, and its traceback goes to the log."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            with self.stats.lock:
+                self.hung_up += 1
+            return
+        super().handle_error(request, client_address)
+
+    def counts(self) -> dict[str, int]:
+        """What ``GET /stats`` adds to the batcher's counters about connections and pixels."""
+        with self.stats.lock:
+            hung_up = self.hung_up
+        return {**self.slots.counts(), "hung_up": hung_up}
+
+
+def _json_answer(status: int, reason: str, payload: dict, headers: dict[str, str]) -> bytes:
+    body = json.dumps(payload).encode()
+    head = [f"HTTP/1.1 {status} {reason}", "Content-Type: application/json", f"Content-Length: {len(body)}",
+            *(f"{name}: {value}" for name, value in headers.items()), "Connection: close"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+_BUSY_ANSWER = _json_answer(503, "Service Unavailable", {
+    "error": "The endpoint is answering as many connections as it takes at once.",
+    "hint": "Try again in a moment, or send from fewer connections at once (each keeps its connection)."},
+    {"Retry-After": "1"})
 
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a client pays the TCP handshake once
     server_version = "sagewiz-endpoint/1"
-    timeout = 60  # seconds a connection may sit idle or trickle a body
+    timeout = SEND_TIMEOUT_S  # for sends; reads have their phase's deadline (DeadlineReader)
     # Headers and body go out as two writes; with Nagle on, the second waits for the client's
     # delayed ACK (~40 ms on Linux) before it leaves.
     disable_nagle_algorithm = True
     server: EndpointServer
+
+    # ---- connection ------------------------------------------------------------------------
+    def setup(self) -> None:
+        super().setup()
+        self.reader = DeadlineReader(self.connection, SEND_TIMEOUT_S)
+        self.rfile = io.BufferedReader(self.reader)
+        self.reader.start("head", self.server.limits.head_timeout_s)  # a new client sends at once
+        self._answered = False
+
+    def handle_one_request(self) -> None:
+        """One request, each phase against its deadline: idle (kept alive, waiting for the next
+        request), then the head from its first byte; ``_invoke`` times the body."""
+        limits, slots = self.server.limits, self.server.slots
+        if self._answered:
+            slots.idle(self.connection)
+            self.reader.start("idle", limits.idle_timeout_s)
+            try:
+                began = self.rfile.peek(1)
+            except (DeadlinePassed, OSError):  # idle too long, or closed to make room
+                began = b""
+            if not began or not slots.busy(self.connection):
+                self.close_connection = True
+                return
+            self.reader.start("head", limits.head_timeout_s)
+        self._answered = True
+        self._body_read = False  # until _invoke has read the whole body, an error closes the connection
+        try:
+            super().handle_one_request()
+        except DeadlinePassed as passed:
+            self._prepare_bare_answer()
+            self._send_problem(RequestProblem(408, f"The request's head (its request line and headers) took longer "
+                                                   f"than the {passed.seconds:g} s the endpoint allows.",
+                                              "Send the whole request at once."))
+
+    def _prepare_bare_answer(self) -> None:
+        """What answering needs when the request line was never read in full, or not as HTTP."""
+        if getattr(self, "request_version", None) in (None, "", "HTTP/0.9"):
+            # An unreadable request line counts as HTTP/0.9, answered without a status line or
+            # headers: give the client both, so it can read the reason.
+            self.request_version = "HTTP/1.0"
+        if not hasattr(self, "requestline"):
+            self.requestline = ""
+        self.command = getattr(self, "command", None) or ""
 
     # ---- routing ---------------------------------------------------------------------------
     def do_GET(self) -> None:
@@ -94,10 +182,13 @@ class Handler(BaseHTTPRequestHandler):
         self._route("HEAD")
 
     def _check_route(self, method: str) -> str:
+        if self.headers.get("Transfer-Encoding"):
+            # A chunked body would be read as the next request; SageMaker's clients send a length.
+            raise RequestProblem(501, f"The endpoint doesn't take Transfer-Encoding {self.headers['Transfer-Encoding']}.",
+                                 "Send the image as one body with a Content-Length header (no chunked encoding).")
         path = urlsplit(self.path).path
         if path not in ROUTES:
-            raise RequestProblem(404, f"There is nothing at {path}.",
-                                 "Send predictions to POST /invocations; GET /ping says whether the model is ready.")
+            raise RequestProblem(404, f"There is nothing at {path}.", ROUTES_HINT)
         allowed = ROUTES[path]
         if method not in allowed:
             raise RequestProblem(405, f"{path} takes {' or '.join(allowed)}, not {method}.",
@@ -105,13 +196,12 @@ class Handler(BaseHTTPRequestHandler):
         return path
 
     def _route(self, method: str) -> None:
-        self._body_read = False  # until _invoke has read the whole body, an error closes the connection
         try:
             path = self._check_route(method)
             if path == "/ping":
                 self._send_json(200, {"status": "ok", "pid": os.getpid(), "max_body_bytes": self.server.max_body_bytes})
             elif path == "/stats":
-                self._send_json(200, self.server.stats.as_dict())
+                self._send_json(200, {**self.server.stats.as_dict(), **self.server.counts()})
             else:
                 self._invoke()
         except RequestProblem as problem:
@@ -163,7 +253,12 @@ class Handler(BaseHTTPRequestHandler):
             self.server.in_flight += 1
         queued = False
         try:
-            body = self.rfile.read(length)
+            self.reader.start("body", self.server.limits.body_timeout_s)
+            try:
+                body = self.rfile.read(length)
+            except DeadlinePassed as passed:
+                raise RequestProblem(408, f"The image took longer than the {passed.seconds:g} s the endpoint allows "
+                                          "to arrive.", "Send the whole image at once.") from None
             if len(body) < length:
                 raise RequestProblem(400, f"The body ended after {len(body):,} of {length:,} bytes.",
                                      "Send the whole image; check the Content-Length.")
@@ -190,11 +285,17 @@ class Handler(BaseHTTPRequestHandler):
                 self.server.in_flight -= 1
 
     # ---- answers -----------------------------------------------------------------------------
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's own refusals (an unknown method, a URL or headers too large, a
+        request that isn't HTTP) in JSON like every other answer, not its HTML page."""
+        self._prepare_bare_answer()
+        self._send_problem(RequestProblem(code, *_stdlib_refusal(code, message, self)))
+
     def _send_problem(self, problem: RequestProblem) -> None:
         with self.server.stats.lock:
             key = str(problem.status)
             self.server.stats.errors[key] = self.server.stats.errors.get(key, 0) + 1
-        if not getattr(self, "_body_read", False):
+        if not self._body_read:
             # The body (if any) is unread, so the connection's next bytes aren't a request.
             self.close_connection = True
         self._send_json(problem.status, {"error": problem.error, "hint": problem.hint}, problem.headers)
@@ -211,11 +312,24 @@ class Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
+        if getattr(self, "command", None) != "HEAD":
             self.wfile.write(body)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
         """Quiet: one line per request would drown the log that explains a failure."""
+
+
+def _stdlib_refusal(code: int, message: str | None, request: Handler) -> tuple[str, str]:
+    """The error and hint for a refusal http.server makes itself (``message`` is its reason)."""
+    if code == 501:
+        return f"The endpoint doesn't take {request.command} requests.", ROUTES_HINT
+    if code == 414:
+        return "The request's URL is longer than the 65,536 bytes the endpoint reads.", ROUTES_HINT
+    if code == 431:
+        return (f"The request's headers are too large ({(message or 'too large').lower()}).",
+                "Send fewer, shorter headers: Content-Type and Content-Length are all the endpoint needs.")
+    reason = message or request.responses.get(code, ("",))[0] or f"status {code}"
+    return f"The request can't be read as HTTP ({reason}).", "Send an HTTP/1.1 request. " + ROUTES_HINT
 
 
 def _answer_type(accept: str | None) -> str:
@@ -232,39 +346,6 @@ def _answer_type(accept: str | None) -> str:
                          "Leave out the Accept header, or ask for application/json.")
 
 
-def make_preprocess(image_shape: tuple[int, int, int], resize: int | None):
-    """bytes → the model's input as H×W×3 RGB bytes, exactly as validation images are prepared
-    in training (EvalTransform: resize, centre crop). Pillow only: no torch off the model thread."""
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
-    from sagewiz.core.dataset.images import MAX_IMAGE_PIXELS
-    from sagewiz.core.local.transforms import EvalTransform, decode_image
-
-    transform = EvalTransform(image_shape, resize)  # checks the shape and resize once
-
-    def preprocess(data: bytes) -> bytes:
-        try:
-            with Image.open(io.BytesIO(data)) as header:  # reads the header only
-                pixels = header.width * header.height
-            if pixels > MAX_IMAGE_PIXELS:
-                raise RequestProblem(400, f"The image has {pixels:,} pixels, over the {MAX_IMAGE_PIXELS:,}-pixel safety limit.",
-                                     "Send a smaller image.")
-            # EvalTransform's steps, stopping before its tensor: the model thread makes the batch.
-            return transform.fit_and_crop(decode_image(data, image_shape, resize)).tobytes()
-        except RequestProblem:
-            raise
-        except UnidentifiedImageError:
-            raise RequestProblem(400, "The body is not an image: its bytes are neither JPEG nor PNG (nor another format Pillow reads).",
-                                 "Send the bytes of a JPEG or PNG file, unchanged.") from None
-        except Exception as error:  # noqa: BLE001 - any bytes may arrive; none may become a traceback
-            raise RequestProblem(400, f"The body is not an image this endpoint can read ({str(error) or type(error).__name__}).",
-                                 "Send the bytes of a JPEG or PNG file, unchanged.") from None
-
-    return preprocess
-
-
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m sagewiz.core.local.serve", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, type=Path, help="model.tar.gz to serve")
@@ -276,9 +357,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="how long a batch may wait for images still being decoded, at least (default 2; "
                              "it waits up to the last forward pass's time when that is longer)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 …")
+    ServerLimits.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.max_batch < 1 or args.max_body_mb <= 0 or args.batch_wait_ms < 0 or not 0 <= args.port < 65536:
         parser.error("--max-batch must be ≥ 1, --max-body-mb > 0, --batch-wait-ms ≥ 0 and --port 0–65535")
+    try:
+        args.limits = ServerLimits.from_arguments(args)
+    except ValueError as error:
+        parser.error(str(error))
     return args
 
 
@@ -300,6 +386,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     if not args.model.is_file():  # before importing torch: say so in a blink, not seconds
         return _fail(f"There is no model archive at {args.model}.", MODEL_HINT)
+    # Before Pillow is imported (it reads this once). Pillow allocates a picture in blocks of
+    # 16 MB by default, which glibc serves from each thread's own heap and keeps once freed:
+    # pictures decoded in turn on different threads still added up. Blocks this big are
+    # mapped and unmapped, so a decoded picture's memory goes back when it is done.
+    os.environ.setdefault("PILLOW_BLOCK_SIZE", PILLOW_BLOCK_SIZE)
     import torch
     from PIL import Image
 
@@ -312,14 +403,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         info = batcher.start()
         resize_text = info.hyperparameters.get("resize", "").strip()
-        preprocess = make_preprocess(info.image_shape, int(resize_text) if resize_text else None)
+        preprocess = make_preprocess(info.image_shape, int(resize_text) if resize_text else None,
+                                     PixelBudget(args.limits.pixel_budget))
     except WizardError as error:
         return _fail(error.message, error.hint)
     except Exception as error:  # noqa: BLE001 - a bad resize value, an unusable --device, a torch error
         return _fail(f"The model can't be served ({type(error).__name__}: {error}).", MODEL_HINT)
     try:
         server = EndpointServer(args.port, preprocess=preprocess, batcher=batcher, stats=stats,
-                                max_body_bytes=int(args.max_body_mb * 1024 * 1024))
+                                max_body_bytes=int(args.max_body_mb * 1024 * 1024), limits=args.limits)
     except OSError as error:
         return _fail(f"Can't listen on {HOST}:{args.port} ({error.strerror or error}).",
                      "Choose another port, or 0 for any free one.")
