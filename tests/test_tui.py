@@ -494,6 +494,41 @@ async def test_an_endpoint_that_fails_says_why_in_view_at_80_by_24(home, tmp_pat
         assert note.height >= 2 and note.bottom <= app.screen.query_one("#deploy").region.y
 
 
+@run_async
+async def test_the_endpoint_choice_and_the_log_of_its_test_fit_80_by_24(home, tmp_path, monkeypatch):
+    """The choice of endpoint is whole on the screen; once the test runs, the log has lines in view
+    above the buttons (the choice, fixed by then, folds into the line that says what it costs)."""
+    from sagewiz.core.journey import JourneyEvent
+    from sagewiz.tui.screens.deploy import DeployScreen
+    from tui_scenes import _tested, _trained, sample
+
+    def tested(backend, trained, listen, **chosen):
+        listen(JourneyEvent("step", "deploy", "Starting the endpoint sagewiz-run-endpoint"))
+        listen(JourneyEvent("done", "deploy", "sagewiz-run-endpoint answers on 127.0.0.1"))
+        listen(JourneyEvent("step", "evaluate", "Testing on 107 test pictures"))
+        return _tested(trained)
+
+    monkeypatch.setattr("sagewiz.core.journey.deploy_and_test", tested)
+    monkeypatch.chdir(tmp_path)
+    sample(tmp_path)
+    app = SagewizApp(WizardState(), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
+        app.state.trained = _trained()
+        app.push_screen(DeployScreen(app.state))
+        await wait_for(pilot, lambda: screen_name(app) == "DeployScreen" and app.screen.query("#deploy"))
+        await pilot.pause(0.2)
+        body = app.screen.query_one(".body").content_region
+        assert body.contains_region(app.screen.query_one("#instance").region), "the endpoint choice runs off the edge"
+        await click(pilot, "#deploy")
+        await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled, what="the test")
+        await pilot.pause(0.2)
+        log = app.screen.query_one("#log")
+        assert log.region.height - 2 >= 3, f"the log shows {log.region.height - 2} lines"  # less its border
+        assert log.region.bottom <= app.screen.query_one("#back").region.y, "the buttons cover the log"
+        assert "Starting the endpoint" in " ".join(str(line.text) for line in log.lines)
+
+
 @pytest.fixture
 def clock_in_india():
     """The user's clock is India's (UTC+5:30, no summer time; a POSIX TZ string needs no zone files)."""
