@@ -43,6 +43,11 @@ def text_of(app, selector: str) -> str:
     return str(app.screen.query_one(selector).render())
 
 
+def screen_lines(app) -> list[str]:
+    """The screen as the user sees it, line by line, in plain text."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
 @run_async
 async def test_the_whole_journey_from_the_sample_to_clean_up(home):
     app = SagewizApp(WizardState(), unfinished_runs=False)
@@ -355,6 +360,29 @@ async def test_every_choice_on_the_welcome_fits_at_80_by_24(home):
         assert app.screen.query_one("#resume-note").region.bottom <= min(b.region.y for b in buttons)
         await click(pilot, "#resume")
     assert app.state.resume_run == run.id
+
+
+@run_async
+async def test_nothing_on_the_welcome_is_cut_at_80_by_24(home):
+    """Both ways to train read whole at 80x24, with and without a run to resume beside them:
+    nothing on the screen ends in the '…' of a line cut short."""
+    from textual.widgets import RadioButton
+
+    from sagewiz.tui.screens.welcome import WelcomeScreen
+
+    with Ledger() as ledger:
+        run = ledger.start_run("local", {"data_dir": "/somewhere"})
+    app = SagewizApp(WizardState(), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for welcome in (None, WelcomeScreen(app.state, run, has_models=True)):
+            if welcome is not None:
+                app.push_screen(welcome)
+            await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen" and app.screen.query(RadioButton))
+            await pilot.pause(0.2)
+            lines = screen_lines(app)
+            assert not [line for line in lines if "…" in line], "\n".join(lines)
+            for choice in app.screen.query(RadioButton):
+                assert any(str(choice.label) in line for line in lines), f"{choice.label} is not whole on the screen"
 
 
 async def the_tune_step_showing(pilot, report: dict):

@@ -15,7 +15,8 @@ from sagewiz.tui.screens.common import StepBar
 from sagewiz.tui.words import error_text, local_time
 
 LOCAL = "On this computer — free, no account needed"
-AWS = "On AWS SageMaker — an AWS account; billed per second of training and hosting"
+# short enough for one line at 80 columns beside the scrollbar; the explanation below says the rest
+AWS = "On AWS SageMaker — needs an AWS account; billed per second"
 EXPLAIN = ("[b]This computer[/] trains SageMaker's Image Classification algorithm (a ResNet) with PyTorch: the same "
            "settings, logs and model file, and nothing leaves this machine. The sample digits train in about a minute.\n"
            "[b]AWS SageMaker[/] needs an AWS account (signed in with `aws configure` or `aws sso login`) and bills each "
