@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pilot_steps import click, wait_for
+from pilot_steps import click, screen_lines, wait_for
 from sagewiz.core.ledger import Ledger
 from sagewiz.tui.app import SagewizApp
 from sagewiz.tui.state import WizardState
@@ -41,11 +41,6 @@ def screen_name(app) -> str:
 
 def text_of(app, selector: str) -> str:
     return str(app.screen.query_one(selector).render())
-
-
-def screen_lines(app) -> list[str]:
-    """The screen as the user sees it, line by line, in plain text."""
-    return [strip.text for strip in app.screen._compositor.render_strips()]
 
 
 @run_async

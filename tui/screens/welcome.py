@@ -12,6 +12,7 @@ from textual.widgets import Button, Footer, Input, RadioButton, RadioSet, Static
 
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar
+from sagewiz.tui.screens.folders import PathField
 from sagewiz.tui.words import error_text, local_time
 
 LOCAL = "On this computer — free, no account needed"
@@ -107,7 +108,7 @@ class SampleFolderScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm"):
             yield Static("Where should sagewiz write the sample (1,797 handwritten digits in 10 classes, about 2 MB)?")
-            yield Input(self.default, id="sample-folder")
+            yield PathField(self.default, field_id="sample-folder", placeholder="~/sample-digits")
             yield Static("", id="sample-error")
             with Horizontal(classes="row"):
                 yield Button("Write the sample", variant="primary", id="write")
