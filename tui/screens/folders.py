@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 from rich.markup import escape
-from textual.app import ComposeResult
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
@@ -49,8 +49,8 @@ class FolderSuggester(Suggester):
 
 class PathField(Vertical):
     """A field for a folder's path, with its buttons beside it. A field shows only as much of a path
-    as it is wide: a path longer than that is shown whole, wrapped, on a line under the field, so
-    the folder named there can be read. How the field helps (folder names complete with →) is
+    as it is wide: a path longer than that is also shown whole, folded, on a line under the field,
+    so the folder named there can be read. How the field helps (folder names complete with →) is
     written on its lower edge, where it doesn't crowd the example in the empty field."""
 
     def __init__(self, value: str, *buttons: Button, field_id: str, placeholder: str = "~/Pictures/cats-and-dogs",
