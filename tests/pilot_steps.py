@@ -23,3 +23,8 @@ async def click(pilot, selector: str) -> None:
     that lands elsewhere fails here, by name."""
     await pilot.pause()
     assert await pilot.click(selector), f"the click on {selector} landed on another widget"
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as the user sees it, line by line, in plain text."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pilot_steps import click, wait_for
+from pilot_steps import click, screen_lines, wait_for
 from sagewiz.core.ledger import Ledger
 from sagewiz.tui.app import SagewizApp
 from sagewiz.tui.state import WizardState
@@ -364,6 +364,29 @@ async def test_every_choice_on_the_welcome_fits_at_80_by_24(home):
     assert app.state.resume_run == run.id
 
 
+@run_async
+async def test_nothing_on_the_welcome_is_cut_at_80_by_24(home):
+    """Both ways to train read whole at 80x24, with and without a run to resume beside them:
+    nothing on the screen ends in the '…' of a line cut short."""
+    from textual.widgets import RadioButton
+
+    from sagewiz.tui.screens.welcome import WelcomeScreen
+
+    with Ledger() as ledger:
+        run = ledger.start_run("local", {"data_dir": "/somewhere"})
+    app = SagewizApp(WizardState(), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for welcome in (None, WelcomeScreen(app.state, run, has_models=True)):
+            if welcome is not None:
+                app.push_screen(welcome)
+            await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen" and app.screen.query(RadioButton))
+            await pilot.pause(0.2)
+            lines = screen_lines(app)
+            assert not [line for line in lines if "…" in line], "\n".join(lines)
+            for choice in app.screen.query(RadioButton):
+                assert any(str(choice.label) in line for line in lines), f"{choice.label} is not whole on the screen"
+
+
 async def the_tune_step_showing(pilot, report: dict):
     """The Tune step showing one report of its tuning job (a "trials" event's data), no backend asked; its table."""
     from sagewiz.core.journey import JourneyEvent
@@ -437,12 +460,8 @@ async def test_the_first_trial_still_running_is_shown_with_what_it_tries_at_80_c
         assert all(f"{n}=0.5" in " ".join(str(table.get_row_at(0)[-1]).split()) for n in names)
 
 
-@run_async
-async def test_the_results_of_ten_classes_fit_80_by_24_with_the_wrong_pictures_in_view(home, tmp_path):
-    """Ten classes: a confusion matrix of ten columns can't fit 80 columns, so each class says what
-    it was taken for instead; the list of wrong pictures keeps room to be read. Wider, the matrix."""
-    from sagewiz.tui.screens.evaluate import EvaluateScreen
-
+def ten_classes_tested(tmp_path) -> WizardState:
+    """The test results of the ten-digit sample: a few 3s and a 9 taken for other digits."""
     names = [f"digit_{n}" for n in range(10)]
     confusion = [[36 if i == j else 0 for j in range(10)] for i in range(10)]
     confusion[3][3], confusion[3][5], confusion[3][8] = 33, 2, 1
@@ -455,22 +474,55 @@ async def test_the_results_of_ten_classes_fit_80_by_24_with_the_wrong_pictures_i
                   "confusion": confusion, "misclassified": wrong}
     state = WizardState()
     state.summary = {"evaluation": evaluation, "endpoint": {"name": "sagewiz-endpoint", "deleted": True}}
-    app = SagewizApp(state, unfinished_runs=False)
+    return state
+
+
+async def the_results_showing(pilot) -> None:
+    from sagewiz.tui.screens.evaluate import EvaluateScreen
+
+    app = pilot.app
+    await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
+    app.push_screen(EvaluateScreen(app.state))
+    await wait_for(pilot, lambda: screen_name(app) == "EvaluateScreen" and app.screen.query("#results")
+                   and app.screen.query_one("#results").row_count == len(app.state.summary["evaluation"]["class_names"]))
+    await pilot.pause(0.3)
+
+
+@run_async
+async def test_the_results_of_ten_classes_fit_80_by_24_with_the_wrong_pictures_in_view(home, tmp_path):
+    """Ten classes: a confusion matrix of ten columns can't fit 80 columns, so each class says what
+    it was taken for instead, and the text above says how wide the terminal must be for the matrix;
+    the list of wrong pictures keeps room to be read. Wider, the matrix."""
+    app = SagewizApp(ten_classes_tested(tmp_path), unfinished_runs=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
-        app.push_screen(EvaluateScreen(app.state))
-        await wait_for(pilot, lambda: screen_name(app) == "EvaluateScreen" and app.screen.query("#results")
-                       and app.screen.query_one("#results").row_count == 10)
-        await pilot.pause(0.3)
+        await the_results_showing(pilot)
         results = app.screen.query_one("#results")
         assert results.max_scroll_x == 0
         assert str(results.get_row_at(3)[-1]) == "digit_5 ×2, digit_8 ×1" and str(results.get_row_at(0)[-1]) == "—"
         assert app.screen.query_one("#wrong").region.height >= 4, "the wrong pictures have no room"  # a header and 3 rows
-        assert "Taken for: what the model said instead" in text_of(app, "#outcome")
+        said = " ".join(text_of(app, "#outcome").split())
+        assert "Taken for: what the model said instead" in said and "Widen the terminal to 91 columns to see the confusion matrix" in said
+        await pilot.resize_terminal(91, 24)
+        await pilot.pause(0.3)
+        assert [str(c.label) for c in results.columns.values()][-1] == "→9" and results.max_scroll_x == 0
         await pilot.resize_terminal(160, 40)
         await pilot.pause(0.3)
         assert [str(c.label) for c in results.columns.values()][-1] == "→digit_9"  # room for the whole matrix
         assert results.max_scroll_x == 0 and "Rows: the true class" in text_of(app, "#outcome")
+
+
+@run_async
+async def test_the_results_of_ten_classes_show_the_confusion_matrix_at_120_by_40(home, tmp_path):
+    """Each class a row, what the model said a column per label (the class names would need 140
+    columns): the matrix the README promises, whole, beside each class's precision and recall."""
+    app = SagewizApp(ten_classes_tested(tmp_path), unfinished_runs=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await the_results_showing(pilot)
+        results = app.screen.query_one("#results")
+        assert [str(c.label) for c in results.columns.values()] == (
+            ["label", "class", "precision", "recall", "pictures"] + [f"→{n}" for n in range(10)])
+        assert [str(cell) for cell in results.get_row_at(3)] == ["3", "digit_3", "1.000", "1.000", "36"] + "0 0 0 33 0 2 0 0 1 0".split()
+        assert results.max_scroll_x == 0 and "→ columns: what the model said, by label" in text_of(app, "#outcome")
 
 
 @run_async
@@ -499,6 +551,41 @@ async def test_an_endpoint_that_fails_says_why_in_view_at_80_by_24(home, tmp_pat
         assert "Endpoint failed" in said and "port 8080 is taken" in said and "press Try again" in said
         note = app.screen.query_one("#cost").region
         assert note.height >= 2 and note.bottom <= app.screen.query_one("#deploy").region.y
+
+
+@run_async
+async def test_the_endpoint_choice_and_the_log_of_its_test_fit_80_by_24(home, tmp_path, monkeypatch):
+    """The choice of endpoint is whole on the screen; once the test runs, the log has lines in view
+    above the buttons (the choice, fixed by then, folds into the line that says what it costs)."""
+    from sagewiz.core.journey import JourneyEvent
+    from sagewiz.tui.screens.deploy import DeployScreen
+    from tui_scenes import _tested, _trained, sample
+
+    def tested(backend, trained, listen, **chosen):
+        listen(JourneyEvent("step", "deploy", "Starting the endpoint sagewiz-run-endpoint"))
+        listen(JourneyEvent("done", "deploy", "sagewiz-run-endpoint answers on 127.0.0.1"))
+        listen(JourneyEvent("step", "evaluate", "Testing on 107 test pictures"))
+        return _tested(trained)
+
+    monkeypatch.setattr("sagewiz.core.journey.deploy_and_test", tested)
+    monkeypatch.chdir(tmp_path)
+    sample(tmp_path)
+    app = SagewizApp(WizardState(), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
+        app.state.trained = _trained()
+        app.push_screen(DeployScreen(app.state))
+        await wait_for(pilot, lambda: screen_name(app) == "DeployScreen" and app.screen.query("#deploy"))
+        await pilot.pause(0.2)
+        body = app.screen.query_one(".body").content_region
+        assert body.contains_region(app.screen.query_one("#instance").region), "the endpoint choice runs off the edge"
+        await click(pilot, "#deploy")
+        await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled, what="the test")
+        await pilot.pause(0.2)
+        log = app.screen.query_one("#log")
+        assert log.region.height - 2 >= 3, f"the log shows {log.region.height - 2} lines"  # less its border
+        assert log.region.bottom <= app.screen.query_one("#back").region.y, "the buttons cover the log"
+        assert "Starting the endpoint" in " ".join(str(line.text) for line in log.lines)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pilot_steps import click, wait_for
+from pilot_steps import click, screen_lines, wait_for
 from sagewiz.tui.screens.folders import complete_folder
 from sagewiz.tui.words import shown_path
 
@@ -100,3 +100,36 @@ def test_the_folder_browser_shows_folders_only_and_its_choice_is_checked(photos)
 
     asyncio.run(story())
 
+
+
+def test_a_long_path_in_the_folder_field_reads_whole_at_80_by_24(photos):
+    """A field shows only as much of a path as it is wide: a longer one is also written whole under
+    it, wrapped. Empty, the field's example and how it completes folder names are whole too."""
+    from sagewiz.tui.app import SagewizApp
+    from sagewiz.tui.state import WizardState
+
+    from sagewiz.core.dataset.sample import write_sample_dataset
+
+    long = photos / "holiday-photos-2026" / "the-cats-and-the-dogs-of-the-summer" / "sorted-by-hand"
+    write_sample_dataset(long, classes=[0, 1], seed=1)  # ready to train: what is said under it names no folder
+
+    async def story():
+        app = SagewizApp(WizardState(data_dir=str(long)), unfinished_runs=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await click(pilot, "#next")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "DatasetScreen" and app.state.report is not None
+                           and not app.screen.packing, what="the folder to be checked and packed")
+            await pilot.pause(0.2)
+            field = app.screen.query_one("#folder")
+            assert len(str(long)) > field.content_size.width  # the field alone can't show it
+            assert str(long) in "".join(line.strip() for line in screen_lines(app))
+            field.value = "digits"  # short: the line under it goes
+            await pilot.pause(0.2)
+            assert "In full" not in "".join(screen_lines(app))
+            field.value = ""
+            await pilot.pause(0.2)
+            lines = screen_lines(app)
+            assert any("~/Pictures/cats-and-dogs" in line for line in lines), "\n".join(lines)
+            assert any("→ completes a folder name" in line for line in lines), "\n".join(lines)
+
+    asyncio.run(story())

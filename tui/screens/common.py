@@ -102,9 +102,14 @@ def natural_widths(headers, rows) -> list[int]:
     return [max([1, width(header), *(width(row[i]) for row in rows)]) for i, header in enumerate(headers)]
 
 
+def table_width(headers, rows) -> int:
+    """The columns the table takes with nothing wrapped."""
+    return sum(natural_widths(headers, rows)) + _chrome(headers)
+
+
 def fits(headers, rows, room: int) -> bool:
     """Whether the table fits in ``room`` columns with nothing wrapped."""
-    return sum(natural_widths(headers, rows)) + _chrome(headers) <= room
+    return table_width(headers, rows) <= room
 
 
 def _chrome(headers) -> int:

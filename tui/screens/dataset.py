@@ -15,7 +15,7 @@ from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Stati
 
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar, fill_table, ready_to_go_on, room_for
-from sagewiz.tui.screens.folders import FolderSuggester
+from sagewiz.tui.screens.folders import PathField
 from sagewiz.tui.thumbnails import ClassThumbnails
 from sagewiz.tui.words import error_text
 
@@ -52,11 +52,7 @@ class DatasetScreen(Screen[str]):
         with Vertical(classes="body"):
             yield Static("The folder with your pictures: [b]train/[/] and [b]test/[/] with one folder per class inside, "
                          "or just one folder per class (sagewiz keeps 20% for testing).", classes="lead")
-            with Horizontal(classes="row"):
-                yield Input(self.state.data_dir, placeholder="~/Pictures/cats-and-dogs  (→ completes a folder name)", id="folder",
-                            suggester=FolderSuggester())
-                yield Button("Browse…", id="browse")
-                yield Button("Check", id="check")
+            yield PathField(self.state.data_dir, Button("Browse…", id="browse"), Button("Check", id="check"), field_id="folder")
             yield ProgressBar(id="progress", show_eta=False)
             with VerticalScroll(id="report"):
                 yield Static("", id="summary")

@@ -42,7 +42,7 @@ class DeployScreen(Screen[str]):
                          + f" is ready. An endpoint will answer the {len(self.trained.test_images)} test pictures;"
                            " you can keep it to ask it about your own.", classes="lead")
             chosen = self.state.endpoint_instance if self.state.endpoint_instance in [o.instance_type for o in self.options] else None
-            with Horizontal(classes="field"):
+            with Horizontal(classes="field", id="where"):
                 yield Label("endpoint on", classes="name")
                 yield Select([(hosting_label(o, self.state.backend), o.instance_type) for o in self.options],
                              value=chosen or self.options[0].instance_type, allow_blank=False, id="instance")
@@ -91,7 +91,14 @@ class DeployScreen(Screen[str]):
             text = f"${option.price_per_hour:.3f} per hour while the endpoint runs (billed per second)"
             text += (": until you delete it on the clean-up step." if keep else
                      "; it is deleted right after the test, a few minutes in all.")
+        if self.state.backend == "aws" and not self.query_one("#keep").display:  # folded away: say what was chosen
+            text = f"On [b]{escape(option.instance_type)}[/]: {text[0].lower()}{text[1:]}"
         self.query_one("#cost", Static).update(text)
+
+    def show_choices(self, shown: bool) -> None:
+        """The choice of endpoint while it can be made; folded away while the endpoint is started and
+        tested (it can't be changed then), so that the log has room at 80x24."""
+        self.query_one("#where").display = self.query_one("#keep").display = shown
 
     def render_steps(self) -> None:
         """Afresh: with the clean-up step unless the endpoint is to be kept."""
@@ -115,6 +122,7 @@ class DeployScreen(Screen[str]):
         instance, keep = self._chosen().instance_type, self.query_one("#keep", Checkbox).value
         self.state.endpoint_instance, self.state.keep_endpoint = instance, keep
         self.running = True
+        self.show_choices(False)
         self.render_steps()
         self.show_cost()  # in place of what went wrong the last time
         for widget in ("#deploy", "#back", "#instance", "#keep"):
@@ -163,6 +171,7 @@ class DeployScreen(Screen[str]):
         """Say why; the choice can be changed and tried again (what exists is reused, not duplicated)."""
         self.running = False
         self.query_one("#log", RichLog).write(error_text(error))
+        self.show_choices(True)  # to be changed before trying again
         self.query_one("#cost", Static).update(error_text(error))  # in view however small the terminal (the log may not be)
         for widget in ("#deploy", "#back", "#instance", "#keep"):
             self.query_one(widget).disabled = False

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
-from sagewiz.tui.screens.common import StepBar, fill_table, fits, room_for
+from sagewiz.tui.screens.common import StepBar, fill_table, fits, room_for, table_width
 from sagewiz.tui.thumbnails import PictureView
 
 
@@ -30,7 +30,7 @@ class EvaluateScreen(Screen[str]):
     def compose(self) -> ComposeResult:
         yield StepBar("Deploy & test")
         with Vertical(classes="body"):
-            yield Static(self._outcome(matrix=True), id="outcome")
+            yield Static(self._outcome(""), id="outcome")
             yield DataTable(id="results", cursor_type="none", zebra_stripes=True)
             yield Static("", id="wrong-title")
             with Horizontal(id="wrong-row"):
@@ -44,32 +44,40 @@ class EvaluateScreen(Screen[str]):
     def on_mount(self) -> None:
         self.call_after_refresh(self._fill)  # nested widgets mount a moment after the screen
 
-    def _outcome(self, matrix: bool) -> str:
+    def _outcome(self, how: str) -> str:
         e = self.evaluation
-        how = ("Rows: the true class; → columns: what the model said." if matrix else
-               "Taken for: what the model said instead, and how often.")
         return (f"[b green]Test accuracy {e.get('accuracy', 0):.3f}[/] on {e.get('evaluated', 0)} test pictures "
                 f"(top-{e.get('top_k', 1)}: {e.get('top_k_accuracy', 0):.3f}). [dim]{how}[/]")
 
     def _fill_results(self) -> None:
-        """Per class: precision, recall, and the confusion matrix's row where it fits across; where it
-        doesn't (ten classes in 80 columns), what the class was taken for, most often first."""
+        """Per class: precision, recall, and the confusion matrix's row where it fits across: its
+        columns named by class where that fits, else by label (a few cells each: ten classes fit
+        120 columns). Where neither fits (ten classes in 80 columns), what the class was taken for,
+        most often first, and how wide the terminal must be for the matrix."""
         names = self.evaluation.get("class_names", [])
         table = self.query_one("#results", DataTable)
         stats, confusion = [], self.evaluation.get("confusion", [])
         for score in self.evaluation.get("per_class", []):
             stats.append([escape(score["name"]), f"{score['precision']:.3f}", f"{score['recall']:.3f}", str(score["support"])])
         headers, room = ["class", "precision", "recall", "pictures"], room_for(table)
-        matrix = [row + [str(v) for v in counts] for row, counts in zip(stats, confusion)]
-        columns = headers + [escape(f"→{n}"[:10]) for n in names]
-        whole = fits(columns, matrix, room)
-        if whole:
-            fill_table(table, columns, matrix, room)
+        counts = [[str(v) for v in row] for row in confusion]
+        by_name = (headers + [escape(f"→{n}"[:10]) for n in names], [row + c for row, c in zip(stats, counts)])
+        by_label = (["label"] + headers + [f"→{label}" for label in range(len(names))],
+                    [[str(label)] + row + c for label, (row, c) in enumerate(zip(stats, counts))])
+        if fits(*by_name, room):
+            fill_table(table, *by_name, room)
+            how = "Rows: the true class; → columns: what the model said."
+        elif fits(*by_label, room):
+            fill_table(table, *by_label, room)
+            how = "Rows: the true class; → columns: what the model said, by label."
         else:
-            taken = [", ".join(f"{escape(names[j])} ×{v}" for j, v in sorted(enumerate(counts), key=lambda c: -c[1])
-                               if v and j != i) or "—" for i, counts in enumerate(confusion)]
+            taken = [", ".join(f"{escape(names[j])} ×{v}" for j, v in sorted(enumerate(row), key=lambda c: -c[1])
+                               if v and j != i) or "—" for i, row in enumerate(confusion)]
             fill_table(table, headers + ["taken for"], [row + [t] for row, t in zip(stats, taken)], room, give_way=[(4, 16)])
-        self.query_one("#outcome", Static).update(self._outcome(matrix=whole))
+            wider = self.app.size.width + table_width(*by_label) - room
+            how = (f"Taken for: what the model said instead, and how often. Widen the terminal to {wider} columns "
+                   "to see the confusion matrix.")
+        self.query_one("#outcome", Static).update(self._outcome(how))
 
     def on_resize(self) -> None:
         if self.query("#results") and self.query_one("#results", DataTable).columns:

@@ -9,11 +9,13 @@ import os
 from pathlib import Path
 
 from rich.markup import escape
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
-from textual.widgets import Button, DirectoryTree, Static
+from textual.widgets import Button, DirectoryTree, Input, Static
+
 from sagewiz.tui.words import shown_path
 
 
@@ -43,6 +45,40 @@ class FolderSuggester(Suggester):
 
     async def get_suggestion(self, value: str) -> str | None:
         return complete_folder(value)
+
+
+class PathField(Vertical):
+    """A field for a folder's path, with its buttons beside it. A field shows only as much of a path
+    as it is wide: a path longer than that is also shown whole, folded, on a line under the field,
+    so the folder named there can be read. How the field helps (folder names complete with →) is
+    written on its lower edge, where it doesn't crowd the example in the empty field."""
+
+    def __init__(self, value: str, *buttons: Button, field_id: str, placeholder: str = "~/Pictures/cats-and-dogs",
+                 **kwargs):
+        super().__init__(classes="path-field", **kwargs)
+        self.value, self.buttons, self.field_id, self.placeholder = value, buttons, field_id, placeholder
+
+    def compose(self) -> ComposeResult:
+        field = Input(self.value, placeholder=self.placeholder, id=self.field_id, suggester=FolderSuggester())
+        field.border_subtitle = "→ completes a folder name"
+        with Horizontal(classes="row"):
+            yield field
+            yield from self.buttons
+        yield Static("", classes="whole-path")
+
+    def on_input_changed(self, _: Input.Changed) -> None:
+        self.show_whole()
+
+    def on_resize(self) -> None:
+        self.show_whole()
+
+    def show_whole(self) -> None:
+        """The line under the field: the whole path when the field can't show it all, else none."""
+        field, line = self.query_one(Input), self.query_one(".whole-path", Static)
+        typed = field.value
+        cut = field.content_size.width > 0 and Text(typed).cell_len >= field.content_size.width  # the cursor takes a cell
+        line.display = cut
+        line.update(f"[dim]In full:[/] {escape(typed)}" if cut else "")
 
 
 class FoldersOnly(DirectoryTree):

@@ -13,10 +13,12 @@ from textual.widgets import Button, Footer, Input, RadioButton, RadioSet, Static
 from sagewiz.core.watchers import watcher_of
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar
+from sagewiz.tui.screens.folders import PathField
 from sagewiz.tui.words import error_text, local_time
 
 LOCAL = "On this computer — free, no account needed"
-AWS = "On AWS SageMaker — an AWS account; billed per second of training and hosting"
+# short enough for one line at 80 columns beside the scrollbar; the explanation below says the rest
+AWS = "On AWS SageMaker — needs an AWS account; billed per second"
 EXPLAIN = ("[b]This computer[/] trains SageMaker's Image Classification algorithm (a ResNet) with PyTorch: the same "
            "settings, logs and model file, and nothing leaves this machine. The sample digits train in about a minute.\n"
            "[b]AWS SageMaker[/] needs an AWS account (signed in with `aws configure` or `aws sso login`) and bills each "
@@ -113,7 +115,7 @@ class SampleFolderScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm"):
             yield Static("Where should sagewiz write the sample (1,797 handwritten digits in 10 classes, about 2 MB)?")
-            yield Input(self.default, id="sample-folder")
+            yield PathField(self.default, field_id="sample-folder", placeholder="~/sample-digits")
             yield Static("", id="sample-error")
             with Horizontal(classes="row"):
                 yield Button("Write the sample", variant="primary", id="write")
