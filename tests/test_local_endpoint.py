@@ -17,7 +17,8 @@ from PIL import Image
 
 from sagewiz.core.errors import WizardError
 from sagewiz.core.evaluate import ImageRejectedError, evaluate
-from sagewiz.core.local.artifact import ModelInfo, load_model, write_artifact
+from sagewiz.core.local.artifact import load_model, write_artifact
+from sagewiz.core.model.archive import ModelInfo
 from sagewiz.core.local.endpoint import EndpointNotRunningError, LocalEndpoint, endpoint_alive, start_endpoint
 from sagewiz.core.local.resnet import build_resnet
 from sagewiz.core.local.transforms import EvalTransform, batch_to_float, decode_image

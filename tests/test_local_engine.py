@@ -3,17 +3,21 @@ incremental training, early stopping and checkpoints — each on a tiny digits d
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 import threading
 
 import pytest
 
+from legacy_archive import legacy_info_json, write_legacy_archive
 from sagewiz.core.dataset.listing import ListEntry, write_list
 from sagewiz.core.dataset.sample import write_sample_dataset
 from sagewiz.core.dataset.scan import scan_dataset
 from sagewiz.core.local import job as jobs
-from sagewiz.core.local.artifact import read_info
+from sagewiz.core.model.archive import read_info
 from sagewiz.core.local.engine import run_job
+from sagewiz.core.local.resnet import build_resnet
 from sagewiz.core.metrics import metrics_from_log_line
 from sagewiz.core.prepare import prepare_dataset
 
@@ -107,6 +111,39 @@ def test_incremental_training_continues_from_the_earlier_model(tmp_path, digits)
     mismatched, _, _ = run(tmp_path, digits, name="third", channels=channels, num_layers=32)
     assert mismatched["status"] == "Failed"
     assert "num_layers=20" in mismatched["failure_reason"] and "num_layers=32" in mismatched["failure_reason"]
+
+
+def test_incremental_training_continues_from_an_archive_sagemaker_wrote(tmp_path, digits):
+    first, _, first_folder = run(tmp_path, digits, name="first", epochs=2)
+    # What SageMaker's algorithm leaves: its three members, no sagewiz file beside them.
+    with tarfile.open(first_folder / "output" / "model.tar.gz") as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar if m.name != "sagewiz-model.json"}
+    sagemaker = tmp_path / "sagemaker-model.tar.gz"
+    with tarfile.open(sagemaker, "w:gz") as tar:
+        for name, data in members.items():
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+    _, prepared = digits
+    channels = {"train": {"path": str(prepared.train_rec), "content_type": "application/x-recordio"},
+                "validation": {"path": str(prepared.validation_rec), "content_type": "application/x-recordio"},
+                "model": {"path": str(sagemaker), "content_type": "application/x-sagemaker-model"}}
+    second, log, _ = run(tmp_path, digits, name="second", channels=channels, epochs=1, learning_rate=0.005)
+    assert second["status"] == "Completed", second.get("failure_reason")
+    assert "Continuing from the model in the model channel (earlier job, " in log  # no job name inside
+    assert accuracy(second, 0) >= max(accuracy(first, e) for e in range(2)) - 0.1  # starts where the first ended
+
+
+def test_incremental_training_continues_from_an_archive_an_earlier_sagewiz_wrote(tmp_path, digits):
+    _, prepared = digits
+    old = write_legacy_archive(tmp_path / "old.tar.gz", build_resnet(20, 3, (3, 28, 28)),
+                               legacy_info_json(20, 3, (3, 28, 28), prepared.class_names, epochs_trained=7, job_name="old-job"))
+    channels = {"train": {"path": str(prepared.train_rec), "content_type": "application/x-recordio"},
+                "validation": {"path": str(prepared.validation_rec), "content_type": "application/x-recordio"},
+                "model": {"path": str(old), "content_type": "application/x-sagemaker-model"}}
+    status, log, _ = run(tmp_path, digits, name="again", channels=channels, epochs=1)
+    assert status["status"] == "Completed", status.get("failure_reason")
+    assert "Continuing from the model in the model channel (old-job, 7 epochs)" in log
 
 
 def test_early_stopping_ends_before_the_last_epoch(tmp_path, digits):

@@ -119,40 +119,39 @@ class Engine:
         return device
 
     def _model(self, hp, device: torch.device) -> torch.nn.Module:
-        from sagewiz.core.local.artifact import read_artifact
-        from sagewiz.core.local.resnet import build_resnet, load_mxnet_params
+        from sagewiz.core.local.resnet import build_resnet
+        from sagewiz.core.model.archive import read_archive
+        from sagewiz.core.model.weights import load_checkpoint_params, state_dict_keys
 
         try:
             model = build_resnet(hp.num_layers, hp.num_classes, hp.image_shape_tuple, channels_last=device.type == "cpu")
         except ValueError as error:
             raise ClientError(str(error)) from None
         model_channel = self.spec["channels"].get("model")
-        if model_channel:  # incremental training: the earlier model must be the same network
-            info, params = read_artifact(model_channel["path"])
+        if model_channel:  # incremental training: the earlier model (either backend's) must be the same network
+            info, params = read_archive(model_channel["path"])
             for field, theirs, ours in (("num_classes", info.num_classes, hp.num_classes), ("num_layers", info.num_layers, hp.num_layers),
                                         ("image_shape", ",".join(map(str, info.image_shape)), hp.image_shape)):
                 if str(theirs) != str(ours):
                     raise ClientError(f"Incremental training needs the same {field} as the model it continues: the model channel's "
                                       f"model has {field}={theirs}, this job has {field}={ours}.",
                                       hint=f"Set {field} to {theirs}, or train a new model without the model channel.")
-            load_mxnet_params(model, params)
+            load_checkpoint_params(model, params, source="The model channel's weights")
             self.say(f"Continuing from the model in the model channel ({info.job_name or 'earlier job'}, {info.epochs_trained} epochs)")
         elif hp.use_pretrained_model:
             weights = self.spec.get("pretrained_weights")
             if not weights:
                 raise ClientError("use_pretrained_model=1 needs ImageNet weights, and this computer can't download them.",
                                   hint="Give a local weights file (a model.tar.gz of the same num_layers), or set use_pretrained_model=0.")
-            _, params = read_artifact(weights)
-            params = {k: v for k, v in params.items() if "fc1" not in k}  # a new last layer for the new classes
-            state = model.state_dict()
-            from sagewiz.core.local.resnet import mxnet_param_names
-
-            names = {mx.split(":", 1)[1]: key for key, mx in mxnet_param_names(model).items()}
+            _, params = read_archive(weights)
+            keys, state = state_dict_keys(model), model.state_dict()
+            bare = {name.split(":", 1)[-1]: key for name, key in keys.items()}
             with torch.no_grad():
-                for name, tensor in params.items():
-                    key = names.get(name.split(":", 1)[-1])
-                    if key is not None and state[key].shape == tensor.shape:
-                        state[key].copy_(tensor)
+                for name, array in params.items():
+                    key = bare.get(name.split(":", 1)[-1])
+                    # fc1 is left out: a new last layer for the new classes
+                    if key is not None and not key.startswith("fc1") and tuple(state[key].shape) == array.shape:
+                        state[key].copy_(torch.from_numpy(array))
             self.say(f"Starting from the pretrained weights in {weights}; only the last layer starts from scratch")
         return model.to(device)
 
@@ -264,7 +263,8 @@ class Engine:
         self.say(f"Saved checkpoint for epoch {epoch}")
 
     def _finish(self, hp, model, *, stopped: bool) -> None:
-        from sagewiz.core.local.artifact import ModelInfo, write_artifact
+        from sagewiz.core.local.artifact import write_artifact
+        from sagewiz.core.model.archive import ModelInfo
 
         self.state("Uploading", "Writing the model artifact", status="Stopping" if stopped else "InProgress")
         epoch = self.best[2] if self.best else -1
