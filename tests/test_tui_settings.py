@@ -1,0 +1,72 @@
+"""The Settings step as a user meets it: suggestions that fit the pictures that get packed, a
+schedule that follows the epochs they choose, and their own values from last time marked as theirs."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+
+import pytest
+
+from pilot_steps import click, wait_for
+from sagewiz.tui.app import SagewizApp
+from sagewiz.tui.state import WizardState
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAGEWIZ_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def run_async(test):
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        return asyncio.run(test(*args, **kwargs))
+    return run
+
+
+def digits(tmp_path, classes=(0, 1)) -> str:
+    from sagewiz.core.dataset.sample import write_sample_dataset
+
+    write_sample_dataset(tmp_path / "digits", classes=list(classes), seed=1)
+    return str(tmp_path / "digits")
+
+
+def on(app, name: str) -> bool:
+    return type(app.screen).__name__ == name
+
+
+def said(app, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+async def to_settings(pilot) -> None:
+    """Welcome → the remembered folder checked and packed → this computer → the settings, checked."""
+    app = pilot.app
+    await wait_for(pilot, lambda: on(app, "WelcomeScreen"))
+    await click(pilot, "#next")
+    await wait_for(pilot, lambda: on(app, "DatasetScreen") and not app.screen.query_one("#next").disabled,
+                   what="the folder checked and packed")
+    await click(pilot, "#next")
+    await wait_for(pilot, lambda: on(app, "RegionScreen") and not app.screen.query_one("#next").disabled, what="the Where step")
+    await click(pilot, "#next")
+    await wait_for(pilot, lambda: on(app, "SettingsScreen") and "of training" in said(app, "#verdict"), what="the settings")
+
+
+async def type_into(pilot, name: str, value: str) -> None:
+    pilot.app.screen.query_one(f"#{name}").value = value
+    await pilot.pause()
+
+
+@run_async
+async def test_the_settings_count_the_training_pictures_the_pictures_step_packed(tmp_path):
+    """The Pictures step packed 259 training pictures, the settings said 'a mini_batch_size of 258
+    or less' (an estimate made before the split), and the job was given 259."""
+    app = SagewizApp(WizardState(data_dir=digits(tmp_path, classes=(0, 4))), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_settings(pilot)
+        packed = app.state.packed.counts["train"]
+        assert app.state.suggested.num_training_samples == packed
+        await type_into(pilot, "mini_batch_size", "4096")
+        assert f"Use a mini_batch_size of {packed} or less" in " ".join(said(app, "#verdict").split())
