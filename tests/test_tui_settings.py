@@ -60,6 +60,26 @@ async def type_into(pilot, name: str, value: str) -> None:
 
 
 @run_async
+async def test_fewer_epochs_move_the_untouched_schedule_and_only_a_typed_one_is_warned_about(tmp_path):
+    """Epochs 3 warned 'lr_scheduler_step 10,15 should list increasing epochs below epochs (3)' about
+    an Advanced field the user never opened, which `sagewiz run` would have moved with the epochs."""
+    app = SagewizApp(WizardState(data_dir=digits(tmp_path)), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_settings(pilot)
+        step = app.screen.query_one("#lr_scheduler_step")
+        assert step.value == "10,15"  # half and three quarters of the suggested 20 epochs
+        await type_into(pilot, "epochs", "8")
+        assert step.value == "4,6" and "lr_scheduler_step" not in app.screen._overrides()
+        await type_into(pilot, "epochs", "3")
+        assert "lr_scheduler_step" not in said(app, "#verdict") and not app.screen.query_one("#next").disabled
+        assert step.value == "" and app.screen._overrides() == {"epochs": "3"}
+        await type_into(pilot, "lr_scheduler_step", "10,15")  # the user's own schedule: kept, and warned about
+        assert "lr_scheduler_step 10,15 should list increasing epochs below epochs (3)" in said(app, "#verdict")
+        await type_into(pilot, "epochs", "30")
+        assert step.value == "10,15" and app.screen._overrides()["lr_scheduler_step"] == "10,15"
+
+
+@run_async
 async def test_the_settings_count_the_training_pictures_the_pictures_step_packed(tmp_path):
     """The Pictures step packed 259 training pictures, the settings said 'a mini_batch_size of 258
     or less' (an estimate made before the split), and the job was given 259."""

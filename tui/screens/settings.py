@@ -71,6 +71,9 @@ class SettingsScreen(Screen[str]):
     def __init__(self, state):
         super().__init__()
         self.state = state
+        # the suggested lr_scheduler_step for the epochs in the form: it follows epochs (core's
+        # with_overrides) until the user types a schedule of their own
+        self.step_suggestion = self._schedule_for(state.overrides.get("epochs", str(state.suggested.epochs)))
 
     def compose(self) -> ComposeResult:
         from sagewiz.core.local.resnet import supported_num_layers
@@ -103,7 +106,8 @@ class SettingsScreen(Screen[str]):
                     for name in ADVANCED:
                         with Horizontal(classes="field"):
                             yield Label(name, classes="name")
-                            yield Input(values.get(name, _default_text(name)), id=name)
+                            yield Input(self.step_suggestion if name == "lr_scheduler_step" and name not in self.state.overrides
+                                        else values.get(name, _default_text(name)), id=name)
                 with Horizontal(classes="field"):
                     yield Label("tuning jobs", classes="name")
                     yield Input(str(self.state.tune_jobs), id="tune_jobs")
@@ -122,18 +126,38 @@ class SettingsScreen(Screen[str]):
         self.validate_form()
         self.query_one(f"#{BASIC[0]}", Input).focus()  # typing changes the first setting; F1 explains it
 
-    def on_input_changed(self, _: Input.Changed) -> None:
-        if getattr(self, "ready", False):  # fields announce their first value while the form is still being built
-            self.validate_form()
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if not getattr(self, "ready", False):  # fields announce their first value while the form is still being built
+            return
+        if event.input.id == "epochs":
+            self._follow_epochs(event.value)
+        self.validate_form()
 
     def on_select_changed(self, _: Select.Changed) -> None:
         if getattr(self, "ready", False):
             self.validate_form()
 
+    def _schedule_for(self, epochs: str) -> str:
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.hyperparams import with_overrides
+
+        try:
+            return with_overrides(self.state.suggested, {"epochs": epochs.strip()}).lr_scheduler_step or ""
+        except WizardError:  # epochs is not a number yet: the schedule waits for one
+            return getattr(self, "step_suggestion", self.state.suggested.lr_scheduler_step or "")
+
+    def _follow_epochs(self, epochs: str) -> None:
+        """An lr_scheduler_step the user has not touched shows the schedule that follows the new epochs."""
+        schedule = self._schedule_for(epochs)
+        field = self.query_one("#lr_scheduler_step", Input)
+        if field.value.strip() == self.step_suggestion:
+            field.value = schedule
+        self.step_suggestion = schedule
+
     def _overrides(self) -> dict[str, str]:
         suggested = self.state.suggested.to_sagemaker()
         values = {name: self.query_one(f"#{name}", Input).value.strip() for name in BASIC + ADVANCED}
-        suggested = {**{name: _default_text(name) for name in ADVANCED}, **suggested}
+        suggested = {**{name: _default_text(name) for name in ADVANCED}, **suggested, "lr_scheduler_step": self.step_suggestion}
         if not self.state.continue_from:
             values["num_layers"] = str(self.query_one("#num_layers", Select).value)
         for name in CHOICES:
@@ -145,12 +169,12 @@ class SettingsScreen(Screen[str]):
 
     def validate_form(self) -> bool:
         from sagewiz.core.errors import WizardError
-        from sagewiz.core.hyperparams import Hyperparameters, warnings
+        from sagewiz.core.hyperparams import warnings, with_overrides
 
         verdict = self.query_one("#verdict", Static)
         overrides = self._overrides()
         try:
-            hp = Hyperparameters.from_sagemaker({**self.state.suggested.to_sagemaker(), **overrides})
+            hp = with_overrides(self.state.suggested, overrides)
             tune = int(self.query_one("#tune_jobs", Input).value or 0)
             if not 0 <= tune <= 50:
                 raise ValueError
