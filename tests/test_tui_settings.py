@@ -90,3 +90,26 @@ async def test_the_settings_count_the_training_pictures_the_pictures_step_packed
         assert app.state.suggested.num_training_samples == packed
         await type_into(pilot, "mini_batch_size", "4096")
         assert f"Use a mini_batch_size of {packed} or less" in " ".join(said(app, "#verdict").split())
+
+
+@run_async
+async def test_last_times_values_are_marked_as_yours_and_ctrl_r_brings_back_the_suggestion(tmp_path):
+    """Last run's epochs=3 stood under 'Suggested for your pictures' as if it were suggested."""
+    app = SagewizApp(WizardState(data_dir=digits(tmp_path), overrides={"epochs": "3"}), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_settings(pilot)
+        assert app.screen.query_one("#epochs").value == "3"
+        assert " ".join(said(app, "#epochs-yours").split()) == "yours from last time; suggested 20"
+        assert "yours from last time where marked" in " ".join(said(app, ".lead").split())
+        assert said(app, "#learning_rate-yours") == ""  # a suggested value says nothing
+        await type_into(pilot, "learning_rate", "0.02")  # typed now: the suggestion is named, not 'last time'
+        assert " ".join(said(app, "#learning_rate-yours").split()) == "suggested 0.05"
+        app.screen.query_one("#epochs").focus()
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert app.screen.query_one("#epochs").value == "20" and said(app, "#epochs-yours") == ""
+        assert app.screen.query_one("#lr_scheduler_step").value == "10,15"
+        assert app.screen._overrides() == {"learning_rate": "0.02"}
+        app.screen.query_one("#next").focus()
+        await pilot.press("ctrl+r")  # away from the fields: how to use it
+        await wait_for(pilot, lambda: any("ctrl+r" in n.message for n in app._notifications), what="a word on ctrl+r")
