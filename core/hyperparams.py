@@ -357,12 +357,13 @@ def with_overrides(suggested: Hyperparameters, overrides: Mapping[str, str]) -> 
     A suggested value worked out from another follows it: the suggested learning-rate steps (at
     half and three quarters of training) move with a new ``epochs``, so an untouched
     ``lr_scheduler_step`` never lists epochs the training no longer has; only a
-    ``lr_scheduler_step`` the user gave stays as given (and :func:`warnings` speaks of it).
-    Raises :class:`HyperparameterError` naming every value that can't be used."""
-    values = {**suggested.to_sagemaker(), **overrides}
+    ``lr_scheduler_step`` the user gave stays as given (and :func:`warnings` speaks of it). An
+    empty value (a field the user emptied) leaves that setting to SageMaker's default, not to the
+    suggestion. Raises :class:`HyperparameterError` naming every value that can't be used."""
+    values = {name: value for name, value in {**suggested.to_sagemaker(), **overrides}.items() if value != ""}
     follows = suggested.lr_scheduler_step is not None and suggested.lr_scheduler_step == _schedule(suggested.epochs)
     if "epochs" in overrides and "lr_scheduler_step" not in overrides and follows:
-        values.pop("lr_scheduler_step")
+        values.pop("lr_scheduler_step", None)
         try:
             epochs = int(overrides["epochs"])
         except ValueError:

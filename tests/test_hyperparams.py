@@ -331,6 +331,16 @@ def test_a_suggested_learning_rate_schedule_follows_the_epochs_the_user_chose():
     assert with_overrides(suggested, {}) == suggested
 
 
+def test_an_emptied_setting_is_left_to_sagemaker_rather_than_to_the_suggestion():
+    from sagewiz.core.hyperparams import with_overrides
+
+    suggested = suggest(**DIGITS, device="cpu")
+    assert suggested.top_k == 5 and suggested.lr_scheduler_step == "10,15"
+    emptied = with_overrides(suggested, {"top_k": "", "lr_scheduler_step": "", "epochs": "8"})
+    assert (emptied.top_k, emptied.lr_scheduler_step, emptied.epochs) == (None, None, 8)
+    assert "top_k" not in emptied.to_sagemaker() and "lr_scheduler_step" not in emptied.to_sagemaker()
+
+
 def test_mini_batch_larger_than_dataset_is_warned_with_sagemakers_wording():
     hp = Hyperparameters(num_classes=2, num_training_samples=20, mini_batch_size=32, num_layers=18)
     (warning,) = [w for w in warnings(hp) if "mini_batch_size" in w]

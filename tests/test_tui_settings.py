@@ -80,6 +80,28 @@ async def test_fewer_epochs_move_the_untouched_schedule_and_only_a_typed_one_is_
 
 
 @run_async
+async def test_an_emptied_advanced_field_trains_without_that_setting(tmp_path):
+    """Emptying the suggested top_k or schedule showed an empty field, but the job got the suggestion."""
+    from sagewiz.core.hyperparams import with_overrides
+
+    app = SagewizApp(WizardState(data_dir=digits(tmp_path, classes=(0, 1, 2))), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_settings(pilot)
+        assert app.screen.query_one("#top_k").value == "2"
+        await type_into(pilot, "top_k", "")
+        await type_into(pilot, "lr_scheduler_step", "")
+        assert app.screen._overrides() == {"top_k": "", "lr_scheduler_step": ""}
+        assert " ".join(said(app, "#top_k-yours").split()) == "suggested 2"
+        assert not app.screen.query_one("#next").disabled
+        await type_into(pilot, "epochs", "")  # a basic setting can't be left out
+        assert "epochs needs a value: a whole number of 1 or more (suggested 20)" in " ".join(said(app, "#verdict").split())
+        assert app.screen.query_one("#next").disabled
+        await type_into(pilot, "epochs", "20")
+        trained_with = with_overrides(app.state.suggested, app.screen._overrides())  # as the journey takes them
+        assert trained_with.top_k is None and trained_with.lr_scheduler_step is None
+
+
+@run_async
 async def test_the_settings_count_the_training_pictures_the_pictures_step_packed(tmp_path):
     """The Pictures step packed 259 training pictures, the settings said 'a mini_batch_size of 258
     or less' (an estimate made before the split), and the job was given 259."""

@@ -150,10 +150,13 @@ class SettingsScreen(Screen[str]):
         from sagewiz.core.errors import WizardError
         from sagewiz.core.hyperparams import with_overrides
 
+        waiting = getattr(self, "step_suggestion", self.state.suggested.lr_scheduler_step or "")
+        if not epochs.strip():
+            return waiting  # epochs is being typed: the schedule waits for a number
         try:
             return with_overrides(self.state.suggested, {"epochs": epochs.strip()}).lr_scheduler_step or ""
-        except WizardError:  # epochs is not a number yet: the schedule waits for one
-            return getattr(self, "step_suggestion", self.state.suggested.lr_scheduler_step or "")
+        except WizardError:  # not a number of epochs: the schedule waits for one
+            return waiting
 
     def _follow_epochs(self, epochs: str) -> None:
         """An lr_scheduler_step the user has not touched shows the schedule that follows the new epochs."""
@@ -188,7 +191,7 @@ class SettingsScreen(Screen[str]):
         changed = {k: v for k, v in values.items() if v != suggested[k]}
         if changed.get("augmentation_type") == "none":
             changed.pop("augmentation_type")
-        return {k: v for k, v in changed.items() if v or k not in ADVANCED}  # emptied: SageMaker's default
+        return changed  # an emptied field: SageMaker's default (core's with_overrides), not the suggestion
 
     def _mark_yours(self) -> None:
         """Beside each field that isn't the suggestion: whose value it is, and what was suggested."""
@@ -199,11 +202,16 @@ class SettingsScreen(Screen[str]):
 
     def validate_form(self) -> bool:
         from sagewiz.core.errors import WizardError
-        from sagewiz.core.hyperparams import warnings, with_overrides
+        from sagewiz.core.hyperparams import allowed, warnings, with_overrides
 
         verdict = self.query_one("#verdict", Static)
         self._mark_yours()
         overrides = self._overrides()
+        blank = next((name for name in BASIC if overrides.get(name) == ""), None)
+        if blank:  # only an Advanced setting may be left to SageMaker's default
+            verdict.update(f"[b red]{blank} needs a value: {allowed(blank)} (suggested {self._suggestions()[blank]}).[/]")
+            self.query_one("#next", Button).disabled = True
+            return False
         try:
             hp = with_overrides(self.state.suggested, overrides)
             tune = int(self.query_one("#tune_jobs", Input).value or 0)
