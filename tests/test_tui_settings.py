@@ -117,9 +117,16 @@ async def test_the_settings_count_the_training_pictures_the_pictures_step_packed
 @run_async
 async def test_last_times_values_are_marked_as_yours_and_ctrl_r_brings_back_the_suggestion(tmp_path):
     """Last run's epochs=3 stood under 'Suggested for your pictures' as if it were suggested."""
-    app = SagewizApp(WizardState(data_dir=digits(tmp_path), overrides={"epochs": "3"}), unfinished_runs=False)
+    last_time = {"epochs": "3", "optimizer": "adam", "num_layers": "18"}  # 18: a depth for photos, not these digits
+    app = SagewizApp(WizardState(data_dir=digits(tmp_path), overrides=last_time), unfinished_runs=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_settings(pilot)
+        assert app.screen.query_one("#num_layers").value == "20"  # the suggestion: 18 can't be built at 28 px
+        assert " ".join(said(app, "#optimizer-yours").split()) == "yours from last time; suggested sgd"
+        app.screen.query_one("#optimizer").focus()
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert app.screen.query_one("#optimizer").value == "sgd" and said(app, "#optimizer-yours") == ""
         assert app.screen.query_one("#epochs").value == "3"
         assert " ".join(said(app, "#epochs-yours").split()) == "yours from last time; suggested 20"
         assert "yours from last time where marked" in " ".join(said(app, ".lead").split())

@@ -101,8 +101,10 @@ class SettingsScreen(Screen[str]):
                 with Horizontal(classes="field"):
                     yield Label("num_layers", classes="name")
                     # a model that learns on keeps its network: the earlier job's, chosen by the journey
-                    yield Select([(f"{n} layers", str(n)) for n in supported_num_layers(hp.image_shape_tuple[1])],
-                                 value=values["num_layers"], allow_blank=False, id="num_layers",
+                    depths = [str(n) for n in supported_num_layers(hp.image_shape_tuple[1])]
+                    # last time's depth may be for pictures of another size: then the suggested one
+                    yield Select([(f"{n} layers", n) for n in depths], allow_blank=False, id="num_layers",
+                                 value=values["num_layers"] if values["num_layers"] in depths else str(hp.num_layers),
                                  disabled=bool(self.state.continue_from))
                     yield Static("", id="num_layers-yours", classes="yours")
                 for name, options in CHOICES.items():
