@@ -339,9 +339,38 @@ def suggest(num_classes: int, num_training_samples: int, smallest_class: int,
         num_classes=num_classes, num_training_samples=num_training_samples, mini_batch_size=batch,
         num_layers=20 if small else 18, image_shape=_SMALL_SHAPE if small else _LARGE_SHAPE,
         resize=_SMALL_RESIZE if small else _LARGE_RESIZE, epochs=epochs, learning_rate=learning_rate,
-        lr_scheduler_step=f"{epochs // 2},{epochs * 3 // 4}",
+        lr_scheduler_step=_schedule(epochs),
         top_k=min(5, num_classes - 1) if num_classes > 2 else None,
     )
+
+
+def _schedule(epochs: int) -> str | None:
+    """sagewiz's learning-rate steps for ``epochs``: smaller steps at half and three quarters of
+    training; none for fewer than 4 epochs, where those would not be two different epochs."""
+    return f"{epochs // 2},{epochs * 3 // 4}" if epochs >= 4 else None
+
+
+def with_overrides(suggested: Hyperparameters, overrides: Mapping[str, str]) -> Hyperparameters:
+    """The ``suggested`` settings with the user's values (SageMaker's strings) on top: what the
+    wizard, the plain questions and ``sagewiz run --hp`` all train with.
+
+    A suggested value worked out from another follows it: the suggested learning-rate steps (at
+    half and three quarters of training) move with a new ``epochs``, so an untouched
+    ``lr_scheduler_step`` never lists epochs the training no longer has; only a
+    ``lr_scheduler_step`` the user gave stays as given (and :func:`warnings` speaks of it). An
+    empty value (a field the user emptied) leaves that setting to SageMaker's default, not to the
+    suggestion. Raises :class:`HyperparameterError` naming every value that can't be used."""
+    values = {name: value for name, value in {**suggested.to_sagemaker(), **overrides}.items() if value != ""}
+    follows = suggested.lr_scheduler_step is not None and suggested.lr_scheduler_step == _schedule(suggested.epochs)
+    if "epochs" in overrides and "lr_scheduler_step" not in overrides and follows:
+        values.pop("lr_scheduler_step", None)
+        try:
+            epochs = int(overrides["epochs"])
+        except ValueError:
+            epochs = 0  # not a whole number: parsing names the field below
+        if _schedule(epochs):
+            values["lr_scheduler_step"] = _schedule(epochs)
+    return Hyperparameters.from_sagemaker(values)
 
 
 # Which optimizers use which settings (the doc: "ignored for other optimizers").

@@ -107,7 +107,7 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
     """The first half: check → pack → upload → train → (tune). Nothing is left running; the
     wizard shows the model before asking where its endpoint should run. Raises WizardError."""
     from sagewiz.core.dataset.scan import count_images, scan_dataset
-    from sagewiz.core.hyperparams import warnings
+    from sagewiz.core.hyperparams import warnings, with_overrides
     from sagewiz.core.prepare import prepare_dataset
 
     if backend.name == "local" and (options.spot or options.instance_count != 1):
@@ -158,7 +158,7 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
 
             raise InputError(f"A model that learns on keeps its network: {'; '.join(changed)}.", title="Can't change the network",
                              hint="Leave those settings out to continue the earlier model, or train a new model without --continue-from.")
-    first = _with_overrides(suggest_for(report, device), {**(base[1] if base else {}), **options.hyperparameters})
+    first = with_overrides(suggest_for(report, device, seed=options.seed), {**(base[1] if base else {}), **options.hyperparameters})
     listen(JourneyEvent("done", "check", " ".join(report.summary[:1]), {"classes": [c.name for c in report.classes]}))
 
     step("prepare", "Packing the pictures into RecordIO files")
@@ -174,8 +174,8 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
         prepared = prepare_dataset(report, folder, resize=resize, seed=options.seed, progress=packed)
     if not packing:
         listen(JourneyEvent("note", "prepare", f"The pictures were already packed at {resize} px: nothing to redo."))
-    hyperparameters = _with_overrides(first.replace(num_training_samples=prepared.counts["train"]),
-                                      {**(base[1] if base else {}), **options.hyperparameters})
+    hyperparameters = with_overrides(first.replace(num_training_samples=prepared.counts["train"]),
+                                     {**(base[1] if base else {}), **options.hyperparameters})
     for warning in warnings(hyperparameters, device=device):
         listen(JourneyEvent("note", "prepare", warning))
     summary["dataset"] = {"classes": list(prepared.class_names), **prepared.counts, "skipped": list(prepared.skipped)}
@@ -295,34 +295,21 @@ def _earlier_model(backend: Backend, job_name: str, report) -> tuple[str, dict[s
     return earlier.model_uri, kept
 
 
-def suggest_for(report, device: str = "cpu"):
+def suggest_for(report, device: str = "cpu", *, prepared=None, seed: int = 0):
     """The settings sagewiz suggests for a checked dataset (the wizard shows them, ``run`` starts
-    from them). A tenth of the training pictures will become the validation set (core/prepare.py)."""
+    from them), counting the pictures training will get: those ``prepared`` packed when the
+    pictures are packed already, else those the packing with ``seed`` will keep for training
+    (core/prepare.py holds a tenth of each class out for validation)."""
     from sagewiz.core.hyperparams import suggest
+    from sagewiz.core.prepare import training_pictures_per_class
 
-    train = report.counts.get("train", {})
+    if prepared is not None:
+        pictures, smallest = prepared.counts["train"], prepared.smallest_training_class or prepared.counts["train"]
+    else:
+        per_class = training_pictures_per_class(report, seed)
+        pictures, smallest = sum(per_class.values()), min(per_class.values())
     size = (report.width_range[0], report.height_range[0]) if report.width_range and report.height_range else None
-    return suggest(len(report.classes), max(1, round(sum(train.values()) * 0.9)), min(train.values()), size, device=device)
-
-
-def _with_overrides(hyperparameters, overrides: Mapping[str, str]):
-    """The suggested settings with the user's ``--hp`` values on top. A new ``epochs`` moves the
-    suggested learning-rate steps with it (half and three quarters of training), unless the
-    user set ``lr_scheduler_step`` too."""
-    if not overrides:
-        return hyperparameters
-    from sagewiz.core.hyperparams import Hyperparameters
-
-    values = {**hyperparameters.to_sagemaker(), **overrides}
-    if "epochs" in overrides and "lr_scheduler_step" not in overrides:
-        values.pop("lr_scheduler_step", None)
-        try:
-            epochs = int(overrides["epochs"])
-        except ValueError:
-            epochs = 0  # not a number: Hyperparameters names the field below
-        if epochs >= 4:
-            values["lr_scheduler_step"] = f"{epochs // 2},{epochs * 3 // 4}"
-    return Hyperparameters.from_sagemaker(values)
+    return suggest(len(report.classes), pictures, smallest, size, device=device)
 
 
 def _refuse_unless_offered(region: str, hosting: tuple[InstanceOption, ...], instance_type: str) -> None:
@@ -441,7 +428,7 @@ def pack_ahead(report, device: str, *, seed: int = 0, progress=None, ledger=None
 
     folder = packed_folder(report.root)
     with Ledger() if ledger is None else nullcontext(ledger) as book, recorded_packing(book, report.root, folder):
-        return prepare_dataset(report, folder, resize=_packing_size(suggest_for(report, device)), seed=seed, progress=progress)
+        return prepare_dataset(report, folder, resize=_packing_size(suggest_for(report, device, seed=seed)), seed=seed, progress=progress)
 
 
 @contextmanager

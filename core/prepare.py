@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -59,6 +60,17 @@ def _splits(report: DatasetReport, seed: int) -> dict[str, list[tuple[str, str]]
     if not validation:
         train, validation = split_files(train, 1 - VALIDATION_SHARE, seed)
     return {"train": train, "validation": validation, "test": list(images.get("test", []))}
+
+
+def training_pictures_per_class(report: DatasetReport, seed: int = 0) -> dict[str, int]:
+    """How many pictures of each class the training set holds once packed with ``seed``: the
+    training pictures less the share held out for validation (none when there is a validation/
+    folder). The settings count these, so that they say the number the training job is given."""
+    return _per_class(_splits(report, seed)["train"])
+
+
+def _per_class(pairs: list[tuple[str, str]]) -> dict[str, int]:
+    return dict(Counter(name for _, name in pairs))
 
 
 def prepare_dataset(
@@ -106,11 +118,8 @@ def prepare_dataset(
         counts[split] = result.packed
         if not result.packed:
             raise DatasetError(f"None of the {split} pictures could be packed.", hint="Run `sagewiz check` on the folder to see why.")
-    train_per_class: dict[str, int] = {}
-    for _, name in splits["train"]:
-        train_per_class[name] = train_per_class.get(name, 0) + 1
     counts["test"] = len(splits["test"])
-    counts["smallest_training_class"] = min(train_per_class.values())
+    counts["smallest_training_class"] = min(_per_class(splits["train"]).values())
     manifest = {"fingerprint": fingerprint, "counts": counts, "skipped": skipped}
     manifest_path.write_text(json.dumps(manifest, indent=1))
     return _prepared(folder, names, label_of, report.root, splits, manifest)

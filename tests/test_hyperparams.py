@@ -312,6 +312,35 @@ def test_suggest_refuses_an_impossible_dataset():
         suggest(2, 10, 11)
 
 
+def test_a_suggested_learning_rate_schedule_follows_the_epochs_the_user_chose():
+    """Epochs 3 in the settings warned 'lr_scheduler_step 10,15 should list increasing epochs below
+    epochs (3)': a field the user never touched, whose suggestion is worked out from epochs."""
+    from sagewiz.core.hyperparams import with_overrides
+
+    suggested = suggest(**DIGITS, device="cpu")
+    assert (suggested.epochs, suggested.lr_scheduler_step) == (20, "10,15")
+    shorter = with_overrides(suggested, {"epochs": "8"})
+    assert (shorter.epochs, shorter.lr_scheduler_step) == (8, "4,6")
+    assert warnings(with_overrides(suggested, {"epochs": "3"}), device="cpu") == []
+    assert with_overrides(suggested, {"epochs": "3"}).lr_scheduler_step is None  # too short for steps
+    typed = with_overrides(suggested, {"epochs": "3", "lr_scheduler_step": "10,15"})
+    assert typed.lr_scheduler_step == "10,15"  # the user's own value stays, and is warned about
+    assert any(w.startswith("lr_scheduler_step 10,15") for w in warnings(typed, device="cpu"))
+    unscheduled = Hyperparameters(**REQUIRED, num_layers=18, epochs=20)  # no schedule suggested: none invented
+    assert with_overrides(unscheduled, {"epochs": "8"}).lr_scheduler_step is None
+    assert with_overrides(suggested, {}) == suggested
+
+
+def test_an_emptied_setting_is_left_to_sagemaker_rather_than_to_the_suggestion():
+    from sagewiz.core.hyperparams import with_overrides
+
+    suggested = suggest(**DIGITS, device="cpu")
+    assert suggested.top_k == 5 and suggested.lr_scheduler_step == "10,15"
+    emptied = with_overrides(suggested, {"top_k": "", "lr_scheduler_step": "", "epochs": "8"})
+    assert (emptied.top_k, emptied.lr_scheduler_step, emptied.epochs) == (None, None, 8)
+    assert "top_k" not in emptied.to_sagemaker() and "lr_scheduler_step" not in emptied.to_sagemaker()
+
+
 def test_mini_batch_larger_than_dataset_is_warned_with_sagemakers_wording():
     hp = Hyperparameters(num_classes=2, num_training_samples=20, mini_batch_size=32, num_layers=18)
     (warning,) = [w for w in warnings(hp) if "mini_batch_size" in w]

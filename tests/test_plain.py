@@ -78,6 +78,30 @@ def test_a_setting_sagemaker_would_refuse_is_refused_while_typing(digits):
     assert script.verdicts[0] is True and "learning_rate" in script.verdicts[1]
 
 
+def test_the_suggested_settings_count_the_training_pictures_that_get_packed(tmp_path, capsys):
+    """Plain mode printed num_training_samples=258 for the 259 training pictures the packing keeps
+    (a tenth of the whole taken away before the split, which rounds per class)."""
+    from sagewiz.core.dataset.scan import scan_dataset
+    from sagewiz.core.prepare import prepare_dataset
+
+    write_sample_dataset(tmp_path / "digits", size=28, classes=[0, 4], seed=1)
+    packed = prepare_dataset(scan_dataset(tmp_path / "digits"), tmp_path / "packed", resize=32).counts["train"]
+    assert run_plain(Script(False, str(tmp_path / "digits"), False, None), WizardState()) == 130
+    assert f"num_training_samples={packed}," in capsys.readouterr().err
+
+
+def test_last_times_settings_are_asked_as_yours_and_an_empty_answer_takes_the_suggestion(digits, capsys):
+    """Last run's epochs=3 was offered as the answer to 'epochs:' as if it were the suggestion."""
+    script = Script(False, str(digits), True, "", "0.05", "16", "0", False)
+    assert run_plain(script, WizardState(overrides={"epochs": "3"}, tune_jobs=2)) == 0  # not trained now
+    assert script.asked[2] == "Change any of them? Yours from last time: epochs=3 (No trains with the suggested ones)."
+    assert script.asked[3] == "epochs (yours from last time; suggested 20; leave empty for the suggestion):"
+    assert script.asked[4] == "learning_rate:"
+    assert script.asked[6] == "Tuning jobs to run after training (0: none; yours from last time; suggested 0):"
+    assert script.verdicts == [True, True, True, True]
+    assert WizardState.load().overrides == {"mini_batch_size": "16"}  # epochs back to the suggestion
+
+
 def test_on_aws_the_plain_questions_check_the_region_and_make_the_storage_first(digits, fake_aws, aws_env, capsys, monkeypatch):
     from sagemaker_sim import SageMakerSimulator
 

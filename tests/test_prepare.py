@@ -50,3 +50,25 @@ def test_an_unusable_dataset_is_refused_with_what_to_do(tmp_path):
     with pytest.raises(DatasetError, match="can't be used") as caught:
         prepare_dataset(report, tmp_path / "data", resize=24)
     assert "sagewiz check" in caught.value.hint
+
+
+@pytest.mark.parametrize("layout", ["train and test folders", "a validation folder too"])
+def test_the_suggested_settings_count_the_training_pictures_that_get_packed(tmp_path, layout):
+    """The sample's 1,438 training pictures keep 1,295 for training once a tenth of each class is
+    held out; the settings said 1,294 (a tenth of the whole, estimated before the split). With a
+    validation/ folder nothing is held out, and the estimate still took a tenth away."""
+    from sagewiz.core.journey import suggest_for
+
+    write_sample_dataset(tmp_path / "pictures", size=20)
+    if layout == "a validation folder too":  # half of each class's test pictures become the validation set
+        for folder in sorted((tmp_path / "pictures" / "test").iterdir()):
+            (tmp_path / "pictures" / "validation" / folder.name).mkdir(parents=True)
+            for picture in sorted(folder.iterdir())[::2]:
+                picture.rename(tmp_path / "pictures" / "validation" / folder.name / picture.name)
+    report = scan_dataset(tmp_path / "pictures")
+    prepared = prepare_dataset(report, tmp_path / "data", resize=20)
+
+    suggested = suggest_for(report)
+    assert suggested.num_training_samples == prepared.counts["train"]
+    assert suggested.mini_batch_size <= prepared.smallest_training_class
+    assert suggest_for(report, prepared=prepared).num_training_samples == prepared.counts["train"]

@@ -72,6 +72,12 @@ def sample(workdir: Path, classes=(0, 1, 2)) -> WizardState:
     return WizardState(data_dir=SAMPLE)
 
 
+def sample_and_last_times_epochs(workdir: Path) -> WizardState:
+    """The sample, and the answers kept from last time: epochs 3 (the suggestion for it is 20)."""
+    sample(workdir)
+    return WizardState(data_dir=SAMPLE, overrides={"epochs": "3"})
+
+
 def sample_with_problems(workdir: Path) -> WizardState:
     """The sample as people's folders really are: a broken download, a note, one picture twice."""
     state = sample(workdir)
@@ -503,6 +509,8 @@ SCENES = [
           nothing, to_aws_storage),
     Scene("incremental", "Continue an earlier model: the jobs that completed, with their accuracy", nothing, to_incremental),
     Scene("settings", "Settings: suggested for the pictures, checked as you type", sample, to_settings),
+    Scene("settings-last-time", "Settings: a value kept from last time is marked as yours, beside the suggestion ctrl+r puts back",
+          sample_and_last_times_epochs, to_settings),
     Scene("trained", "Trained: every step done, accuracy per epoch, the algorithm's log", sample, to_trained),
     Scene("tuning-aws", "Tuning on SageMaker: the trials as a live table and a chart against the first training, the best starred",
           sample, to_tuned_on_aws),

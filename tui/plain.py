@@ -76,13 +76,14 @@ def _check(folder: str):
     return report
 
 
-def _valid_setting(name: str, suggested: dict[str, str]) -> Callable[[str], bool | str]:
+def _valid_setting(name: str, suggested, overrides: dict[str, str]) -> Callable[[str], bool | str]:
+    """Checks an answer as training would take it, with the answers before it (empty: the suggestion)."""
     def check(value: str) -> bool | str:
         from sagewiz.core.errors import WizardError
-        from sagewiz.core.hyperparams import Hyperparameters
+        from sagewiz.core.hyperparams import with_overrides
 
         try:
-            Hyperparameters.from_sagemaker({**suggested, name: value.strip()})
+            with_overrides(suggested, {**overrides, **({name: value.strip()} if value.strip() else {})})
         except WizardError as error:
             return error.message
         return True
@@ -133,20 +134,34 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
             break
         err_console.print("[yellow]Fix the problems above, or choose another folder.[/]")
     state.data_dir, state.report = folder, report
-    suggested = suggest_for(report, "cuda" if state.backend == "aws" else "cpu").to_sagemaker()
+    hyperparameters = suggest_for(report, "cuda" if state.backend == "aws" else "cpu")
+    suggested = hyperparameters.to_sagemaker()
     err_console.print("Suggested settings: " + ", ".join(f"{k}={v}" for k, v in suggested.items()))
-    change = ask.confirm("Change any of them?", False)
+    # last time's answers are the user's own, not suggestions: said so, and offered question by question
+    kept = {name: value for name, value in state.overrides.items() if name in BASIC and value != suggested.get(name)}
+    question = "Change any of them?"
+    if kept:
+        question = (f"Change any of them? Yours from last time: {', '.join(f'{k}={v}' for k, v in kept.items())} "
+                    "(No trains with the suggested ones).")
+    change = ask.confirm(question, bool(kept))
     if change is None:
         return 130
     overrides: dict[str, str] = {}
     if change:
         for name in BASIC:
-            value = ask.text(f"{name}:", state.overrides.get(name, suggested.get(name, "")), _valid_setting(name, suggested))
+            default = state.overrides.get(name, suggested.get(name, ""))
+            question = f"{name}:"
+            if default != suggested.get(name, ""):
+                question = f"{name} ({state.yours(name, default, suggested.get(name, ''))}; leave empty for the suggestion):"
+            value = ask.text(question, default, _valid_setting(name, hyperparameters, overrides))
             if value is None:
                 return 130
-            if value.strip() != suggested.get(name):
+            if value.strip() and value.strip() != suggested.get(name):
                 overrides[name] = value.strip()
-    tune = ask.text("Tuning jobs to run after training (0: none):", str(state.tune_jobs), _whole_number)
+    question = "Tuning jobs to run after training (0: none):"
+    if state.tune_jobs:
+        question = f"Tuning jobs to run after training (0: none; {state.yours('tune_jobs', str(state.tune_jobs), '0')}):"
+    tune = ask.text(question, str(state.tune_jobs), _whole_number)
     if tune is None:
         return 130
     state.overrides, state.tune_jobs = overrides, int(tune)

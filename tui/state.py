@@ -42,6 +42,18 @@ class WizardState:
     run_id: str | None = None  # the ledger's run being walked (the deploy step finishes it)
     trained: Any = None  # the TrainedModel the training step ended with
     summary: dict | None = None  # what the journey returned, after the test
+    # the settings as the answers kept from last time had them (not saved again): the Settings step
+    # and the plain questions say which values are these rather than suggestions
+    last_time: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.last_time = self.last_time or {**self.overrides, "tune_jobs": str(self.tune_jobs)}
+
+    def yours(self, name: str, value: str, suggestion: str) -> str:
+        """How a setting that is not the suggestion is marked, on the Settings step and in the plain
+        questions: 'yours from last time; suggested 20' (only 'suggested 20' for one typed now)."""
+        suggested = f"suggested {suggestion}" if suggestion else "suggested: empty"
+        return f"yours from last time; {suggested}" if self.last_time.get(name) == value else suggested
 
     @classmethod
     def load(cls) -> WizardState:

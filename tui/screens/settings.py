@@ -66,20 +66,28 @@ def duration(minutes: float) -> str:
 class SettingsScreen(Screen[str]):
     """Dismisses with "next" (``state.overrides`` hold the changed settings) or "back"."""
 
-    BINDINGS = [("escape", "back", "Back"), ("f1", "explain", "Explain field")]
+    BINDINGS = [("escape", "back", "Back"), ("f1", "explain", "Explain field"),
+                ("ctrl+r", "use_suggestion", "Suggestion")]
 
     def __init__(self, state):
         super().__init__()
         self.state = state
+        # the suggested lr_scheduler_step for the epochs in the form: it follows epochs (core's
+        # with_overrides) until the user types a schedule of their own
+        self.step_suggestion = self._schedule_for(state.overrides.get("epochs", str(state.suggested.epochs)))
 
     def compose(self) -> ComposeResult:
         from sagewiz.core.local.resnet import supported_num_layers
 
         hp = self.state.suggested
-        values = {**hp.to_sagemaker(), **self.state.overrides}
+        values = {**self._suggestions(), **self.state.overrides, "tune_jobs": str(self.state.tune_jobs)}
         yield StepBar("Settings")
         with Vertical(classes="body"):
             lead = "Suggested for your pictures; change what you like. [dim]F1 explains the field you are on.[/]"
+            suggested = self._suggestions()
+            if any(values[name] != suggested[name] and self.state.last_time.get(name) == values[name] for name in suggested):
+                lead = ("Suggested for your pictures, with yours from last time where marked; ctrl+r puts the suggestion "
+                        "back in the field you are on. [dim]F1 explains it.[/]")
             if self.state.continue_from:
                 lead = (f"Continuing the model of [b]{escape(self.state.continue_from)}[/]: it keeps its network "
                         "(num_layers, image shape). " + lead)
@@ -88,25 +96,32 @@ class SettingsScreen(Screen[str]):
                 for name in BASIC:
                     with Horizontal(classes="field"):
                         yield Label(name, classes="name")
-                        yield Input(values.get(name, ""), id=name)
+                        yield Input(values[name], id=name)
+                        yield Static("", id=f"{name}-yours", classes="yours")
                 with Horizontal(classes="field"):
                     yield Label("num_layers", classes="name")
                     # a model that learns on keeps its network: the earlier job's, chosen by the journey
-                    yield Select([(f"{n} layers", str(n)) for n in supported_num_layers(hp.image_shape_tuple[1])],
-                                 value=values.get("num_layers", str(hp.num_layers)), allow_blank=False, id="num_layers",
+                    depths = [str(n) for n in supported_num_layers(hp.image_shape_tuple[1])]
+                    # last time's depth may be for pictures of another size: then the suggested one
+                    yield Select([(f"{n} layers", n) for n in depths], allow_blank=False, id="num_layers",
+                                 value=values["num_layers"] if values["num_layers"] in depths else str(hp.num_layers),
                                  disabled=bool(self.state.continue_from))
+                    yield Static("", id="num_layers-yours", classes="yours")
                 for name, options in CHOICES.items():
                     with Horizontal(classes="field"):
                         yield Label(name, classes="name")
-                        yield Select([(o, o) for o in options], value=values.get(name, options[0]), allow_blank=False, id=name)
+                        yield Select([(o, o) for o in options], value=values[name], allow_blank=False, id=name)
+                        yield Static("", id=f"{name}-yours", classes="yours")
                 with Collapsible(title="Advanced (F1 explains each)", collapsed=True, id="advanced"):
                     for name in ADVANCED:
                         with Horizontal(classes="field"):
                             yield Label(name, classes="name")
-                            yield Input(values.get(name, _default_text(name)), id=name)
+                            yield Input(values[name], id=name)
+                            yield Static("", id=f"{name}-yours", classes="yours")
                 with Horizontal(classes="field"):
                     yield Label("tuning jobs", classes="name")
-                    yield Input(str(self.state.tune_jobs), id="tune_jobs")
+                    yield Input(values["tune_jobs"], id="tune_jobs")
+                    yield Static("", id="tune_jobs-yours", classes="yours")
             yield Static("", id="verdict")
             with Horizontal(classes="buttons"):
                 yield Button("Back", id="back")
@@ -122,35 +137,85 @@ class SettingsScreen(Screen[str]):
         self.validate_form()
         self.query_one(f"#{BASIC[0]}", Input).focus()  # typing changes the first setting; F1 explains it
 
-    def on_input_changed(self, _: Input.Changed) -> None:
-        if getattr(self, "ready", False):  # fields announce their first value while the form is still being built
-            self.validate_form()
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if not getattr(self, "ready", False):  # fields announce their first value while the form is still being built
+            return
+        if event.input.id == "epochs":
+            self._follow_epochs(event.value)
+        self.validate_form()
 
     def on_select_changed(self, _: Select.Changed) -> None:
         if getattr(self, "ready", False):
             self.validate_form()
 
-    def _overrides(self) -> dict[str, str]:
-        suggested = self.state.suggested.to_sagemaker()
-        values = {name: self.query_one(f"#{name}", Input).value.strip() for name in BASIC + ADVANCED}
-        suggested = {**{name: _default_text(name) for name in ADVANCED}, **suggested}
-        if not self.state.continue_from:
-            values["num_layers"] = str(self.query_one("#num_layers", Select).value)
-        for name in CHOICES:
+    def _schedule_for(self, epochs: str) -> str:
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.hyperparams import with_overrides
+
+        waiting = getattr(self, "step_suggestion", self.state.suggested.lr_scheduler_step or "")
+        if not epochs.strip():
+            return waiting  # epochs is being typed: the schedule waits for a number
+        try:
+            return with_overrides(self.state.suggested, {"epochs": epochs.strip()}).lr_scheduler_step or ""
+        except WizardError:  # not a number of epochs: the schedule waits for one
+            return waiting
+
+    def _follow_epochs(self, epochs: str) -> None:
+        """An lr_scheduler_step the user has not touched shows the schedule that follows the new epochs."""
+        schedule = self._schedule_for(epochs)
+        field = self.query_one("#lr_scheduler_step", Input)
+        if field.value.strip() == self.step_suggestion:
+            field.value = schedule
+        self.step_suggestion = schedule
+
+    def _suggestions(self) -> dict[str, str]:
+        """What each field holds when it is left as suggested (the Advanced ones: SageMaker's default, "" when it decides)."""
+        hp = self.state.suggested
+        suggested = {**{name: _default_text(name) for name in ADVANCED}, **hp.to_sagemaker()}
+        fields = {name: suggested.get(name, "") for name in BASIC + ADVANCED}
+        fields["lr_scheduler_step"] = self.step_suggestion
+        fields["num_layers"] = str(hp.num_layers)
+        fields.update({name: suggested.get(name, options[0]) for name, options in CHOICES.items()})
+        return {**fields, "tune_jobs": "0"}
+
+    def _typed(self) -> dict[str, str]:
+        values = {name: self.query_one(f"#{name}", Input).value.strip() for name in (*BASIC, *ADVANCED, "tune_jobs")}
+        for name in ("num_layers", *CHOICES):
             values[name] = str(self.query_one(f"#{name}", Select).value)
-        changed = {k: v for k, v in values.items() if v != suggested.get(k, CHOICES.get(k, ("",))[0])}
+        return values
+
+    def _overrides(self) -> dict[str, str]:
+        suggested = self._suggestions()
+        values = self._typed()
+        del values["tune_jobs"]
+        if self.state.continue_from:
+            del values["num_layers"]
+        changed = {k: v for k, v in values.items() if v != suggested[k]}
         if changed.get("augmentation_type") == "none":
             changed.pop("augmentation_type")
-        return {k: v for k, v in changed.items() if v or k not in ADVANCED}  # emptied: SageMaker's default
+        return changed  # an emptied field: SageMaker's default (core's with_overrides), not the suggestion
+
+    def _mark_yours(self) -> None:
+        """Beside each field that isn't the suggestion: whose value it is, and what was suggested."""
+        suggested = self._suggestions()
+        for name, value in self._typed().items():
+            note = "" if value == suggested[name] else self.state.yours(name, value, suggested[name])
+            self.query_one(f"#{name}-yours", Static).update(note)
 
     def validate_form(self) -> bool:
         from sagewiz.core.errors import WizardError
-        from sagewiz.core.hyperparams import Hyperparameters, warnings
+        from sagewiz.core.hyperparams import allowed, warnings, with_overrides
 
         verdict = self.query_one("#verdict", Static)
+        self._mark_yours()
         overrides = self._overrides()
+        blank = next((name for name in BASIC if overrides.get(name) == ""), None)
+        if blank:  # only an Advanced setting may be left to SageMaker's default
+            verdict.update(f"[b red]{blank} needs a value: {allowed(blank)} (suggested {self._suggestions()[blank]}).[/]")
+            self.query_one("#next", Button).disabled = True
+            return False
         try:
-            hp = Hyperparameters.from_sagemaker({**self.state.suggested.to_sagemaker(), **overrides})
+            hp = with_overrides(self.state.suggested, overrides)
             tune = int(self.query_one("#tune_jobs", Input).value or 0)
             if not 0 <= tune <= 50:
                 raise ValueError
@@ -191,6 +256,15 @@ class SettingsScreen(Screen[str]):
 
     def action_back(self) -> None:
         self.dismiss("back")
+
+    def action_use_suggestion(self) -> None:
+        """Put the suggested value back in the field under the cursor (a value from last time, or one typed now)."""
+        name = getattr(self.focused, "id", None) or ""
+        suggestion = self._suggestions().get(name)
+        if suggestion is None:
+            self.notify("Tab to a field (or click it), then press ctrl+r to put its suggested value back.", timeout=8)
+        else:
+            self.focused.value = suggestion  # an Input's text or a Select's choice: the form checks it again
 
     def action_explain(self) -> None:
         from sagewiz.core.hyperparams import Hyperparameters
