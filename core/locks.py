@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Iterator
 
 from sagewiz.core.errors import WizardError
-from sagewiz.core.ledger import Ledger
 
 
 class RunBusyError(WizardError):
@@ -34,12 +33,16 @@ class _Busy(Exception):
         self.holder = holder
 
 
+def _run_lock(home: Path, run_id: str) -> Path:
+    return home / "locks" / f"run-{run_id}.lock"
+
+
 @contextmanager
-def holding_run(ledger: Ledger, run_id: str) -> Iterator[None]:
-    """Hold the run ``run_id`` of ``ledger`` while the block runs. Raises RunBusyError at once
-    when another process holds it, and WizardError when the lock file can't be made."""
+def holding_run(home: Path, run_id: str) -> Iterator[None]:
+    """Hold the run ``run_id`` of the ledger in ``home`` while the block runs. Raises RunBusyError
+    at once when another process holds it, and WizardError when the lock file can't be made."""
     try:
-        with exclusive(ledger.path.parent / "locks" / f"run-{run_id}.lock", wait=False):
+        with exclusive(_run_lock(home, run_id), wait=False):
             yield
     except _Busy as busy:
         raise RunBusyError(f"Another sagewiz{f' (process {busy.holder})' if busy.holder.isdigit() else ''} is resuming "
@@ -48,16 +51,33 @@ def holding_run(ledger: Ledger, run_id: str) -> Iterator[None]:
                                 "`sagewiz resources` shows what it has made so far.") from None
 
 
-@contextmanager
-def exclusive(path: Path, *, wait: bool) -> Iterator[None]:
-    """Hold the lock file ``path`` while the block runs: waiting for another holder to let go,
-    or (``wait=False``) raising ``_Busy`` at once. Raises WizardError when it can't be made."""
+def run_holder(home: Path, run_id: str) -> int | None:
+    """The process id of another process holding the run ``run_id`` of the ledger in ``home``
+    right now (a ``sagewiz run``, or a wizard walking it), or None. Raises nothing."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+")
-    except OSError as error:
-        raise WizardError(f"Can't create {path}: {error.strerror or error}.",
-                          hint="Set SAGEWIZ_HOME to a folder you can write to.") from None
+        with exclusive(_run_lock(home, run_id), wait=False, create=False):
+            return None  # nobody held it: taken and let go at once
+    except _Busy as busy:
+        holder = int(busy.holder) if busy.holder.isdigit() else -1
+        return None if holder == os.getpid() else holder
+    except (OSError, WizardError):  # no such lock: nobody ever held this run
+        return None
+
+
+@contextmanager
+def exclusive(path: Path, *, wait: bool, create: bool = True) -> Iterator[None]:
+    """Hold the lock file ``path`` while the block runs: waiting for another holder to let go,
+    or (``wait=False``) raising ``_Busy`` at once. Raises WizardError when it can't be made
+    (``create=False``: OSError when it doesn't exist)."""
+    if not create:
+        handle = open(path, "r+")
+    else:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a+")
+        except OSError as error:
+            raise WizardError(f"Can't create {path}: {error.strerror or error}.",
+                              hint="Set SAGEWIZ_HOME to a folder you can write to.") from None
     # The file is never deleted: a process that opened it just before a deletion would lock a
     # file nobody else sees, and two sagewiz would go ahead after all.
     with handle:

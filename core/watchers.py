@@ -1,68 +1,46 @@
-"""Which wizard is watching which run. A wizard that walks a run (from its Train step on) leaves a
-marker naming the run, ``watching/<its pid>`` in the sagewiz home. Another wizard then says the
-run is being watched elsewhere instead of offering to resume it: two wizards on one run would
-both follow its job and race to deploy its model. The marker goes when its wizard exits; one whose
-process has ended without removing it (killed, crashed) is ignored, and removed by whoever finds it."""
+"""Which wizard is walking which run. From its Train step on, a wizard holds the run's lock
+(core/locks.py, the same lock ``sagewiz run`` holds while it runs or resumes a run) until it
+exits. Another wizard then says the run is being watched elsewhere instead of offering to resume
+it, and ``sagewiz run --resume`` of it is refused: two sagewiz on one run would both follow its job
+and race to deploy its model. The operating system lets go of the lock when its wizard ends,
+however it ends (killed, crashed), so a run is never left looking watched."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import atexit
+from contextlib import ExitStack
 
-from sagewiz.core.processes import command_line, process_exists
+_held = ExitStack()  # the lock of the run this process walks, held until stop_watching()
 
 
-def _folder() -> Path:
+def _home():
     from sagewiz.core.ledger import default_ledger_path
 
-    return default_ledger_path().parent / "watching"
+    return default_ledger_path().parent
 
 
 def watch(run_id: str) -> None:
-    """Record that this process is watching ``run_id`` (instead of any run it watched before).
-    A home that can't be written is no reason to stop the wizard: then nothing is recorded."""
-    folder = _folder()
-    partial = folder / f"{os.getpid()}.partial"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        partial.write_text(run_id)
-        os.replace(partial, folder / str(os.getpid()))  # another wizard reads the old run or the new, never half
-    except OSError:
-        pass
+    """Hold ``run_id`` for this process (instead of any run it watched before). Raises
+    RunBusyError when another sagewiz holds it, and WizardError when the lock can't be made."""
+    from sagewiz.core.locks import holding_run
+
+    stop_watching()
+    _held.enter_context(holding_run(_home(), run_id))
 
 
 def stop_watching() -> None:
     """This process watches no run any more (the wizard is closing). Raises nothing."""
     try:
-        (_folder() / str(os.getpid())).unlink()
+        _held.close()
     except OSError:
         pass
 
 
+atexit.register(lambda: stop_watching())  # let go while the interpreter can still run the lock's code
+
+
 def watcher_of(run_id: str) -> int | None:
-    """The pid of another live sagewiz process watching ``run_id``, or None. Raises nothing."""
-    try:
-        markers = [m for m in _folder().iterdir() if m.name.isdigit() and int(m.name) != os.getpid()]
-    except OSError:
-        return None
-    for marker in markers:
-        pid = int(marker.name)
-        if not _is_sagewiz(pid):  # ended without removing its marker; or its pid went to another program
-            try:
-                marker.unlink()
-            except OSError:
-                pass
-            continue
-        try:
-            if marker.read_text() == run_id:
-                return pid
-        except OSError:
-            continue
-    return None
+    """The pid of another live sagewiz process walking or running ``run_id``, or None. Raises nothing."""
+    from sagewiz.core.locks import run_holder
 
-
-def _is_sagewiz(pid: int) -> bool:
-    if not process_exists(pid):
-        return False
-    command = command_line(pid)
-    return command is None or "sagewiz" in command  # None: nowhere to read it from, trust the pid
+    return run_holder(_home(), run_id)

@@ -76,9 +76,20 @@ def test_a_run_another_wizard_watches_is_known_to_be_watched_until_that_wizard_i
         assert watcher_of("another-run") is None
     assert watcher_of("run-on-the-other-screen") is None  # killed without a word: its marker is ignored
 
-    watch("my-run")  # this wizard's own marker is never "elsewhere"
+    watch("my-run")  # this wizard's own run is never watched "elsewhere"
     assert watcher_of("my-run") is None
     stop_watching()
+
+
+def test_a_run_a_wizard_walks_is_not_resumed_by_sagewiz_run_meanwhile(home):
+    from sagewiz.core.locks import RunBusyError, holding_run
+
+    with another_wizard_watching("walked-run") as other:
+        with pytest.raises(RunBusyError, match=f"process {other.pid}"):
+            with holding_run(home, "walked-run"):
+                pass
+    with holding_run(home, "walked-run"):  # the wizard has gone: the run is free again
+        pass
 
 
 def test_a_run_resumed_after_its_job_finished_alone_shows_every_epoch_from_the_log_and_when_the_job_began(home, tmp_path):

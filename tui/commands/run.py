@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         run_record = _find_run(ledger, args.resume) if args.resume else None
         if run_record:
             # one sagewiz per run: a second resume would act on the same endpoint and jobs
-            held.enter_context(holding_run(ledger, run_record.id))
+            held.enter_context(holding_run(ledger.path.parent, run_record.id))
             answers = run_record.answers
             err_console.print(f"Resuming run {run_record.id[:8]} (started {local_time(run_record.started_at)}, reached: {run_record.step or 'start'})")
         else:
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         if run_record is None:
             run_record = ledger.start_run(backend_name, answers)
-            held.enter_context(holding_run(ledger, run_record.id))  # a --resume of it meanwhile is refused
+            held.enter_context(holding_run(ledger.path.parent, run_record.id))  # a --resume of it meanwhile is refused
         options = JourneyOptions(Path(answers["data_dir"]), answers.get("hp", {}), int(answers.get("tune", 0)),
                                  bool(answers.get("keep_endpoint")), answers.get("region", ""),
                                  spot=bool(answers.get("spot")), instance_count=int(answers.get("instances", 1)),
