@@ -22,8 +22,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sagewiz",
         description="From a folder of labelled images to a trained image classifier, "
-        "on AWS SageMaker or on this machine.",
+        "on AWS SageMaker or on this machine. With no COMMAND, sagewiz opens the wizard: full-screen, "
+        "one step at a time.",
+        epilog="`sagewiz COMMAND --help` explains a command. Start with `sagewiz sample DIR` for a small dataset "
+        "to try, or `sagewiz` for the wizard.",
     )
+    # only shown here: `sagewiz --plain` is taken before the commands are parsed (main)
+    parser.add_argument("--plain", action="store_true",
+                        help="open the wizard as plain questions, one by one, for a terminal where the full-screen "
+                        "wizard doesn't work")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = dict.fromkeys(COMMANDS.values()) if only is None else (COMMANDS[only],)
     for module in modules:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from contextlib import contextmanager
 from typing import Iterator
@@ -19,6 +20,13 @@ err_console = Console(stderr=True, highlight=False)
 def print_error(error: WizardError) -> None:
     """Show a WizardError the way every sagewiz command does: title, message, then what to do."""
     err_console.print(error_text(error))
+
+
+def print_json_error(error: WizardError, **more) -> None:
+    """A failed command's error as one JSON object on stdout, for a script that asked for --json:
+    it gets what a person reads on stderr (title, message, what to do) and ``more`` (such as the
+    step ``sagewiz run`` failed in) instead of an empty stdout it can't parse."""
+    print(json.dumps({**error.to_dict(), **more}, indent=2, default=str), flush=True)
 
 
 @contextmanager
