@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     only = argv[0] if argv[:1] and argv[0] in COMMANDS else None
     if only == "im2rec":
         argv = _command("im2rec").fix_exts(argv)
+    args = None
     try:
         if not argv or argv == ["--plain"]:  # `sagewiz`: the wizard, full-screen or as plain questions
             from sagewiz.tui.app import run_wizard
@@ -62,16 +63,30 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as error:  # noqa: BLE001 - said in a few lines; a bug's traceback is kept in a file
         from sagewiz.core.errors import WizardError
-        from sagewiz.tui.console import err_console, print_error
+        from sagewiz.tui.console import err_console, print_error, print_json_error
 
+        # a script that asked for --json reads stdout: it gets the error there too (and, from
+        # `sagewiz run`, the step it failed in), not an empty output it can't parse
+        as_json = bool(getattr(args, "json", False))
+        step = {"step": args.step} if hasattr(args, "step") else {}
         if isinstance(error, WizardError):
             print_error(error)
+            if as_json:
+                print_json_error(error, **step)
             return 1
         from sagewiz.tui.words import UNEXPECTED, fault_report
 
         command = " ".join(["sagewiz", *argv[:1]])
-        err_console.print(f"[bold red]{UNEXPECTED}:[/] " + fault_report(
-            error, command, "Try again; `sagewiz resources` lists what sagewiz has made so far."))
+        what_next = "Try again; `sagewiz resources` lists what sagewiz has made so far."
+        err_console.print(f"[bold red]{UNEXPECTED}:[/] " + fault_report(error, command, what_next))
+        if as_json:
+            from sagewiz.core.ledger import default_ledger_path
+            from sagewiz.tui.words import ERRORS_LOG
+
+            log = default_ledger_path().parent / ERRORS_LOG
+            print_json_error(WizardError(f"{type(error).__name__}: {error}", title=UNEXPECTED,
+                                         hint=f"{what_next} This is a fault in sagewiz, not in what you did; "
+                                         f"the details are in {log}."), **step)
         return 1
 
 
