@@ -178,7 +178,12 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
                                       {**(base[1] if base else {}), **options.hyperparameters})
     for warning in warnings(hyperparameters, device=device):
         listen(JourneyEvent("note", "prepare", warning))
-    summary["dataset"] = {"classes": list(prepared.class_names), **prepared.counts, "skipped": list(prepared.skipped)}
+    # what the check refused (damaged files, ...) never reaches the packer: both are left out
+    skipped = [f"{p.path}: {p.reason}" for p in report.problems if p.action == "skipped"] + list(prepared.skipped)
+    if skipped:
+        listen(JourneyEvent("note", "prepare", f"{len(skipped):,} file{'s' * (len(skipped) != 1)} left out (damaged, or not "
+                            f"usable pictures): `sagewiz check {options.data_dir}` lists each with its reason.", {"skipped": skipped}))
+    summary["dataset"] = {"classes": list(prepared.class_names), **prepared.counts, "skipped": skipped}
     summary["hyperparameters"] = hyperparameters.to_sagemaker()
 
     step("upload", "Copying the training data to private storage")
