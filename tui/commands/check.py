@@ -17,7 +17,7 @@ from rich.table import Table
 
 from sagewiz.core.dataset.scan import ERROR, INFO, WARNING, DatasetReport, count_images, scan_dataset
 from sagewiz.core.errors import InputError
-from sagewiz.tui.console import err_console, print_error, print_json_error, progress_bar
+from sagewiz.tui.console import err_console, fitted_table, print_error, print_json_error, progress_bar
 
 NOT_USABLE = 2
 # A folder with thousands of grayscale pictures would print thousands of identical rows; show a
@@ -128,28 +128,25 @@ def _span(low: int, high: int) -> str:
     return f"{low:,}" if low == high else f"{low:,}–{high:,}"
 
 
-def _problems_table(report: DatasetReport) -> Table:
+def _problems_table(report: DatasetReport):
+    """A row per problem (a few of each reason); in 80 columns the reason and then the path wrap;
+    in fewer, a block of lines per problem (console.fitted_table)."""
     counts = Counter((p.severity, p.reason, p.action) for p in report.problems)
-    table = Table(title="What sagewiz found", box=box.SIMPLE_HEAD, title_justify="left")
-    table.add_column("", no_wrap=True)
-    table.add_column("File or folder", overflow="fold")
-    table.add_column("Reason", overflow="fold")
-    table.add_column("Action", no_wrap=True)
+    rows = []
     shown: Counter = Counter()
-    rows = 0
     for problem in report.problems:
         key = (problem.severity, problem.reason, problem.action)
         shown[key] += 1
         if shown[key] > _ROWS_PER_REASON:
             if shown[key] == _ROWS_PER_REASON + 1:
-                table.add_row("", f"[italic]… and {counts[key] - _ROWS_PER_REASON:,} more[/]", _safe(problem.reason), problem.action)
-                rows += 1
+                rows.append((f"[italic]… and {counts[key] - _ROWS_PER_REASON:,} more[/]", "", _safe(problem.reason), problem.action))
             continue
-        if rows == _MAX_ROWS:
+        if len(rows) == _MAX_ROWS:
             left = len(report.problems) - sum(shown.values()) + 1
-            table.add_row("", f"[italic]… {left:,} more; sagewiz check --json lists them all[/]", "", "")
+            rows.append((f"[italic]… {left:,} more; sagewiz check --json lists them all[/]", "", "", ""))
             break
         style = _STYLE[problem.severity]
-        table.add_row(f"[{style}]{problem.severity}[/]", _safe(problem.path), _safe(problem.reason), problem.action)
-        rows += 1
-    return table
+        rows.append((_safe(problem.path), f"[{style}]{problem.severity}[/]", _safe(problem.reason), problem.action))
+    # the file first: stacked in a narrow terminal, each problem is headed by its file
+    return fitted_table(("File or folder", "", "Reason", "Action"), rows, give_way=[(2, 24), (0, 20), (3, 9)],
+                        title="What sagewiz found")
