@@ -24,6 +24,7 @@ from sagewiz.core.dataset.listing import ListEntry, write_list
 from sagewiz.core.dataset.packer import PackOptions, PackResult, pack_images
 from sagewiz.core.dataset.report import DatasetReport
 from sagewiz.core.dataset.scan import split_files
+from sagewiz.core.disk import room_needed
 from sagewiz.core.errors import DatasetError
 
 VALIDATION_SHARE = 0.1
@@ -98,7 +99,8 @@ def prepare_dataset(
     counts: dict[str, int] = {}
     for split in ("train", "validation"):
         entries = [ListEntry(i, path, (float(label_of[name]),)) for i, (path, name) in enumerate(splits[split])]
-        write_list(folder / f"{split}.lst", entries)
+        with room_needed(folder, f"write the list {split}.lst"):  # pack_images says a full disk itself
+            write_list(folder / f"{split}.lst", entries)
         result: PackResult = pack_images(entries, report.root, folder / f"{split}.rec", folder / f"{split}.idx", options,
                                          workers=workers or os.cpu_count() or 1,
                                          progress=_counter(progress, split, len(entries)) if progress else None)
@@ -112,7 +114,7 @@ def prepare_dataset(
     counts["test"] = len(splits["test"])
     counts["smallest_training_class"] = min(train_per_class.values())
     manifest = {"fingerprint": fingerprint, "counts": counts, "skipped": skipped}
-    manifest_path.write_text(json.dumps(manifest, indent=1))
+    _write_manifest(manifest_path, manifest)
     return _prepared(folder, names, label_of, report.root, splits, manifest)
 
 
@@ -141,6 +143,11 @@ def _fingerprint(root: str, splits: dict[str, list[tuple[str, str]]], options: P
             info = os.stat(os.path.join(root, path))
             digest.update(f"{split}\t{path}\t{name}\t{info.st_size}\t{info.st_mtime_ns}\n".encode())
     return digest.hexdigest()
+
+
+def _write_manifest(path: Path, manifest: dict) -> None:
+    with room_needed(path.parent, f"write {path.name}"):
+        path.write_text(json.dumps(manifest, indent=1))
 
 
 def _read_manifest(path: Path) -> dict | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 from types import ModuleType
 
 # command → its module under sagewiz.tui.commands, in the order --help lists them. Only the module of
@@ -69,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         # `sagewiz run`, the step it failed in), not an empty output it can't parse
         as_json = bool(getattr(args, "json", False))
         step = {"step": args.step} if hasattr(args, "step") else {}
+        from sagewiz.core.disk import disk_full_error, is_disk_full
+
+        if is_disk_full(error):  # met where no step said it first: still this computer's disk, not a bug
+            from sagewiz.core.ledger import default_ledger_path
+
+            folder = Path(error.filename).parent if error.filename else default_ledger_path().parent
+            error = disk_full_error(error, folder, "write a file")
         if isinstance(error, WizardError):
             print_error(error)
             if as_json:
