@@ -15,13 +15,18 @@ from test_aws_preflight import NEW_ACCOUNT_US_EAST_2, account_with_a_g4dn  # noq
 WIDTHS = (80, 60)
 
 
-def assert_reads(text: str, width: int, whole: list[str]) -> None:
+def assert_reads(text: str, width: int, whole: list[str], words: list[str] = ()) -> None:
+    """``whole``: names and paths, on one line each; ``words``: sentences, which may wrap, but
+    only between words."""
     lines = text.splitlines()
-    assert all(len(line.rstrip()) <= width for line in lines), "a line runs past the edge"
+    too_long = [line for line in lines if len(line.rstrip()) > width]
+    assert not too_long, f"a line runs past the edge: {too_long}"
     assert "…" not in text, "something was cut off"
     for value in whole:
         if len(value) <= width - 4:
             assert any(value in line for line in lines), f"{value!r} is not on one line"
+    for word in " ".join(words).split():
+        assert any(word in line.split() or word in line for line in lines), f"{word!r} was cut in two"
 
 
 @pytest.fixture
@@ -85,3 +90,20 @@ def test_the_problems_a_check_found_read_with_every_file_and_action_whole(tmp_pa
     text = capsys.readouterr().err
     assert_reads(text, width, ["cat/bomb.png", "cat/truncated.jpg", "dog/random-bytes.jpg", "dog/sixteen-bit.png",
                                "converted to RGB", "skipped", "empty file (0 bytes)", "cat", "dog"])
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_files_im2rec_skipped_read_with_every_path_whole(tmp_path, terminal, capsys, width):
+    make_malformed_corpus(tmp_path / "photos")
+    deep = tmp_path / "photos" / "dog" / "holiday 2026 on the coast" / "IMG_20260701_181512_cut_off.jpg"
+    deep.parent.mkdir(parents=True)
+    deep.write_bytes(b"\xff\xd8\xff\xe0 cut off")
+    prefix, root = str(tmp_path / "lists" / "photos"), str(tmp_path / "photos")
+    (tmp_path / "lists").mkdir()
+    assert main(["im2rec", prefix, root, "--list", "--recursive"]) == 0
+    capsys.readouterr()  # the lists it wrote: not the table
+    terminal(width)
+    assert main(["im2rec", prefix, root, "--pass-through"]) == 0
+    text = capsys.readouterr().err
+    assert_reads(text, width, ["dog/holiday 2026 on the coast/IMG_20260701_181512_cut_off.jpg", "cat/truncated.jpg"],
+                 words=["truncated JPEG (no end-of-image marker)", "empty file (0 bytes)"])
