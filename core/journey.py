@@ -108,7 +108,7 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
     wizard shows the model before asking where its endpoint should run. Raises WizardError."""
     from sagewiz.core.dataset.scan import count_images, scan_dataset
     from sagewiz.core.hyperparams import warnings, with_overrides
-    from sagewiz.core.prepare import prepare_dataset
+    from sagewiz.core.prepare import packed_copy_lock, prepare_dataset
 
     if backend.name == "local" and (options.spot or options.instance_count != 1):
         from sagewiz.core.errors import InputError
@@ -170,25 +170,33 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
         listen(JourneyEvent("progress", "prepare", split, {"done": done, "total": n}))
 
     folder = options.packed_dir or packed_folder(options.data_dir)
-    with recorded_packing(backend.ledger, options.data_dir, folder):
-        prepared = prepare_dataset(report, folder, resize=resize, seed=options.seed, progress=packed)
-    if not packing:
-        listen(JourneyEvent("note", "prepare", f"The pictures were already packed at {resize} px: nothing to redo."))
-    hyperparameters = with_overrides(first.replace(num_training_samples=prepared.counts["train"]),
-                                     {**(base[1] if base else {}), **options.hyperparameters})
-    for warning in warnings(hyperparameters, device=device):
-        listen(JourneyEvent("note", "prepare", warning))
-    summary["dataset"] = {"classes": list(prepared.class_names), **prepared.counts, "skipped": list(prepared.skipped)}
-    summary["hyperparameters"] = hyperparameters.to_sagemaker()
+    # held until the records are uploaded: another run on the same pictures waits, then uses them as
+    # they are, instead of packing into the same files at once or over the ones being copied
+    with packed_copy_lock(folder, waiting=lambda text: listen(JourneyEvent("note", "prepare", text))):
+        with recorded_packing(backend.ledger, options.data_dir, folder):
+            prepared = prepare_dataset(report, folder, resize=resize, seed=options.seed, progress=packed)
+        if not packing:
+            listen(JourneyEvent("note", "prepare", f"The pictures were already packed at {resize} px: nothing to redo."))
+        hyperparameters = with_overrides(first.replace(num_training_samples=prepared.counts["train"]),
+                                         {**(base[1] if base else {}), **options.hyperparameters})
+        for warning in warnings(hyperparameters, device=device):
+            listen(JourneyEvent("note", "prepare", warning))
+        # what the check refused (damaged files, ...) never reaches the packer: both are left out
+        skipped = [f"{p.path}: {p.reason}" for p in report.problems if p.action == "skipped"] + list(prepared.skipped)
+        if skipped:
+            listen(JourneyEvent("note", "prepare", f"{len(skipped):,} file{'s' * (len(skipped) != 1)} left out (damaged, or not "
+                                f"usable pictures): `sagewiz check {options.data_dir}` lists each with its reason.", {"skipped": skipped}))
+        summary["dataset"] = {"classes": list(prepared.class_names), **prepared.counts, "skipped": skipped}
+        summary["hyperparameters"] = hyperparameters.to_sagemaker()
 
-    step("upload", "Copying the training data to private storage")
-    storage = backend.ensure_storage(region)
-    channels = tuple(
-        Channel(split, backend.upload(storage, path, f"{run_id[:8]}/data/{path.name}",
-                                      progress=lambda done, n, split=split: listen(JourneyEvent("progress", "upload", split, {"done": done, "total": n}))),
-                "application/x-recordio")
-        for split, path in (("train", prepared.train_rec), ("validation", prepared.validation_rec))
-    )
+        step("upload", "Copying the training data to private storage")
+        storage = backend.ensure_storage(region)
+        channels = tuple(
+            Channel(split, backend.upload(storage, path, f"{run_id[:8]}/data/{path.name}",
+                                          progress=lambda done, n, split=split: listen(JourneyEvent("progress", "upload", split, {"done": done, "total": n}))),
+                    "application/x-recordio")
+            for split, path in (("train", prepared.train_rec), ("validation", prepared.validation_rec))
+        )
     if base:  # incremental training: the earlier model goes in as the "model" channel
         channels += (Channel("model", base[0], "application/x-sagemaker-model"),)
         summary["continued_from"] = options.continue_from

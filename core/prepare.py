@@ -16,19 +16,28 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 from sagewiz.core.dataset.listing import ListEntry, write_list
 from sagewiz.core.dataset.packer import PackOptions, PackResult, pack_images
 from sagewiz.core.dataset.report import DatasetReport
 from sagewiz.core.dataset.scan import split_files
+from sagewiz.core.disk import room_needed
 from sagewiz.core.errors import DatasetError
 
 VALIDATION_SHARE = 0.1
 _MANIFEST = "prepared.json"
+LOCK_FILE = ".packing.lock"
 
 
 @dataclass(frozen=True)
@@ -81,9 +90,12 @@ def prepare_dataset(
     seed: int = 0,
     workers: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> PreparedData:
     """Write ``train``/``validation`` ``.lst`` + ``.rec``/``.idx`` files under ``folder`` and
-    return what was made. ``progress(split, done, total)`` follows the packing.
+    return what was made. ``progress(split, done, total)`` follows the packing. While another
+    sagewiz packs into the same folder, this one waits for it (``waiting(message)`` says so once),
+    then uses what it packed when the pictures and settings are the same.
 
     Raises DatasetError when the report isn't usable or a split ends up empty.
     """
@@ -91,6 +103,45 @@ def prepare_dataset(
         raise DatasetError("This dataset can't be used for training yet: " + "; ".join(report.summary[:2]),
                            hint=f"Run `sagewiz check {report.root}` to see every problem and what to fix.")
     folder = Path(folder)
+    with packed_copy_lock(folder, waiting=waiting):
+        return _prepare_in(report, folder, resize, seed, workers, progress)
+
+
+@contextmanager
+def packed_copy_lock(folder: str | os.PathLike, *, waiting: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the lock of the packed copy in ``folder`` while packing it and until it is uploaded:
+    two runs on the same pictures share one packed copy, and without the lock they wrote the same
+    files at once and one removed the records the other was copying. Held already by this thread,
+    it is simply held on. ``waiting(message)`` is called once when another sagewiz holds it. An
+    flock: the kernel lets go of it when its process ends, killed or not, so a crashed run never
+    blocks the next one."""
+    folder = Path(folder).absolute()
+    folder.mkdir(parents=True, exist_ok=True)
+    key = (threading.get_ident(), str(folder))
+    if fcntl is None or key in _HELD:  # no flock here (Windows); or this thread holds it already (the journey does)
+        yield
+        return
+    with open(folder / LOCK_FILE, "a") as handle:  # "a": opening never truncates or replaces it
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting:
+                waiting("Another sagewiz is packing or copying these pictures (the same folder): waiting for it to "
+                        "finish, then using what it packed.")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        _HELD.add(key)
+        try:
+            yield
+        finally:
+            _HELD.discard(key)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_HELD: set[tuple[int, str]] = set()  # (thread, folder) of the locks this process holds
+
+
+def _prepare_in(report: DatasetReport, folder: Path, resize: int, seed: int, workers: int | None,
+                progress: Callable[[str, int, int], None] | None) -> PreparedData:
     folder.mkdir(parents=True, exist_ok=True)
     names = tuple(c.name for c in sorted(report.classes, key=lambda c: c.label))
     label_of = {name: label for label, name in enumerate(names)}
@@ -110,7 +161,8 @@ def prepare_dataset(
     counts: dict[str, int] = {}
     for split in ("train", "validation"):
         entries = [ListEntry(i, path, (float(label_of[name]),)) for i, (path, name) in enumerate(splits[split])]
-        write_list(folder / f"{split}.lst", entries)
+        with room_needed(folder, f"write the list {split}.lst"):  # pack_images says a full disk itself
+            write_list(folder / f"{split}.lst", entries)
         result: PackResult = pack_images(entries, report.root, folder / f"{split}.rec", folder / f"{split}.idx", options,
                                          workers=workers or os.cpu_count() or 1,
                                          progress=_counter(progress, split, len(entries)) if progress else None)
@@ -121,7 +173,7 @@ def prepare_dataset(
     counts["test"] = len(splits["test"])
     counts["smallest_training_class"] = min(_per_class(splits["train"]).values())
     manifest = {"fingerprint": fingerprint, "counts": counts, "skipped": skipped}
-    manifest_path.write_text(json.dumps(manifest, indent=1))
+    _write_manifest(manifest_path, manifest)
     return _prepared(folder, names, label_of, report.root, splits, manifest)
 
 
@@ -150,6 +202,11 @@ def _fingerprint(root: str, splits: dict[str, list[tuple[str, str]]], options: P
             info = os.stat(os.path.join(root, path))
             digest.update(f"{split}\t{path}\t{name}\t{info.st_size}\t{info.st_mtime_ns}\n".encode())
     return digest.hexdigest()
+
+
+def _write_manifest(path: Path, manifest: dict) -> None:
+    with room_needed(path.parent, f"write {path.name}"):
+        path.write_text(json.dumps(manifest, indent=1))
 
 
 def _read_manifest(path: Path) -> dict | None:

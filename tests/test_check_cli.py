@@ -65,10 +65,17 @@ def test_json_of_an_unusable_dataset_still_parses_and_exits_2(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["usable"] is False
 
 
-def test_a_missing_folder_exits_1_with_a_hint(tmp_path, capsys):
-    assert main(["check", str(tmp_path / "nowhere")]) == 1
+def test_a_missing_folder_is_not_usable_exits_2_with_a_hint(tmp_path, capsys):
+    assert main(["check", str(tmp_path / "nowhere")]) == 2  # as README says of a folder that can't be trained on
     out = capsys.readouterr()
     assert out.out == "" and "nowhere" in out.err and "What to do" in out.err and "Traceback" not in out.err
+
+
+def test_a_file_given_as_the_folder_exits_2_and_json_gets_the_error(tmp_path, capsys):
+    (tmp_path / "photo.jpg").write_bytes(b"not a folder")
+    assert main(["check", str(tmp_path / "photo.jpg"), "--json"]) == 2
+    said = json.loads(capsys.readouterr().out)
+    assert "is a file, not a folder" in said["message"] and said["hint"] and said["title"]
 
 
 def test_a_bad_mini_batch_size_exits_1(tmp_path, capsys):
@@ -84,4 +91,21 @@ def test_the_real_console_script_checks_the_malformed_corpus_and_a_missing_folde
     assert ok.returncode == 0, ok.stderr
     assert {c["name"] for c in json.loads(ok.stdout)["classes"]} == {"cat", "dog"}
     missing = subprocess.run([*command, str(tmp_path / "nowhere")], capture_output=True, text=True)
-    assert missing.returncode == 1 and "Traceback" not in missing.stdout + missing.stderr + ok.stderr
+    assert missing.returncode == 2 and "Traceback" not in missing.stdout + missing.stderr + ok.stderr
+
+
+def test_help_says_that_no_command_opens_the_wizard_and_offers_plain(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "With no COMMAND, sagewiz opens the wizard" in said
+    assert "--plain" in said and "plain questions, one by one" in said
+
+
+def test_the_readme_and_check_agree_on_the_exit_status_of_an_unusable_folder():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    check_line = next(line for line in readme.splitlines() if line.startswith("| `sagewiz check"))
+    assert "2 when not" in check_line and "missing" in check_line

@@ -166,3 +166,16 @@ def test_each_dataset_folder_has_its_own_packed_folder(tmp_path):
 
     assert packed_folder(tmp_path / "cats") != packed_folder(tmp_path / "dogs")
     assert packed_folder(tmp_path / "cats") == packed_folder(str(tmp_path / "cats") + "/")
+
+
+def test_damaged_files_are_said_and_listed_in_the_summary_not_dropped_silently(backend, tmp_path):
+    write_sample_dataset(tmp_path / "photos", size=28, classes=[3, 8], seed=5)
+    for i in range(5):
+        (tmp_path / "photos" / "train" / "digit_3" / f"damaged-{i}.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut off here")
+    events = []
+    trained = train_model(backend, JourneyOptions(tmp_path / "photos", FAST), "run-with-damage", events.append)
+
+    skipped = trained.summary["dataset"]["skipped"]  # what `sagewiz run --json` prints
+    assert sorted(line.split(":")[0] for line in skipped) == [f"train/digit_3/damaged-{i}.jpg" for i in range(5)]
+    said = [e.text for e in events if e.kind == "note" and "left out" in e.text]  # what `sagewiz run` prints
+    assert said == [f"5 files left out (damaged, or not usable pictures): `sagewiz check {tmp_path / 'photos'}` lists each with its reason."]

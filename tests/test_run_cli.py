@@ -121,6 +121,32 @@ def test_bad_input_gets_a_message_and_what_to_do_never_a_traceback(home, digits,
     assert "What to do:" in result.stderr
 
 
+def test_a_failed_run_with_json_prints_the_error_and_its_step_on_stdout(home):
+    result = sagewiz(home, "run", "--data", "/no/such/folder", "--yes", "--json")
+    assert result.returncode == 1
+    error = json.loads(result.stdout)  # a script gets an object to read, not an empty stdout
+    assert error["step"] == "check" and "/no/such/folder" in error["message"]
+    assert error["title"] and error["hint"] and error["error"] == "InputError"
+    assert "What to do:" in result.stderr  # and the person reads it as before
+
+    bad_flag = sagewiz(home, "run", "--data", "/no/such/folder", "--yes", "--json", "--tune", "many")
+    assert bad_flag.returncode == 1 and json.loads(bad_flag.stdout)["step"] is None  # before any step
+
+
+def test_a_bug_in_a_run_with_json_is_still_a_json_error_naming_its_step(home, digits, monkeypatch, capsys):
+    from sagewiz.tui.cli import main
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the packer lost its list")
+
+    monkeypatch.setenv("SAGEWIZ_HOME", str(home))
+    monkeypatch.setattr("sagewiz.core.prepare.prepare_dataset", broken)
+    assert main(["run", "--data", str(digits), "--yes", "--json", *FAST]) == 1
+    error = json.loads(capsys.readouterr().out)
+    assert error["step"] == "prepare" and error["title"] == "Something sagewiz did not expect"
+    assert "RuntimeError: the packer lost its list" in error["message"] and "errors.log" in error["hint"]
+
+
 def test_a_bug_in_a_command_is_said_with_where_its_details_are_not_as_a_traceback(home, monkeypatch, capsys):
     from sagewiz.tui.cli import main
     from sagewiz.tui.words import shown_path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 from types import ModuleType
 
 # command → its module under sagewiz.tui.commands, in the order --help lists them. Only the module of
@@ -22,8 +23,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sagewiz",
         description="From a folder of labelled images to a trained image classifier, "
-        "on AWS SageMaker or on this machine.",
+        "on AWS SageMaker or on this machine. With no COMMAND, sagewiz opens the wizard: full-screen, "
+        "one step at a time.",
+        epilog="`sagewiz COMMAND --help` explains a command. Start with `sagewiz sample DIR` for a small dataset "
+        "to try, or `sagewiz` for the wizard.",
     )
+    # only shown here: `sagewiz --plain` is taken before the commands are parsed (main)
+    parser.add_argument("--plain", action="store_true",
+                        help="open the wizard as plain questions, one by one, for a terminal where the full-screen "
+                        "wizard doesn't work")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = dict.fromkeys(COMMANDS.values()) if only is None else (COMMANDS[only],)
     for module in modules:
@@ -37,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     only = argv[0] if argv[:1] and argv[0] in COMMANDS else None
     if only == "im2rec":
         argv = _command("im2rec").fix_exts(argv)
+    args = None
     try:
         if not argv or argv == ["--plain"]:  # `sagewiz`: the wizard, full-screen or as plain questions
             from sagewiz.tui.app import run_wizard
@@ -55,16 +64,37 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as error:  # noqa: BLE001 - said in a few lines; a bug's traceback is kept in a file
         from sagewiz.core.errors import WizardError
-        from sagewiz.tui.console import err_console, print_error
+        from sagewiz.tui.console import err_console, print_error, print_json_error
 
+        # a script that asked for --json reads stdout: it gets the error there too (and, from
+        # `sagewiz run`, the step it failed in), not an empty output it can't parse
+        as_json = bool(getattr(args, "json", False))
+        step = {"step": args.step} if hasattr(args, "step") else {}
+        from sagewiz.core.disk import disk_full_error, is_disk_full
+
+        if is_disk_full(error):  # met where no step said it first: still this computer's disk, not a bug
+            from sagewiz.core.ledger import default_ledger_path
+
+            folder = Path(error.filename).parent if error.filename else default_ledger_path().parent
+            error = disk_full_error(error, folder, "write a file")
         if isinstance(error, WizardError):
             print_error(error)
+            if as_json:
+                print_json_error(error, **step)
             return 1
         from sagewiz.tui.words import UNEXPECTED, fault_report
 
         command = " ".join(["sagewiz", *argv[:1]])
-        err_console.print(f"[bold red]{UNEXPECTED}:[/] " + fault_report(
-            error, command, "Try again; `sagewiz resources` lists what sagewiz has made so far."))
+        what_next = "Try again; `sagewiz resources` lists what sagewiz has made so far."
+        err_console.print(f"[bold red]{UNEXPECTED}:[/] " + fault_report(error, command, what_next))
+        if as_json:
+            from sagewiz.core.ledger import default_ledger_path
+            from sagewiz.tui.words import ERRORS_LOG
+
+            log = default_ledger_path().parent / ERRORS_LOG
+            print_json_error(WizardError(f"{type(error).__name__}: {error}", title=UNEXPECTED,
+                                         hint=f"{what_next} This is a fault in sagewiz, not in what you did; "
+                                         f"the details are in {log}."), **step)
         return 1
 
 

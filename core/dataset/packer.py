@@ -27,6 +27,7 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from sagewiz.core.dataset.listing import ListEntry
 from sagewiz.core.dataset.recordio import RecordWriter, pack_image_header
+from sagewiz.core.disk import room_needed
 from sagewiz.core.errors import InputError
 
 T = TypeVar("T")
@@ -181,6 +182,25 @@ def pack_images(
     root = os.path.abspath(root)
     result = PackResult(Path(rec_path), Path(idx_path), listed=len(entries))
     partial_rec, partial_idx = f"{rec_path}.partial", f"{idx_path}.partial"
+    # a full disk is said as one (DiskFullError), once the partial files are gone again
+    with room_needed(Path(rec_path).parent, f"pack the pictures into {Path(rec_path).name}",
+                     needed=lambda: _pictures_size(root, entries)):
+        _pack(entries, root, options, workers, progress, result, partial_rec, partial_idx)
+    return result
+
+
+def _pictures_size(root: str, entries: Sequence[ListEntry]) -> int:
+    """What the pictures take on disk: about what packing them writes (less when they are resized)."""
+    total = 0
+    for entry in entries:
+        with contextlib.suppress(OSError):
+            total += os.stat(os.path.join(root, entry.path)).st_size
+    return total
+
+
+def _pack(entries: Sequence[ListEntry], root: str, options: PackOptions, workers: int, progress: Callable[[int], None] | None,
+          result: PackResult, partial_rec: str, partial_idx: str) -> None:
+    rec_path, idx_path = result.rec_path, result.idx_path
     try:
         with RecordWriter(partial_rec, partial_idx) as writer:
             # Pass-through is a copy that holds the GIL for its magic scan: one thread was faster
@@ -212,4 +232,3 @@ def pack_images(
         for leftover in (partial_rec, partial_idx):
             if os.path.exists(leftover):
                 os.remove(leftover)
-    return result

@@ -40,6 +40,7 @@ from sagewiz.core.backend import (
     TuningJob,
     TuningSpec,
 )
+from sagewiz.core.disk import room_needed
 from sagewiz.core.errors import InputError, NotFoundError, WizardError
 from sagewiz.core.journey import PACKED_KIND
 from sagewiz.core.ledger import Ledger, Resource, default_ledger_path
@@ -111,15 +112,20 @@ class LocalBackend(Backend):
             if progress:
                 progress(size, size)  # already there and unchanged
             return uri_of(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".partial")
         done = 0
-        with open(source, "rb") as reader, open(partial, "wb") as writer:
-            while chunk := reader.read(_COPY_CHUNK):
-                writer.write(chunk)
-                done += len(chunk)
-                if progress:
-                    progress(done, size)
+        with room_needed(target.parent, f"copy {source.name} into storage", needed=size):
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with open(source, "rb") as reader, open(partial, "wb") as writer:
+                    while chunk := reader.read(_COPY_CHUNK):
+                        writer.write(chunk)
+                        done += len(chunk)
+                        if progress:
+                            progress(done, size)
+            except OSError:
+                partial.unlink(missing_ok=True)  # half a copy only takes the room the next try needs
+                raise
         os.replace(partial, target)
         return uri_of(target)
 

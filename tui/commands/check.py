@@ -1,8 +1,8 @@
 """``sagewiz check DIR``: say whether a folder of pictures can be trained on, and what to fix.
 
 Only formatting lives here; :func:`sagewiz.core.dataset.scan.scan_dataset` does the checking.
-Exit code 0 when the dataset is usable, 2 when it is not (errors about the folder itself, such
-as a missing folder, reach ``cli.main`` and exit 1).
+Exit code 0 when the dataset is usable, 2 when it is not, a folder that is missing or can't be
+read included (nothing there can be trained on either); 1 for a bad flag value.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rich.table import Table
 
 from sagewiz.core.dataset.scan import ERROR, INFO, WARNING, DatasetReport, count_images, scan_dataset
 from sagewiz.core.errors import InputError
-from sagewiz.tui.console import err_console, progress_bar
+from sagewiz.tui.console import err_console, fitted_table, print_error, print_json_error, progress_bar
 
 NOT_USABLE = 2
 # A folder with thousands of grayscale pictures would print thousands of identical rows; show a
@@ -34,7 +34,7 @@ def register(subparsers) -> None:
         description="Open every picture under DIR and report the classes, how many pictures each "
         "split has, and every file that will be skipped or converted, with the reason. DIR holds "
         "one folder per class (cat/, dog/, …), or train/ and test/ folders with class folders inside. "
-        "Exit status: 0 ready to train, 2 not ready, 1 DIR can't be read.",
+        "Exit status: 0 ready to train, 2 not ready (or DIR is missing or can't be read), 1 a bad flag value.",
     )
     parser.add_argument("dir", metavar="DIR", help="the folder that holds your class folders (or train/ and test/)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
@@ -47,7 +47,14 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Scan with a progress bar, then print the report (or its JSON); 0 if usable, else 2."""
     mini_batch_size = _whole_number(args.mini_batch_size, "--mini-batch-size")
-    with progress_bar("Checking pictures", count_images(args.dir)) as advance:
+    try:
+        total = count_images(args.dir)
+    except InputError as error:  # the folder itself: missing, not a folder, unreadable
+        print_error(error)
+        if args.json:
+            print_json_error(error)
+        return NOT_USABLE
+    with progress_bar("Checking pictures", total) as advance:
         report = scan_dataset(args.dir, mini_batch_size=mini_batch_size, progress=advance)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -121,28 +128,25 @@ def _span(low: int, high: int) -> str:
     return f"{low:,}" if low == high else f"{low:,}–{high:,}"
 
 
-def _problems_table(report: DatasetReport) -> Table:
+def _problems_table(report: DatasetReport):
+    """A row per problem (a few of each reason); in 80 columns the reason and then the path wrap;
+    in fewer, a block of lines per problem (console.fitted_table)."""
     counts = Counter((p.severity, p.reason, p.action) for p in report.problems)
-    table = Table(title="What sagewiz found", box=box.SIMPLE_HEAD, title_justify="left")
-    table.add_column("", no_wrap=True)
-    table.add_column("File or folder", overflow="fold")
-    table.add_column("Reason", overflow="fold")
-    table.add_column("Action", no_wrap=True)
+    rows = []
     shown: Counter = Counter()
-    rows = 0
     for problem in report.problems:
         key = (problem.severity, problem.reason, problem.action)
         shown[key] += 1
         if shown[key] > _ROWS_PER_REASON:
             if shown[key] == _ROWS_PER_REASON + 1:
-                table.add_row("", f"[italic]… and {counts[key] - _ROWS_PER_REASON:,} more[/]", _safe(problem.reason), problem.action)
-                rows += 1
+                rows.append((f"[italic]… and {counts[key] - _ROWS_PER_REASON:,} more[/]", "", _safe(problem.reason), problem.action))
             continue
-        if rows == _MAX_ROWS:
+        if len(rows) == _MAX_ROWS:
             left = len(report.problems) - sum(shown.values()) + 1
-            table.add_row("", f"[italic]… {left:,} more; sagewiz check --json lists them all[/]", "", "")
+            rows.append((f"[italic]… {left:,} more; sagewiz check --json lists them all[/]", "", "", ""))
             break
         style = _STYLE[problem.severity]
-        table.add_row(f"[{style}]{problem.severity}[/]", _safe(problem.path), _safe(problem.reason), problem.action)
-        rows += 1
-    return table
+        rows.append((_safe(problem.path), f"[{style}]{problem.severity}[/]", _safe(problem.reason), problem.action))
+    # the file first: stacked in a narrow terminal, each problem is headed by its file
+    return fitted_table(("File or folder", "", "Reason", "Action"), rows, give_way=[(2, 24), (0, 20), (3, 9)],
+                        title="What sagewiz found")

@@ -12,7 +12,7 @@ import os
 
 from sagewiz.core.dataset.listing import DEFAULT_EXTENSIONS
 from sagewiz.core.dataset.im2rec import Im2recRequest, ListReport, PackReport, make_lists, pack_lists
-from sagewiz.tui.console import err_console, progress_bar
+from sagewiz.tui.console import err_console, fitted_table, progress_bar
 
 
 def register(subparsers) -> None:
@@ -116,9 +116,8 @@ def _show_packs(reports: list[PackReport]) -> None:
             + (f"; [yellow]{len(result.skipped):,} skipped[/]:" if result.skipped else ".")
         )
         if result.skipped:
-            from rich.table import Table  # only when there is something to list (start-up time)
+            from rich.markup import escape
 
-            table = Table("file", "why it was skipped", box=None, pad_edge=False)
-            for skipped in result.skipped:
-                table.add_row(skipped.path, skipped.reason)
-            err_console.print(table)
+            # the reason wraps first, then the path; in a narrow terminal a block of lines per file
+            rows = [(escape(skipped.path), escape(skipped.reason)) for skipped in result.skipped]
+            err_console.print(fitted_table(("file", "why it was skipped"), rows, give_way=[(1, 16), (0, 24)]))

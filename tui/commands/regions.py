@@ -75,24 +75,19 @@ def _best(reports: list):
 
 
 def _table(reports: list, best):
-    from rich import box
-    from rich.table import Table
+    """Region, where to train and host, the price and the verdict; the GPU types with quota beneath
+    (in 80 columns a list of them would squeeze the rest). Whether the algorithm is there is the
+    verdict "algorithm missing"."""
+    from sagewiz.tui.console import fitted_table
 
-    table = Table(box=box.SIMPLE_HEAD)
-    table.add_column("region", no_wrap=True)
-    table.add_column("algorithm")
-    table.add_column("GPU training types with quota", overflow="fold", ratio=1)
-    table.add_column("train on", no_wrap=True)
-    table.add_column("price/hour", justify="right", no_wrap=True)
-    table.add_column("host on", no_wrap=True)
-    table.add_column("verdict", no_wrap=True)
+    rows = []
     for report in reports:
         is_best = best is not None and report.region == best.region
-        verdict = f"[{_VERDICT_STYLE.get(report.verdict, 'white')}]{report.verdict}[/]"
-        table.add_row(("★ " if is_best else "") + report.region, "yes" if report.algorithm_available else "no",
-                      _types_with_quota(report), report.recommended_training or "–", _price(report),
-                      report.recommended_hosting or "–", verdict, style="bold green" if is_best else None)
-    return table
+        style = "bold green" if is_best else _VERDICT_STYLE.get(report.verdict, "white")
+        rows.append(((f"[bold green]★ {report.region}[/]" if is_best else report.region), report.recommended_training or "–",
+                     _price(report), report.recommended_hosting or "–", f"[{style}]{report.verdict}[/]", _types_with_quota(report)))
+    return fitted_table(("region", "train on", "price/hour", "host on", "verdict", "GPU types with quota"), rows,
+                        beneath={5: 0}, give_way=[(4, 9)], justify={2: "right"})
 
 
 def _as_dicts(reports: list) -> list[dict]:

@@ -30,26 +30,43 @@ def register(subparsers) -> None:
     cleanup.set_defaults(run=run_cleanup)
 
 
-def _table(resources: list):
-    from rich import box
-    from rich.table import Table
+_BACKEND_TITLES = {"local": "On this computer (local backend)", "aws": "On AWS (aws backend)"}
 
+
+def _tables(resources: list) -> list:
+    """A table per backend: kind, name (where it is beneath), state, cost per hour. In 80 columns
+    the name and its path or ARN wrap rather than squeeze the other columns; in fewer, a resource
+    is a block of lines (console.fitted_table)."""
+    from rich.markup import escape
+
+    from sagewiz.tui.console import fitted_table
     from sagewiz.tui.words import resource_name
 
-    table = Table(box=box.SIMPLE_HEAD)
-    table.add_column("backend")
-    table.add_column("kind", no_wrap=True)
-    table.add_column("name", no_wrap=True, min_width=20)  # the name is what people search for
-    table.add_column("state")
-    table.add_column("where", overflow="fold", ratio=1)
-    table.add_column("cost/hour", justify="right")
-    for r in resources:
-        if r.backend == "local" or r.cost_per_hour == 0:
-            cost = "free"
-        else:
-            cost = "unknown" if r.cost_per_hour is None else f"${r.cost_per_hour:.3f}"
-        table.add_row(r.backend, r.kind, resource_name(r), r.state, r.arn_or_url or "", cost)
-    return table
+    tables = []
+    for backend in dict.fromkeys(r.backend for r in resources):
+        rows = [(r.kind, escape(resource_name(r)), r.state, _cost(r), escape(_where(r))) for r in resources if r.backend == backend]
+        # a sagewiz name (sagewiz-1a2b3c4d-endpoint, 25) stays whole; a path or ARN wraps
+        tables.append(fitted_table(("kind", "name", "state", "per hour", "where"), rows, beneath={4: 1},
+                                   give_way=[(1, 25)], justify={3: "right"}, title=_BACKEND_TITLES.get(backend, backend)))
+    return tables
+
+
+def _cost(resource) -> str:
+    if resource.backend == "local" or resource.cost_per_hour == 0:
+        return "free"
+    return "unknown" if resource.cost_per_hour is None else f"${resource.cost_per_hour:.3f}"
+
+
+def _where(resource) -> str:
+    """Where a resource is, as a person writes it: a folder (not a file:// URI), a URL or an ARN."""
+    where = resource.arn_or_url or ""
+    if where.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        from sagewiz.tui.words import shown_path
+
+        return shown_path(unquote(urlparse(where).path))
+    return where
 
 
 def _as_dicts(resources: list) -> list[dict]:
@@ -101,7 +118,7 @@ def run_resources(args: argparse.Namespace) -> int:
     elif not resources:
         err_console.print("sagewiz has nothing running or stored: nothing to clean up.")
     else:
-        err_console.print(_table(resources))
+        err_console.print(*_tables(resources))
         err_console.print(f"Running cost: ${per_hour:.2f} per hour. `sagewiz cleanup` deletes all of it.")
     return 0
 
@@ -122,7 +139,7 @@ def run_cleanup(args: argparse.Namespace) -> int:
             if args.json:
                 print("[]")
             return 0
-        err_console.print(_table(resources))
+        err_console.print(*_tables(resources))
         if not args.yes:
             if not sys.stdin.isatty():
                 raise InputError(f"sagewiz cleanup would delete {these(len(resources), 'thing')} and needs your go-ahead.",

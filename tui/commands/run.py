@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from sagewiz.tui.console import err_console
     from sagewiz.tui.words import local_time
 
+    args.step = None  # no step started yet: a failure here is in the arguments
     try:
         tune = int(args.tune)
         if tune < 0:
@@ -104,8 +105,14 @@ def run(args: argparse.Namespace) -> int:
                                  continue_from=answers.get("continue_from", ""),
                                  endpoint_instance=answers.get("endpoint_instance", ""))
         printer = Printer(err_console, args.verbose)
-        summary = run_journey(backend, options, run_record.id,
-                              lambda event: (printer(event), _save_step(ledger, run_record.id, event, answers)))
+
+        def listen(event) -> None:
+            printer(event)
+            if event.kind == "step":
+                args.step = event.step  # the step a failure happens in, for --json's error object (cli.main)
+                ledger.save_progress(run_record.id, event.step, answers)
+
+        summary = run_journey(backend, options, run_record.id, listen)
         ledger.finish_run(run_record.id)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
@@ -135,11 +142,6 @@ def _find_run(ledger, wanted: str):
         known = ", ".join(r.id[:8] for r in runs) or "none"
         raise InputError(f"No single unfinished run starts with {wanted!r}.", hint=f"Unfinished runs: {known}.")
     return matches[0]
-
-
-def _save_step(ledger, run_id: str, event, answers: dict) -> None:
-    if event.kind == "step":
-        ledger.save_progress(run_id, event.step, answers)
 
 
 def _confirmed(answers: dict, backend: str) -> bool:
