@@ -512,6 +512,26 @@ async def test_the_results_of_ten_classes_fit_80_by_24_with_the_wrong_pictures_i
 
 
 @run_async
+async def test_pictures_with_long_names_taken_wrong_still_show_what_the_model_said_at_80_by_24(home, tmp_path):
+    """Real folders have long file names (application-x-executable.png): the name wraps, so what the
+    model said and how sure it was stay in view beside the picture instead of behind a sideways scroll."""
+    state = ten_classes_tested(tmp_path)
+    for n, item in enumerate(state.summary["evaluation"]["misclassified"]):
+        item["path"] = str(tmp_path / "test" / "mimetypes" / f"application-x-executable-{n}-from-a-real-folder.png")
+        item["true_class"], item["predicted_class"] = "mimetypes", "devices-and-drives"
+    app = SagewizApp(state, unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await the_results_showing(pilot)
+        wrong = app.screen.query_one("#wrong")
+        assert wrong.max_scroll_x == 0, "the wrong pictures scroll sideways"
+        assert [str(c.label) for c in wrong.columns.values()] == ["picture", "is", "model said", "sure"]
+        assert "devices-and-drives" in " ".join(str(wrong.get_row_at(0)[2]).split())
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause(0.3)
+        assert wrong.max_scroll_x == 0 and wrong.get_row_at(0)[0].endswith("from-a-real-folder.png")
+
+
+@run_async
 async def test_the_results_of_ten_classes_show_the_confusion_matrix_at_120_by_40(home, tmp_path):
     """Each class a row, what the model said a column per label (the class names would need 140
     columns): the matrix the README promises, whole, beside each class's precision and recall."""

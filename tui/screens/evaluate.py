@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
-from sagewiz.tui.screens.common import StepBar, fill_table, fits, room_for, table_width
+from sagewiz.tui.screens.common import StepBar, fill_table, fits, lay_out_again, room_for, table_width
 from sagewiz.tui.thumbnails import PictureView
 
 
@@ -82,6 +82,8 @@ class EvaluateScreen(Screen[str]):
     def on_resize(self) -> None:
         if self.query("#results") and self.query_one("#results", DataTable).columns:
             self._fill_results()
+        if self.wrong and self.query("#wrong") and self.query_one("#wrong", DataTable).columns:
+            lay_out_again(self.query_one("#wrong", DataTable), self._fill_wrong)
 
     def _fill(self) -> None:
         self._fill_results()
@@ -93,10 +95,16 @@ class EvaluateScreen(Screen[str]):
             return
         title.update(f"{len(self.wrong)} picture{'s' if len(self.wrong) != 1 else ''} classified wrong "
                      "[dim](↑↓ shows each one)[/]:")
-        wrong.add_columns("picture", "is", "model said", "sure")
-        for item in self.wrong:
-            wrong.add_row(escape(_short(item["path"])), escape(item["true_class"]), escape(item["predicted_class"]),
-                          f"{item['confidence']:.0%}")
+        self._fill_wrong(wrong)
+
+    def _fill_wrong(self, table: DataTable) -> None:
+        """The pictures it got wrong beside the picture shown: a long file name wraps (then long class
+        names) so that what the model said, and how sure, stay in view."""
+        rows = [[escape(_short(item["path"])), escape(item["true_class"]), escape(item["predicted_class"]),
+                 f"{item['confidence']:.0%}"] for item in self.wrong]
+        beside = self.query_one("#wrong-picture").outer_size.width or 22  # the picture (wizard.tcss), before layout too
+        fill_table(table, ["picture", "is", "model said", "sure"], rows, room_for(table) - beside,
+                   give_way=[(0, 14), (1, 8), (2, 10)])
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "wrong" and 0 <= event.cursor_row < len(self.wrong):
