@@ -951,3 +951,32 @@ async def test_quitting_mid_tuning_and_resuming_finds_the_same_tuning_job(home, 
         assert [r.name for r in ledger.resources(include_deleted=True) if r.kind == "tuning-job"] == [tuning]
         jobs = [r.name for r in ledger.resources(include_deleted=True) if r.kind == "training-job"]
         assert len(jobs) == len(set(jobs)) == 3  # the first training and the two trials, none started twice
+
+
+@run_async
+async def test_quitting_while_an_aws_endpoint_runs_says_what_it_costs_and_how_to_delete_it(home, tmp_path):
+    """ctrl+q is how many people leave a terminal program: an endpoint kept for later must not be
+    forgotten there (on AWS it bills every hour), so quitting says what Done says."""
+    with Ledger() as ledger:
+        endpoint = ledger.intend("aws", "endpoint", "sagewiz-cats-endpoint", region="us-east-1", cost_per_hour=0.115,
+                                 details={"instance_type": "ml.c5.xlarge"})
+        ledger.update(endpoint.id, state="active")
+    app = SagewizApp(WizardState(), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: app._exit_renderables, what="the words the wizard closes with")
+        said = " ".join(" ".join(str(message) for message in app._exit_renderables).split())
+    assert "The endpoint sagewiz-cats-endpoint is still running on AWS (ml.c5.xlarge), $0.115 per hour" in said
+    assert "`sagewiz cleanup` deletes it" in said
+
+
+@run_async
+async def test_quitting_with_nothing_running_says_nothing(home, tmp_path):
+    app = SagewizApp(WizardState(), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
+        await pilot.press("ctrl+q")
+        await pilot.pause(0.2)
+        assert not app._exit_renderables
+    assert app.return_code in (0, None)

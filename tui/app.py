@@ -165,6 +165,21 @@ class SagewizApp(App[None]):
                 step = "done" if answer == "done" else "settings" if self.state.suggested else "welcome"
         self._close(cleanup.resources if step == "done" else [])
 
+    async def action_quit(self) -> None:
+        """ctrl+q closes at once, saying (as Done does) what still runs: an endpoint kept for later is
+        easily forgotten, and on AWS it bills by the hour. Only the ledger is read (no network), so
+        quitting stays immediate."""
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.ledger import Ledger
+
+        try:
+            with Ledger() as ledger:
+                left = ledger.live_resources()
+        except WizardError:  # nothing to read it from: quitting is no time to say so
+            left = []
+        running = any(r.kind == "endpoint" and r.state in ("creating", "active", "running") for r in left)
+        self._close(left if running else [])
+
     def _close(self, left: list) -> None:
         """Close the wizard, saying in the terminal, as plain mode ends, what still runs (an endpoint
         on AWS bills by the hour) and how to delete it: "Done" closed silently while it ran."""
