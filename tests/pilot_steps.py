@@ -20,8 +20,12 @@ async def click(pilot, selector: str) -> None:
     """Click a widget where it is drawn now. A condition can come true a moment before the screen is laid out
     again: hiding the Stop button moves Next to the left, and a click at once lands where Next was, on nothing
     (a CI run waited 3 minutes for a step that was never asked for). So the layout settles first, and a click
-    that lands elsewhere fails here, by name."""
+    that lands elsewhere fails here, by name. A Button ignores clicks for 0.2 s after a press (it still shows
+    that press), so a second click on it waits for that to pass instead of being lost."""
     await pilot.pause()
+    target = pilot.app.screen.query(selector)
+    while target and target.first().has_class("-active"):
+        await pilot.pause(0.05)
     assert await pilot.click(selector), f"the click on {selector} landed on another widget"
 
 
