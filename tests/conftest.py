@@ -7,10 +7,6 @@ import os
 
 import pytest
 
-# Before any test module imports torch: sagewiz's local backend sets how torch's threads wait
-# (core/local/__init__.py), and tests that train in this process must run as the engine does.
-import sagewiz.core.local  # noqa: E402,F401
-
 
 @pytest.fixture(scope="session")
 def moto_server():
