@@ -3,27 +3,18 @@ schedule that follows the epochs they choose, and their own values from last tim
 
 from __future__ import annotations
 
-import asyncio
-import functools
-
 import pytest
 
 from pilot_steps import click, wait_for
 from sagewiz.tui.app import SagewizApp
 from sagewiz.tui.state import WizardState
+from test_tui import run_async
 
 
 @pytest.fixture(autouse=True)
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("SAGEWIZ_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
-
-
-def run_async(test):
-    @functools.wraps(test)
-    def run(*args, **kwargs):
-        return asyncio.run(test(*args, **kwargs))
-    return run
 
 
 def digits(tmp_path, classes=(0, 1)) -> str:
