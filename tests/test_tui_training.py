@@ -100,12 +100,8 @@ def test_a_run_another_wizard_is_watching_is_not_offered_for_resuming(home):
     assert not no_resume and "can be continued" in note
 
 
-def test_a_resumed_job_five_minutes_old_is_clocked_from_its_own_start(home, tmp_path, monkeypatch):
-    import time
-
-    job = Job(monkeypatch, started_at=time.time() - 300)
-    app = SagewizApp(WizardState(data_dir=str(tmp_path)), unfinished_runs=False)
-
+def the_clock_line(app, job) -> str:
+    """What the Train step says of the job's time while it waits between two log lines."""
     async def story():
         async with app.run_test(size=(80, 24)) as pilot:
             await on_the_train_step(pilot, job)
@@ -113,9 +109,18 @@ def test_a_resumed_job_five_minutes_old_is_clocked_from_its_own_start(home, tmp_
             return " ".join(str(app.screen.query_one("#outcome").render()).split())
 
     try:
-        clock = asyncio.run(story())
+        return asyncio.run(story())
     finally:
         job.next_line.set()
+
+
+def test_a_resumed_job_five_minutes_old_is_clocked_from_its_own_start(home, tmp_path, monkeypatch):
+    import time
+
+    job = Job(monkeypatch, started_at=time.time() - 300)
+    app = SagewizApp(WizardState(data_dir=str(tmp_path)), unfinished_runs=False)
+
+    clock = the_clock_line(app, job)
     assert f"Training {JOB}: 5m " in clock
 
 
@@ -162,14 +167,5 @@ def test_a_training_far_slower_than_estimated_says_the_computer_is_busy_and_how_
     monkeypatch.setattr("sagewiz.core.journey.train_model", train_model)
     app = SagewizApp(WizardState(data_dir=str(tmp_path)), unfinished_runs=False)
 
-    async def story():
-        async with app.run_test(size=(80, 24)) as pilot:
-            await on_the_train_step(pilot, job)
-            await pilot.pause()
-            return " ".join(str(app.screen.query_one("#outcome").render()).split())
-
-    try:
-        clock = asyncio.run(story())
-    finally:
-        job.next_line.set()
+    clock = the_clock_line(app, job)
     assert "Slower than estimated: the computer is busy — about 40 min left at this pace." in clock
