@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 if TYPE_CHECKING:  # only for annotations: importing hyperparams is cheap, but keep the contract light
     from sagewiz.core.hyperparams import Hyperparameters
-    from sagewiz.core.ledger import Resource
+    from sagewiz.core.ledger import Ledger, Resource
     from sagewiz.core.tuning_ranges import ParameterRange
 
 Progress = Callable[[int, int], None]
@@ -146,6 +146,7 @@ class TrainingJob:
     billable_seconds: int | None = None
     cost: float | None = None  # USD so far; 0.0 locally
     hyperparameters: Mapping[str, str] = field(default_factory=dict)  # as SageMaker received them
+    class_names: tuple[str, ...] = ()  # the run's, in label order, when sagewiz started the job; () when unknown
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,7 @@ class Backend(abc.ABC):
     here prints or prompts."""
 
     name: str
+    ledger: "Ledger"  # where everything it creates is recorded before it is created
 
     # ---- where to run -------------------------------------------------------------------
     @abc.abstractmethod
@@ -291,6 +293,12 @@ class Backend(abc.ABC):
     def stop_training(self, job_name: str) -> TrainingJob:
         """Ask a running job to stop; it ends Stopped and keeps its last checkpoint.
         Stopping a finished job is a no-op. Raises WizardError."""
+
+    @abc.abstractmethod
+    def model_file(self, model_uri: str, progress: Progress | None = None) -> Path:
+        """A training job's ``model.tar.gz`` (its ``model_uri``) as a file on this computer:
+        where it is (local), or downloaded once into the sagewiz home and reused while the stored
+        object is unchanged (aws), reporting bytes to ``progress``. Raises WizardError."""
 
     # ---- tuning -------------------------------------------------------------------------
     @abc.abstractmethod

@@ -280,6 +280,32 @@ def deploy_and_test(backend: Backend, trained: TrainedModel, listen: Listener = 
     return summary
 
 
+HERE = "local-cpu"  # what "test on this computer" deploys on: the local backend's endpoint, free
+
+
+def test_here(backend: Backend, trained: TrainedModel, listen: Listener = lambda event: None, *,
+              keep_endpoint: bool = False, local: Backend | None = None) -> dict[str, Any]:
+    """The second half on this computer instead, free: the model ``backend`` trained (on
+    SageMaker) is brought here (downloaded once, with progress, into the sagewiz home), served by
+    a local endpoint and tested on the test pictures; no SageMaker endpoint is created. ``local``
+    is the local backend (default: one on ``backend``'s ledger). Returns the journey's summary,
+    with ``tested_here``. Raises WizardError."""
+    from dataclasses import replace
+
+    from sagewiz.core.backends import open_backend
+
+    here = local or open_backend("local", ledger=backend.ledger)
+    listen(JourneyEvent("step", "download", f"Bringing the model onto this computer from {trained.model_uri}"))
+    path = backend.model_file(trained.model_uri, progress=lambda done, n: listen(
+        JourneyEvent("progress", "download", "", {"done": done, "total": n})))
+    listen(JourneyEvent("done", "download", f"The model is at {path}", {"path": str(path)}))
+    report = here.region_report(here.default_region)
+    moved = replace(trained, model_uri=path.resolve().as_uri(), region=report.region, hosting=tuple(report.hosting),
+                    recommended_hosting=HERE if any(o.instance_type == HERE for o in report.hosting) else _recommended(report, hosting=True))
+    summary = deploy_and_test(here, moved, listen, keep_endpoint=keep_endpoint)
+    return {**summary, "tested_here": {"model": str(path), "from": trained.model_uri}}
+
+
 # What an earlier model fixes: the network and its input can't change when it learns more.
 KEPT_FROM_EARLIER = ("num_layers", "image_shape")
 

@@ -9,6 +9,12 @@ a ClientError, like the algorithm, when ``mini_batch_size`` exceeds the training
 It also teaches moto the calls it lacks: StopTrainingJob, StopHyperParameterTuningJob and
 ListTrainingJobsForHyperParameterTuningJob; runs a tuning job's trials; and answers
 ``invoke_endpoint`` only for endpoints that exist (with one probability per class).
+
+With ``real_models`` a completed job leaves what the algorithm leaves: a ``model.tar.gz`` with
+only SageMaker's three members (no sagewiz file, so no class names), its weights those of the
+``model`` channel's archive when the job continued one (random otherwise). A ``model`` channel is
+read as the algorithm reads it: an archive whose network disagrees with the job's
+``num_layers``/``num_classes``/``image_shape`` fails the job with a ClientError.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 ACCOUNT = "123456789012"
+PLACEHOLDER_MODEL = b"model.tar.gz written by the simulated algorithm"
 GROUP = "/aws/sagemaker/TrainingJobs"
 
 
@@ -42,8 +49,8 @@ class SageMakerSimulator:
     """Start with :meth:`start`, end with :meth:`stop`. ``fail_next`` makes the next new job fail
     with that reason; ``seen_requests`` keeps every CreateTrainingJob as SageMaker received it."""
 
-    def __init__(self, endpoint_url: str, region: str = "us-east-1", tick: float = 0.05):
-        self.region, self.tick = region, tick
+    def __init__(self, endpoint_url: str, region: str = "us-east-1", tick: float = 0.05, *, real_models: bool = False):
+        self.region, self.tick, self.real_models = region, tick, real_models
         kwargs = dict(region_name=region, endpoint_url=endpoint_url, aws_access_key_id="testing",
                       aws_secret_access_key="testing")
         self.logs, self.s3 = boto3.client("logs", **kwargs), boto3.client("s3", **kwargs)
@@ -238,7 +245,7 @@ class SageMakerSimulator:
             self._transition(job, "Downloading", "Downloading input data")
             return
         if state["phase"] == "Downloading":
-            reason = self.fail_next
+            reason = self.fail_next or self._model_channel_problem(job, state)
             self.fail_next = None
             samples, batch = int(hp.get("num_training_samples", 0)), int(hp.get("mini_batch_size", 32))
             if reason is None and batch > samples:
@@ -277,13 +284,81 @@ class SageMakerSimulator:
         if status in ("Completed", "Stopped"):
             uri = job.model_artifacts["S3ModelArtifacts"]
             bucket, key = uri[len("s3://"):].split("/", 1)
-            self.s3.put_object(Bucket=bucket, Key=key, Body=b"model.tar.gz written by the simulated algorithm")
+            body = self._archive(job, state) if self.real_models else PLACEHOLDER_MODEL
+            self.s3.put_object(Bucket=bucket, Key=key, Body=body)
         self._transition(job, status, message)
         job.training_job_status = status
         job.training_end_time = _now()
         job.billable_time_in_seconds = max(1, int(time.time() - state["started"]))
         job.final_metric_data_list = [{"MetricName": "validation:accuracy", "Value": state.get("validation", 0.0),
                                        "Timestamp": _now()}]
+
+    def _read_object(self, uri: str) -> bytes:
+        bucket, key = uri[len("s3://"):].split("/", 1)
+        return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def _model_channel_problem(self, job: Any, state: dict[str, Any]) -> str | None:
+        """What the algorithm says of the job's ``model`` channel (None: usable or absent); the
+        archive read is kept for the model the job leaves."""
+        channel = next((c for c in job.input_data_config or [] if c.get("ChannelName") == "model"), None)
+        if channel is None:
+            return None
+        data = self._read_object(channel["DataSource"]["S3DataSource"]["S3Uri"])
+        if data == PLACEHOLDER_MODEL:
+            return None  # a job of a simulator without real models: nothing to read
+        import tempfile
+        from pathlib import Path
+
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.model.archive import read_archive
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "model.tar.gz"
+            path.write_bytes(data)
+            try:
+                info, params = read_archive(path)
+            except WizardError as error:
+                return f"ClientError: The model channel holds no usable model: {error}"
+        hp = job.hyper_parameters
+        wanted = (int(hp.get("num_layers", 18)), int(hp.get("num_classes", 2)),
+                  tuple(int(d) for d in str(hp.get("image_shape", "3,224,224")).split(",")))
+        if (info.num_layers, info.num_classes, info.image_shape) != wanted:
+            return (f"ClientError: The model in the model channel (num_layers {info.num_layers}, num_classes "
+                    f"{info.num_classes}, image_shape {info.image_shape}) does not match the hyperparameters {wanted}.")
+        state["continued"] = params
+        return None
+
+    def _archive(self, job: Any, state: dict[str, Any]) -> bytes:
+        """The model.tar.gz the algorithm leaves: SageMaker's three members, nothing of sagewiz's."""
+        import io
+        import tarfile
+
+        from sagewiz.core.model.archive import SHAPES_MEMBER, SYMBOL_MEMBER, params_member
+        from sagewiz.core.model.params import write_params
+        from sagewiz.core.model.symbol import model_shapes_json, symbol_json
+
+        hp = job.hyper_parameters
+        layers, classes = int(hp.get("num_layers", 18)), int(hp.get("num_classes", 2))
+        shape = tuple(int(d) for d in str(hp.get("image_shape", "3,224,224")).split(","))
+        params = state.get("continued")
+        if params is None:
+            import torch
+
+            from sagewiz.core.local.resnet import build_resnet
+            from sagewiz.core.model.weights import checkpoint_params
+
+            torch.manual_seed(sum(map(ord, job.training_job_name)))
+            params = checkpoint_params(build_resnet(layers, classes, shape))
+        members = {SYMBOL_MEMBER: symbol_json(layers, classes, shape).encode(),
+                   params_member(state.get("epoch", 0)): write_params(params),
+                   SHAPES_MEMBER: model_shapes_json(shape, int(hp.get("mini_batch_size", 32))).encode()}
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w:gz") as tar:
+            for member_name, data in members.items():
+                member = tarfile.TarInfo(member_name)
+                member.size = len(data)
+                tar.addfile(member, io.BytesIO(data))
+        return out.getvalue()
 
     # ---- tuning jobs ---------------------------------------------------------------------------
     def _summary(self, child: str) -> dict[str, Any]:
@@ -370,6 +445,20 @@ class SageMakerSimulator:
         model = backend._models[config.production_variants[0]["ModelName"]]
         url = model.primary_container["ModelDataUrl"]
         job = next((j for j in backend.training_jobs.values() if j.model_artifacts["S3ModelArtifacts"] == url), None)
-        classes = int(job.hyper_parameters.get("num_classes", 2)) if job else 2
+        classes = int(job.hyper_parameters.get("num_classes", 2)) if job else self._classes_of(url)
         rest = 0.2 / (classes - 1) if classes > 1 else 0.0
         return [0.8] + [rest] * (classes - 1)
+
+    def _classes_of(self, uri: str) -> int:
+        """How many classes the archive at ``uri`` (one no simulated job made) tells apart."""
+        import tempfile
+        from pathlib import Path
+
+        from sagewiz.core.model.archive import read_info
+
+        data = self._read_object(uri)
+        if data == PLACEHOLDER_MODEL:
+            return 2
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "model.tar.gz").write_bytes(data)
+            return read_info(Path(folder) / "model.tar.gz").num_classes

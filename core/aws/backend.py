@@ -11,6 +11,7 @@ creates nothing twice. Everything it creates carries the tag ``sagewiz:managed=t
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
@@ -173,7 +174,7 @@ class AwsBackend(Backend):
         price = self._price(spec.instance_type, "training")
         record = self.ledger.intend(self.name, "training-job", spec.job_name, region=self.region, run_id=run_id,
                                     details={"instance_type": spec.instance_type, "instance_count": spec.instance_count,
-                                             "spot": spec.spot},
+                                             "spot": spec.spot, "class_names": list(spec.class_names)},
                                     cost_per_hour=None if price is None else price * spec.instance_count)
 
         def create() -> str:
@@ -224,7 +225,14 @@ class AwsBackend(Backend):
             if record and record.cost_per_hour is not None else self._price(described.get("ResourceConfig", {}).get("InstanceType", ""), "training")
         job = training_job_from(described, metrics=self._read_metrics(job_name), price_per_hour=price)
         self._set_state("training-job", job_name, _STATE_OF[job.status])
-        return job
+        # SageMaker keeps no class names: the ledger's record of the run that started the job does
+        names = tuple(str(n) for n in (record.details.get("class_names") or ())) if record else ()
+        return replace(job, class_names=names) if names else job
+
+    def model_file(self, model_uri: str, progress: Progress | None = None) -> Path:
+        from sagewiz.core.aws.download import download_model
+
+        return download_model(self.session, model_uri, self.ledger.path.parent / "models" / "aws", progress)
 
     def follow_logs(self, job_name: str, *, follow: bool = True) -> Iterator[LogEvent]:
         self._describe_job(job_name)  # an unknown job is an error now, not an endless wait

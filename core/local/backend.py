@@ -136,7 +136,8 @@ class LocalBackend(Backend):
     def start_training(self, spec: TrainingSpec, *, run_id: str | None = None) -> TrainingJob:
         folder = self.job_dir(spec.job_name)
         record = self.ledger.intend(self.name, "training-job", spec.job_name, run_id=run_id,
-                                    details={"job_dir": str(folder), "instance_type": spec.instance_type})
+                                    details={"job_dir": str(folder), "instance_type": spec.instance_type,
+                                             "class_names": list(spec.class_names)})
         if jobs.read_status(folder) is not None:
             return self.describe_training(spec.job_name)  # started before: never twice
         try:
@@ -171,7 +172,17 @@ class LocalBackend(Backend):
             job = _training_job(job_name, jobs.read_status(folder))
         self._record_state("training-job", job_name, job.status)
         spec = jobs.read_spec_or_none(folder) or {}
-        return replace(job, hyperparameters=dict(spec.get("hyperparameters", {})))
+        return replace(job, hyperparameters=dict(spec.get("hyperparameters", {})),
+                       class_names=tuple(str(n) for n in spec.get("class_names") or ()))
+
+    def model_file(self, model_uri: str, progress: Progress | None = None) -> Path:
+        path = path_of(model_uri)
+        if not path.is_file():
+            raise UnknownResourceError(f"There is no model archive at {path}.",
+                                       hint="Choose the model of a training job that completed: `sagewiz resources` lists them.")
+        if progress:
+            progress(path.stat().st_size, path.stat().st_size)
+        return path
 
     def follow_logs(self, job_name: str, *, follow: bool = True) -> Iterator[LogEvent]:
         folder = self.job_dir(job_name)
