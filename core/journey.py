@@ -259,7 +259,8 @@ def deploy_and_test(backend: Backend, trained: TrainedModel, listen: Listener = 
     step("deploy", f"Starting the endpoint {name} on {hosting}", instance_type=hosting)
     endpoint = backend.deploy(EndpointSpec(name, trained.model_uri, hosting, tags={"sagewiz:run": trained.run_id}),
                               progress=lambda stage: listen(JourneyEvent("note", "deploy", stage)))
-    summary["endpoint"] = {"name": endpoint.endpoint_name, "url": endpoint.url, "instance_type": endpoint.instance_type}
+    summary["endpoint"] = {"name": endpoint.endpoint_name, "url": endpoint.url, "instance_type": endpoint.instance_type,
+                           "backend": backend.name}  # test_here: this computer's, though the model is SageMaker's
     try:
         from sagewiz.core.evaluate import evaluate
 
