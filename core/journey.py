@@ -44,6 +44,7 @@ class JourneyOptions:
     spot: bool = False  # aws: managed spot training, cheaper, resumed from checkpoints when interrupted
     instance_count: int = 1  # aws: train on several GPU machines at once (kv_store dist_sync)
     packed_dir: Path | None = None  # where the pictures are packed (default: the dataset's packed_folder, shared by its runs)
+    test_here: bool = False  # aws: test the trained model on this computer (free) instead of on a SageMaker endpoint
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ def run_journey(backend: Backend, options: JourneyOptions, run_id: str,
     (DatasetError, HyperparameterError, JobFailedError, …) with the step's hint; whatever was
     created stays in the ledger for ``sagewiz cleanup``."""
     trained = train_model(backend, options, run_id, listen, poll_seconds=poll_seconds)
+    if options.test_here:
+        return test_here(backend, trained, listen, keep_endpoint=options.keep_endpoint)
     return deploy_and_test(backend, trained, listen, endpoint_instance=options.endpoint_instance,
                            keep_endpoint=options.keep_endpoint)
 
@@ -107,6 +110,7 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
     """The first half: check → pack → upload → train → (tune). Nothing is left running; the
     wizard shows the model before asking where its endpoint should run. Raises WizardError."""
     from sagewiz.core.dataset.scan import count_images, scan_dataset
+    from sagewiz.core.earlier import earlier_model
     from sagewiz.core.hyperparams import warnings, with_overrides
     from sagewiz.core.prepare import packed_copy_lock, prepare_dataset
 
@@ -119,6 +123,13 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
         from sagewiz.core.errors import InputError
 
         raise InputError(f"--instances must be 1 or more, not {options.instance_count}.", hint="For example: --instances 2")
+    if options.test_here and (backend.name == "local" or options.endpoint_instance):
+        from sagewiz.core.errors import InputError
+
+        raise InputError("--test-here tests a SageMaker-trained model on this computer instead of on an endpoint type."
+                         if options.endpoint_instance else "--test-here is for --backend aws: on this computer the model is always tested here.",
+                         hint="Leave out --endpoint-instance to test here, or --test-here to test on a SageMaker endpoint."
+                         if options.endpoint_instance else "Leave out --test-here.")
     names = _names(run_id)
     summary: dict[str, Any] = {"run_id": run_id, "backend": backend.name}
 
@@ -149,16 +160,16 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
     hosting = _recommended(where, hosting=True)
     if options.endpoint_instance:
         _refuse_unless_offered(where.region, where.hosting, options.endpoint_instance)
-    base = _earlier_model(backend, options.continue_from, report) if options.continue_from else None
+    base = earlier_model(backend, options.continue_from, report, listen) if options.continue_from else None
     if base:
         changed = [f"{k} (the model has {v}, you asked for {options.hyperparameters[k]})"
-                   for k, v in base[1].items() if k in options.hyperparameters and options.hyperparameters[k] != v]
+                   for k, v in base.kept.items() if k in options.hyperparameters and options.hyperparameters[k] != v]
         if changed:
             from sagewiz.core.errors import InputError
 
             raise InputError(f"A model that learns on keeps its network: {'; '.join(changed)}.", title="Can't change the network",
                              hint="Leave those settings out to continue the earlier model, or train a new model without --continue-from.")
-    first = with_overrides(suggest_for(report, device, seed=options.seed), {**(base[1] if base else {}), **options.hyperparameters})
+    first = with_overrides(suggest_for(report, device, seed=options.seed), {**(base.kept if base else {}), **options.hyperparameters})
     listen(JourneyEvent("done", "check", " ".join(report.summary[:1]), {"classes": [c.name for c in report.classes]}))
 
     step("prepare", "Packing the pictures into RecordIO files")
@@ -178,7 +189,7 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
         if not packing:
             listen(JourneyEvent("note", "prepare", f"The pictures were already packed at {resize} px: nothing to redo."))
         hyperparameters = with_overrides(first.replace(num_training_samples=prepared.counts["train"]),
-                                         {**(base[1] if base else {}), **options.hyperparameters})
+                                         {**(base.kept if base else {}), **options.hyperparameters})
         for warning in warnings(hyperparameters, device=device):
             listen(JourneyEvent("note", "prepare", warning))
         # what the check refused (damaged files, ...) never reaches the packer: both are left out
@@ -198,7 +209,9 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
             for split, path in (("train", prepared.train_rec), ("validation", prepared.validation_rec))
         )
     if base:  # incremental training: the earlier model goes in as the "model" channel
-        channels += (Channel("model", base[0], "application/x-sagemaker-model"),)
+        uri = base.uri or backend.upload(storage, base.path, f"{run_id[:8]}/model/model.tar.gz", progress=lambda done, n: listen(
+            JourneyEvent("progress", "upload", "model", {"done": done, "total": n})))  # a model from elsewhere is brought in
+        channels += (Channel("model", uri, "application/x-sagemaker-model"),)
         summary["continued_from"] = options.continue_from
     job_name = _attempt_name(names["train"], backend.describe_training, _training_failed)
     spec = TrainingSpec(job_name=job_name, hyperparameters=hyperparameters, channels=channels,
@@ -305,29 +318,6 @@ def test_here(backend: Backend, trained: TrainedModel, listen: Listener = lambda
                     recommended_hosting=HERE if any(o.instance_type == HERE for o in report.hosting) else _recommended(report, hosting=True))
     summary = deploy_and_test(here, moved, listen, keep_endpoint=keep_endpoint)
     return {**summary, "tested_here": {"model": str(path), "from": trained.model_uri}}
-
-
-# What an earlier model fixes: the network and its input can't change when it learns more.
-KEPT_FROM_EARLIER = ("num_layers", "image_shape")
-
-
-def _earlier_model(backend: Backend, job_name: str, report) -> tuple[str, dict[str, str]]:
-    """The earlier job's model and the settings it fixes. Refuses, as SageMaker does, a model that
-    knows another number of classes than the pictures have."""
-    from sagewiz.core.errors import InputError
-
-    earlier = backend.describe_training(job_name)
-    if not earlier.model_uri:
-        raise InputError(f"The training job {job_name} has no model to continue from ({earlier.status.value}).",
-                         hint="Choose a job that completed: `sagewiz resources` lists them.")
-    kept = {k: v for k, v in earlier.hyperparameters.items() if k in KEPT_FROM_EARLIER}
-    known = earlier.hyperparameters.get("num_classes")
-    if known and int(known) != len(report.classes):
-        raise DatasetError(f"The model of {job_name} tells {known} classes apart, but these pictures have "
-                           f"{len(report.classes)} ({', '.join(c.name for c in report.classes)}).",
-                           title="Different classes",
-                           hint="Continue it with pictures of the same classes, or train a new model.")
-    return earlier.model_uri, kept
 
 
 def suggest_for(report, device: str = "cpu", *, prepared=None, seed: int = 0):

@@ -72,17 +72,19 @@ def find_model(name: str, *, ledger: "Ledger", region: str | None = None, profil
             return _job_model(backend, text, progress)
         return FoundModel(f"the endpoint {text}", backend=backend, endpoint=text,
                           class_names=_endpoint_class_names(ledger, backend_name, text, record_region))
+    unasked = ""
     for backend_name in backends.NAMES:  # not in the ledger: a job the local disk has, or one started elsewhere
         try:
             backend = opener(backend_name, ledger=ledger, region=region, profile=profile)
             return _job_model(backend, text, progress)
         except NotFoundError:
             continue
-        except WizardError:
+        except WizardError as error:
             if backend_name == "local":
                 raise
-            break  # AWS can't be asked (no credentials): say that nothing here knows the name
-    raise NotFoundError(f"There is no model file, training job or endpoint called {text}.", title="Model not found", hint=_HINT)
+            unasked = f" SageMaker could not be asked ({error.message.rstrip('.')})."  # no credentials, no network…
+    kinds = "model file, training job or endpoint" if endpoints else "model file or training job"
+    raise NotFoundError(f"There is no {kinds} called {text}.{unasked}", title="Model not found", hint=_HINT)
 
 
 def _looks_like_path(text: str) -> bool:

@@ -30,10 +30,13 @@ def register(subparsers) -> None:
     parser.add_argument("--keep-endpoint", action="store_true", help="leave the endpoint running at the end (sagewiz cleanup deletes it)")
     parser.add_argument("--region", default="", help="AWS region (aws backend; default: your AWS profile's region)")
     parser.add_argument("--profile", default=None, help="AWS profile (aws backend; default: AWS_PROFILE or 'default')")
-    parser.add_argument("--continue-from", default="", metavar="JOB",
-                        help="incremental training: start from the model of an earlier training job (same classes)")
+    parser.add_argument("--continue-from", default="", metavar="MODEL",
+                        help="incremental training: start from an earlier model (same classes): a training job of either "
+                        "backend (one trained on this computer continues on SageMaker) or a model.tar.gz")
     parser.add_argument("--endpoint-instance", default="", metavar="TYPE",
                         help="aws: where the endpoint runs, e.g. ml.m5.large (default: the region's cheapest usable type)")
+    parser.add_argument("--test-here", action="store_true",
+                        help="aws: test the trained model on this computer (free) instead of on a SageMaker endpoint")
     parser.add_argument("--spot", action="store_true", help="aws: managed spot training (cheaper; may wait for capacity)")
     parser.add_argument("--instances", default="1", metavar="N", help="aws: train on N GPU machines at once (default 1)")
     parser.add_argument("--resume", nargs="?", const="last", metavar="RUN", help="continue an interrupted run (the last one, or RUN)")
@@ -90,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
                 raise InputError(f"--instances {args.instances!r} is not a number of machines.", hint="For example: --instances 2") from None
             answers = {"data_dir": str(Path(args.data).expanduser().resolve()), "hp": overrides, "tune": tune,
                        "keep_endpoint": args.keep_endpoint, "region": args.region, "spot": args.spot, "instances": instances,
-                       "continue_from": args.continue_from, "endpoint_instance": args.endpoint_instance}
+                       "continue_from": args.continue_from, "endpoint_instance": args.endpoint_instance,
+                       "test_here": args.test_here}
         backend_name = run_record.backend if run_record else args.backend
         backend = open_backend(backend_name, ledger=ledger, region=answers.get("region") or None,
                                profile=getattr(args, "profile", None))
@@ -103,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
                                  bool(answers.get("keep_endpoint")), answers.get("region", ""),
                                  spot=bool(answers.get("spot")), instance_count=int(answers.get("instances", 1)),
                                  continue_from=answers.get("continue_from", ""),
-                                 endpoint_instance=answers.get("endpoint_instance", ""))
+                                 endpoint_instance=answers.get("endpoint_instance", ""),
+                                 test_here=bool(answers.get("test_here")))
         printer = Printer(err_console, args.verbose)
 
         def listen(event) -> None:
@@ -120,6 +125,9 @@ def run(args: argparse.Namespace) -> int:
         accuracy = summary.get("test_accuracy")
         err_console.print(f"[bold green]Done.[/] Test accuracy {accuracy:.3f} on {summary['dataset']['test']} pictures."
                           if accuracy is not None else "[bold green]Done.[/]")
+        if summary.get("tested_here"):
+            err_console.print(f"Tested on this computer, free: no SageMaker endpoint was made. The model is kept at "
+                              f"{summary['tested_here']['model']} (`sagewiz predict {summary['model_from']} PICTURES` asks it more).")
         if summary.get("endpoint", {}).get("deleted"):
             err_console.print("The endpoint was deleted; nothing is left running. `sagewiz resources` lists what was kept.")
         else:
@@ -150,7 +158,8 @@ def _confirmed(answers: dict, backend: str) -> bool:
 
     what = f"train, deploy and test a classifier from {answers['data_dir']} on the {backend} backend"
     if backend == "aws":
-        what += " (this costs money: training and endpoint instances are billed per second)"
+        what += (" (this costs money: the training instances are billed per second; the model is tested on this computer, free)"
+                 if answers.get("test_here") else " (this costs money: training and endpoint instances are billed per second)")
     if not sys.stdin.isatty():
         raise InputError(f"sagewiz run would {what}, and needs your go-ahead.", hint="Add --yes to run it without asking.")
     err_console.print(f"sagewiz will {what}.")

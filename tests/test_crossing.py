@@ -1,0 +1,116 @@
+"""One model, both worlds: a model trained on SageMaker tested on this computer for free, and one
+trained here continued on SageMaker — as a user types it (`sagewiz run`), against moto with the
+simulated algorithm leaving real SageMaker-layout archives (only SageMaker's three members)."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+
+import pytest
+from sagemaker_sim import SageMakerSimulator
+
+from sagewiz.core.dataset.sample import write_sample_dataset
+from sagewiz.core.ledger import Ledger
+from sagewiz.core.model.archive import SAGEWIZ_MEMBER, read_archive
+from sagewiz.tui.cli import main
+
+FAST = ["--hp", "epochs=2", "--hp", "mini_batch_size=16"]
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAGEWIZ_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("sagewiz.core.aws.logs.POLL_SECONDS", 0.05)  # the simulated jobs take a second, not an hour
+    monkeypatch.setattr("sagewiz.core.aws.backend.ROLE_PROPAGATION_SECONDS", 0.0)
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def account(fake_aws):
+    """A new account with GPU quota in us-east-1 only."""
+    fake_aws.quotas["us-east-1"] = {"ml.g4dn.xlarge for training job usage": 1.0, "ml.m5.large for endpoint usage": 1.0}
+    return fake_aws
+
+
+@pytest.fixture
+def digits(tmp_path):
+    write_sample_dataset(tmp_path / "digits", size=28, classes=[0, 1, 7], seed=3)
+    return tmp_path / "digits"
+
+
+def run_json(capsys, *args) -> dict:
+    code = main(["run", *args, "--yes", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_a_model_trained_on_sagemaker_is_tested_on_this_computer_with_no_endpoint_made(account, aws_env, digits, home, capsys):
+    with SageMakerSimulator(aws_env, "us-east-1", tick=0.02, real_models=True) as sim:
+        summary = run_json(capsys, "--backend", "aws", "--region", "us-east-1", "--data", str(digits), *FAST, "--test-here")
+        # every test picture was answered here, by sagewiz's engine on the SageMaker archive
+        assert summary["evaluation"]["evaluated"] == summary["dataset"]["test"] > 0
+        assert summary["endpoint"]["backend"] == "local" and summary["endpoint"]["deleted"]
+        assert summary["endpoint"]["url"].startswith("http://127.0.0.1:")
+        assert not sim.endpoints_seen and not sim.invocations and sim.backend.endpoints == {}
+        assert not sim.backend.endpoint_configs and not sim.backend._models
+    with Ledger(home / "ledger.sqlite3") as ledger:
+        kinds = {(r.backend, r.kind) for r in ledger.resources(include_deleted=True)}
+    assert ("aws", "endpoint") not in kinds and ("local", "endpoint") in kinds
+    # what was downloaded is SageMaker's archive, kept in the sagewiz home for the next use
+    kept = summary["tested_here"]["model"]
+    assert kept.startswith(str(home / "models" / "aws")) and kept.endswith("model.tar.gz")
+    with tarfile.open(kept) as tar:
+        assert SAGEWIZ_MEMBER not in tar.getnames()
+
+
+def test_test_here_is_refused_where_it_means_nothing(digits, capsys):
+    assert main(["run", "--data", str(digits), "--test-here", "--yes"]) == 1
+    assert "--test-here is for --backend aws" in capsys.readouterr().err
+
+
+def test_a_model_trained_here_learns_on_on_sagemaker_from_its_own_weights(account, aws_env, digits, capsys):
+    local = run_json(capsys, "--data", str(digits), *FAST, "--hp", "num_layers=20")
+    local_job = local["training"]["job_name"]
+    with SageMakerSimulator(aws_env, "us-east-1", tick=0.02, real_models=True) as sim:
+        summary = run_json(capsys, "--backend", "aws", "--region", "us-east-1", "--data", str(digits), *FAST,
+                           "--continue-from", local_job)
+        assert summary["continued_from"] == local_job and summary["training"]["status"] == "Completed"
+        job = sim.backend.training_jobs[summary["training"]["job_name"]]
+        [channel] = [c for c in job.input_data_config if c["ChannelName"] == "model"]
+        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+        assert uri.startswith("s3://sagewiz-123456789012-us-east-1/") and uri.endswith("/model/model.tar.gz")
+        assert channel["ContentType"] == "application/x-sagemaker-model"
+        # the algorithm read the local archive as its own and went on from its weights
+        assert job.hyper_parameters["num_layers"] == "20" and job.hyper_parameters["image_shape"] == "3,28,28"
+        bucket, key = summary["training"]["model_uri"][len("s3://"):].split("/", 1)
+        continued = sim.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        # deployed to a SageMaker endpoint and tested there, then deleted
+        assert summary["endpoint"]["instance_type"] == "ml.m5.large" and summary["endpoint"]["deleted"]
+        assert len(sim.invocations) == summary["dataset"]["test"]
+    path = local["training"]["model_uri"][len("file://"):]
+    _, mine = read_archive(path)
+    out = digits.parent / "continued.tar.gz"
+    out.write_bytes(continued)
+    _, theirs = read_archive(out)
+    assert mine.keys() == theirs.keys() and all((mine[k] == theirs[k]).all() for k in mine)
+
+
+def test_a_sagemaker_model_learns_on_on_this_computer(account, aws_env, digits, capsys):
+    with SageMakerSimulator(aws_env, "us-east-1", tick=0.02, real_models=True):
+        aws = run_json(capsys, "--backend", "aws", "--region", "us-east-1", "--data", str(digits), *FAST, "--test-here")
+        summary = run_json(capsys, "--data", str(digits), *FAST, "--continue-from", aws["training"]["job_name"])
+    assert summary["continued_from"] == aws["training"]["job_name"] and summary["training"]["status"] == "Completed"
+    assert summary["evaluation"]["evaluated"] == summary["dataset"]["test"]
+
+
+def test_a_model_of_other_classes_is_refused_before_anything_is_trained(account, aws_env, digits, tmp_path, capsys):
+    write_sample_dataset(tmp_path / "two", size=28, classes=[3, 5], seed=3)
+    local = run_json(capsys, "--data", str(tmp_path / "two"), *FAST)
+    with SageMakerSimulator(aws_env, "us-east-1", tick=0.02, real_models=True) as sim:
+        assert main(["run", "--backend", "aws", "--region", "us-east-1", "--data", str(digits), *FAST,
+                     "--continue-from", local["training"]["job_name"], "--yes"]) == 1
+        err = " ".join(capsys.readouterr().err.split())  # as read, not as the terminal wrapped it
+        assert "tells 2 classes apart, but these pictures have 3" in err and "Traceback" not in err
+        assert sim.backend.training_jobs == {}
