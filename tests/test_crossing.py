@@ -114,3 +114,41 @@ def test_a_model_of_other_classes_is_refused_before_anything_is_trained(account,
         err = " ".join(capsys.readouterr().err.split())  # as read, not as the terminal wrapped it
         assert "tells 2 classes apart, but these pictures have 3" in err and "Traceback" not in err
         assert sim.backend.training_jobs == {}
+
+
+def test_a_model_trained_here_is_deployed_to_a_sagemaker_endpoint_and_cleaned_up(account, aws_env, digits, capsys):
+    from sagewiz.core.aws.catalog import image_uri
+
+    local = run_json(capsys, "--data", str(digits), *FAST)
+    job = local["training"]["job_name"]
+    with SageMakerSimulator(aws_env, "us-east-1", tick=0.02, real_models=True) as sim:
+        assert main(["deploy", job, "--backend", "aws", "--region", "us-east-1", "--yes", "--json"]) == 0
+        deployed = json.loads(capsys.readouterr().out)
+        assert deployed["status"] == "InService" and deployed["instance_type"] == "ml.m5.large"
+        assert deployed["classes"] == ["digit_0", "digit_1", "digit_7"] and deployed["price_per_hour"] > 0
+        [model] = sim.backend._models.values()
+        # the algorithm's own inference image serves the archive sagewiz wrote, uploaded into the private bucket
+        assert model.primary_container["Image"] == image_uri("us-east-1")
+        assert model.primary_container["ModelDataUrl"] == deployed["model_uri"]
+        assert deployed["model_uri"].startswith("s3://sagewiz-123456789012-us-east-1/models/")
+        assert len(sim.answer_for(deployed["endpoint"])) == 3  # the endpoint knows the archive's three classes
+        assert main(["cleanup", "--backend", "aws", "--yes"]) == 0
+        assert sim.backend.endpoints == {} and sim.backend._models == {}
+
+
+def test_a_file_that_is_no_model_is_refused_before_anything_is_uploaded(account, aws_env, tmp_path, capsys):
+    fake = tmp_path / "model.tar.gz"
+    fake.write_bytes(b"not a tar at all")
+    with SageMakerSimulator(aws_env, "us-east-1", tick=0.02) as sim:
+        assert main(["deploy", str(fake), "--backend", "aws", "--region", "us-east-1", "--yes"]) == 1
+        err = " ".join(capsys.readouterr().err.split())
+        assert "is not a readable model archive" in err and "Traceback" not in err
+        assert sim.s3.list_buckets()["Buckets"] == [] and sim.backend.endpoints == {}
+
+
+def test_deploying_to_sagemaker_asks_first(account, aws_env, digits, tmp_path, capsys, monkeypatch):
+    local = run_json(capsys, "--data", str(digits), *FAST)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert main(["deploy", local["training"]["job_name"], "--backend", "aws", "--region", "us-east-1"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "billed per hour until `sagewiz cleanup` deletes it, and needs your go-ahead" in err and "--yes" in err

@@ -11,7 +11,7 @@ from types import ModuleType
 # command → its module under sagewiz.tui.commands, in the order --help lists them. Only the module of
 # the command being run is imported: each pulls in rich, Pillow or torch, and a command's
 # start-up time is part of what the user waits for (docs/benchmarks.md).
-COMMANDS = {"check": "check", "sample": "sample", "im2rec": "im2rec", "run": "run", "monitor": "monitor",
+COMMANDS = {"check": "check", "sample": "sample", "im2rec": "im2rec", "run": "run", "deploy": "deploy", "monitor": "monitor",
             "resources": "resources", "cleanup": "resources", "setup": "setup", "regions": "regions"}
 
 

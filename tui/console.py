@@ -46,6 +46,32 @@ def progress_bar(description: str, total: int) -> Iterator[callable]:
         yield lambda n=1: progress.advance(task, n)
 
 
+@contextmanager
+def transfer_bar(description: str) -> Iterator[callable]:
+    """A progress bar for bytes going somewhere; yields ``progress(done, total)`` as the core's
+    callbacks report it. It appears at the first report of bytes still to go, so a model found
+    downloaded already shows nothing."""
+    from rich.progress import DownloadColumn, TransferSpeedColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                   TimeRemainingColumn(), console=err_console, transient=True, disable=not sys.stderr.isatty())
+    task = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            if done >= total:
+                return
+            bar.start()
+            task = bar.add_task(description, total=total)
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield progress
+    finally:
+        bar.stop()
+
+
 def fitted_table(headers, rows, *, give_way=(), beneath=None, justify=None, title: str | None = None,
                  width: int | None = None):
     """``rows`` (cells as markup) under ``headers``, made to read in ``width`` columns (default: the
