@@ -1,6 +1,8 @@
 """Continue an earlier model (incremental training): pick a training job that completed, on this
-computer or on SageMaker, and let its model learn on from new pictures or with other settings.
-The network (num_layers, image_shape) stays the earlier model's; the classes must be the same."""
+computer or on SageMaker, and let its model learn on from new pictures or with other settings —
+where it was trained, or on the other side: a model trained here for free can learn on on a
+SageMaker GPU, and a SageMaker model on this computer (it is downloaded once). The network
+(num_layers, image_shape) stays the earlier model's; the classes must be the same."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Static
+from textual.widgets import Button, DataTable, Footer, Label, Select, Static
 
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar, fill_table, lay_out_again, room_for
@@ -19,6 +21,12 @@ def completed_jobs(ledger) -> list:
     """Training jobs recorded as completed (newest first): the models that can learn on."""
     jobs = [r for r in ledger.resources(include_deleted=True) if r.kind == "training-job" and r.state == "completed"]
     return sorted(jobs, key=lambda r: r.created_at, reverse=True)
+
+
+# Where the chosen model learns on: where it was trained (the row's), or the other side.
+WHERE = [("this computer (free)", "local"), ("SageMaker (a GPU, billed per second)", "aws")]
+CROSSING = {("local", "aws"): "It is uploaded to SageMaker when training starts.",
+            ("aws", "local"): "It is downloaded to this computer (once) when training starts."}
 
 
 class IncrementalScreen(Screen[str]):
@@ -39,6 +47,9 @@ class IncrementalScreen(Screen[str]):
                          "pictures (of the same classes) and settings next. Accuracy: on its validation pictures.",
                          classes="lead")
             yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+            with Horizontal(classes="field", id="where-row"):
+                yield Label("learns on", classes="name")
+                yield Select(WHERE, value="local", allow_blank=False, id="where")
             yield Static("", id="verdict")
             with Horizontal(classes="buttons"):
                 yield Button("Back", id="back")
@@ -97,6 +108,19 @@ class IncrementalScreen(Screen[str]):
         if self.rows:
             lay_out_again(self.query_one("#jobs", DataTable), self._fill)
 
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """A model learns on where it was trained unless the user says otherwise."""
+        if 0 <= event.cursor_row < len(self.jobs):
+            self.query_one("#where", Select).value = self.jobs[event.cursor_row].backend
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        """Crossing over is said before it is chosen: what happens to the model, and what it costs."""
+        table = self.query_one("#jobs", DataTable)
+        if not self.jobs or table.cursor_row is None or not 0 <= table.cursor_row < len(self.jobs):
+            return
+        crossing = CROSSING.get((self.jobs[table.cursor_row].backend, str(event.value)), "")
+        self.query_one("#verdict", Static).update(f"[dim]{crossing}[/]" if crossing else "")
+
     def on_data_table_row_selected(self, _: DataTable.RowSelected) -> None:
         self.action_choose()
 
@@ -105,10 +129,12 @@ class IncrementalScreen(Screen[str]):
         if not self.jobs or table.cursor_row is None:
             return
         record = self.jobs[table.cursor_row]
+        where = str(self.query_one("#where", Select).value)
         self.state.continue_from = record.name
-        self.state.backend = record.backend
-        self.state.region = record.region
-        self.notify(f"Continuing {escape(record.name)}: choose the pictures it should learn from.")
+        self.state.backend = where
+        self.state.region = record.region if where == record.backend else ""  # crossing over: the Where step asks
+        crossing = CROSSING.get((record.backend, where), "")
+        self.notify(f"Continuing {escape(record.name)}: choose the pictures it should learn from. {crossing}".rstrip())
         self.dismiss("next")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
