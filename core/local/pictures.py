@@ -37,7 +37,7 @@ def make_preprocess(image_shape: tuple[int, int, int], resize: int | None, budge
     from PIL import Image, UnidentifiedImageError
 
     from sagewiz.core.dataset.images import MAX_IMAGE_PIXELS
-    from sagewiz.core.local.transforms import _RESAMPLE, EvalTransform, _target_size, decode_image
+    from sagewiz.core.local.transforms import _RESAMPLE, EvalTransform, decode_image, eval_size
 
     transform = EvalTransform(image_shape, resize)  # checks the shape and resize once
     budget = budget or PixelBudget(MAX_IMAGE_PIXELS)
@@ -52,7 +52,7 @@ def make_preprocess(image_shape: tuple[int, int, int], resize: int | None, budge
         image.load()  # decode now, so damaged bytes fail here (as in decode_image)
         if image.mode == "1":
             image = image.convert("L")
-        size = _target_size(image.width, image.height, transform.height, transform.width, transform.resize)
+        size = eval_size(image.width, image.height, transform.height, transform.width, transform.resize)
         return image.resize(size, _RESAMPLE, reducing_gap=3.0) if size != image.size else image
 
     def preprocess(data: bytes) -> bytes:
