@@ -86,3 +86,10 @@ def make_preprocess(image_shape: tuple[int, int, int], resize: int | None, budge
                                  "Send the bytes of a JPEG or PNG file, unchanged.") from None
 
     return preprocess
+
+
+def preprocess_for(info, budget: PixelBudget | None = None):
+    """:func:`make_preprocess` for the model ``info`` describes (a ModelInfo): its image_shape and
+    the ``resize`` it was trained with. Raises ValueError for a ``resize`` that isn't a number."""
+    resize_text = str(info.hyperparameters.get("resize", "") or "").strip()
+    return make_preprocess(info.image_shape, int(resize_text) if resize_text else None, budget)
