@@ -8,7 +8,15 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from sagewiz.core.errors import WizardError
 from sagewiz.tui.words import error_text
@@ -44,6 +52,27 @@ def progress_bar(description: str, total: int) -> Iterator[callable]:
     with progress:
         task = progress.add_task(description, total=total)
         yield lambda n=1: progress.advance(task, n)
+
+
+@contextmanager
+def download_bar(description: str) -> Iterator[callable]:
+    """A byte-counting bar on stderr for a download; yields ``update(done, total)``. Nothing is
+    shown for a file that needs no download (its first report is already complete), nor when
+    stderr is not a terminal."""
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                        TimeRemainingColumn(), console=err_console, transient=True, disable=not sys.stderr.isatty())
+    task = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            if done >= total:
+                return
+            task = progress.add_task(description, total=total)
+        progress.update(task, completed=done, total=total)
+
+    with progress:
+        yield update
 
 
 def fitted_table(headers, rows, *, give_way=(), beneath=None, justify=None, title: str | None = None,
