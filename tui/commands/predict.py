@@ -53,11 +53,12 @@ def run(args: argparse.Namespace) -> int:
     pictures = find_pictures(args.pictures)  # a missing picture is said before the model is loaded
     if args.sort_into:
         check_sort_target(args.sort_into, pictures)
-    with Ledger() as ledger, download_bar("Downloading the model") as downloaded:
-        found = find_model(args.model, ledger=ledger, region=args.region or None, profile=args.profile, progress=downloaded)
-    _check_backend(found, args.backend)
-    with progress_bar(f"Predicting with {escape(found.described)}", len(pictures.paths)) as advance:
-        result = predict_pictures(found, pictures, progress=advance, batch_size=batch_size)
+    with Ledger() as ledger:  # open while predicting: an endpoint's backend reads it for each request
+        with download_bar("Downloading the model") as downloaded:
+            found = find_model(args.model, ledger=ledger, region=args.region or None, profile=args.profile, progress=downloaded)
+        _check_backend(found, args.backend)
+        with progress_bar(f"Predicting with {escape(found.described)}", len(pictures.paths)) as advance:
+            result = predict_pictures(found, pictures, progress=advance, batch_size=batch_size)
     if args.csv:
         write_csv(result, args.csv)
     copies = []
@@ -65,6 +66,12 @@ def run(args: argparse.Namespace) -> int:
         with progress_bar("Copying pictures", len(result.predictions)) as advance:
             copies = sort_into(result, args.sort_into, pictures, progress=advance)
     k = min(top_k or result.top_k, len(result.class_names) or 1)
+    if not result.predictions:
+        if not args.json:
+            _print_result(result, k, err_console)  # each file's reason
+        reasons = "; ".join(f"{Path(u.path).name}: {u.reason}" for u in result.unreadable[:3])
+        raise InputError(f"No picture could be predicted ({reasons}{' …' if len(result.unreadable) > 3 else ''}).",
+                         title="Nothing predicted", hint="Name JPEG or PNG pictures, or folders that hold them.")
     if args.json:
         data = result.to_dict(k)
         if args.sort_into:
@@ -78,9 +85,6 @@ def run(args: argparse.Namespace) -> int:
             classes = len({Path(copy).parent.name for _, copy in copies})
             err_console.print(f"Copied {len(copies):,} pictures into {classes} class folder{'s' * (classes != 1)} under "
                               f"[bold]{escape(args.sort_into)}[/]; the originals are unchanged.")
-    if not result.predictions:
-        raise InputError(f"None of the {len(result.unreadable):,} files could be predicted.", title="Nothing predicted",
-                         hint="Each one's reason is above; name JPEG or PNG pictures.")
     return 0
 
 
