@@ -214,17 +214,28 @@ def sort_into(result: PredictionResult, target: str | os.PathLike, pictures: Pic
 
 
 def _copy_without_replacing(source: Path, into: Path) -> Path:
+    """Copy ``source`` into ``into`` under its own name, or ``name-2.ext``… when that is taken.
+    The bytes go to a hidden partial file first and are linked in whole under the free name (a
+    link never replaces a file), so an interrupted sort leaves no half picture behind."""
     stem, suffix = os.path.splitext(source.name)
-    for n in range(1, 100_000):
-        target = into / (source.name if n == 1 else f"{stem}-{n}{suffix}")
-        try:
-            with open(source, "rb") as reader, open(target, "xb") as writer:  # "x": never over a file that is there
-                shutil.copyfileobj(reader, writer)
-        except FileExistsError:
-            continue
-        shutil.copystat(source, target)
-        return target
-    raise FileExistsError(f"too many pictures called {source.name}")
+    partial = into / f".{source.name}.{os.getpid()}.partial"
+    try:
+        shutil.copyfile(source, partial)
+        shutil.copystat(source, partial)
+        for n in range(1, 100_000):
+            target = into / (source.name if n == 1 else f"{stem}-{n}{suffix}")
+            try:
+                os.link(partial, target)
+            except FileExistsError:
+                continue
+            except OSError:  # a file system without hard links (FAT, some shares): rename, after a look
+                if target.exists():
+                    continue
+                os.replace(partial, target)
+            return target
+        raise FileExistsError(f"too many pictures called {source.name}")
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def write_csv(result: PredictionResult, path: str | os.PathLike) -> Path:
