@@ -204,6 +204,7 @@ class EndpointSpec:
     instance_count: int = 1
     serverless_memory_mb: int | None = None  # aws: serverless inference instead of instances
     tags: Mapping[str, str] = field(default_factory=dict)
+    port: int = 0  # local: the port on 127.0.0.1 to serve on (0: any free one); aws ignores it
 
 
 @dataclass(frozen=True)

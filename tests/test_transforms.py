@@ -229,3 +229,24 @@ def test_decode_image_decodes_big_jpegs_at_a_reduced_size_that_still_covers_the_
     photo(1000, 800).save(buf, "JPEG")
     img = decode_image(buf.getvalue(), (3, 224, 224))
     assert img.size == (500, 400)  # 1/2 scale; 1/4 (250×200) would be smaller than the crop
+
+
+@pytest.mark.parametrize("resize", [None, 28, 32, 40])
+def test_a_picture_already_at_image_shape_goes_into_the_network_unchanged(resize):
+    # sagewiz suggests resize=32 for 3,28,28: a 28-px picture must not be blown up to 32 and cropped back
+    pixels = noise(28, 28, seed=5)
+    assert torch.equal(EvalTransform((3, 28, 28), resize=resize)(image_of(pixels)), pixels)
+    wide = noise(40, 28, seed=6)  # not the model's size: resize still applies as in training
+    resized = EvalTransform((3, 28, 28), resize=resize)(image_of(wide))
+    assert resized.shape == (3, 28, 28) and (resize in (None, 28)) == torch.equal(resized, wide[:, :, 6:34])
+
+
+@pytest.mark.parametrize("fmt, mode", [("PNG", "RGB"), ("PNG", "L"), ("JPEG", "RGB"), ("JPEG", "L")])
+def test_the_endpoints_preprocessing_keeps_a_picture_at_image_shape_as_decoded(fmt, mode):
+    from sagewiz.core.local.pictures import make_preprocess
+
+    buffer = io.BytesIO()
+    image_of(noise(28, 28, seed=7)).convert(mode).save(buffer, fmt)
+    decoded = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB").tobytes()  # what the file holds
+    for resize in (None, 32):
+        assert make_preprocess((3, 28, 28), resize)(buffer.getvalue()) == decoded

@@ -8,7 +8,15 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from sagewiz.core.errors import WizardError
 from sagewiz.tui.words import error_text
@@ -48,28 +56,23 @@ def progress_bar(description: str, total: int) -> Iterator[callable]:
 
 @contextmanager
 def transfer_bar(description: str) -> Iterator[callable]:
-    """A progress bar for bytes going somewhere; yields ``progress(done, total)`` as the core's
-    callbacks report it. It appears at the first report of bytes still to go, so a model found
-    downloaded already shows nothing."""
-    from rich.progress import DownloadColumn, TransferSpeedColumn
-
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                   TimeRemainingColumn(), console=err_console, transient=True, disable=not sys.stderr.isatty())
+    """A byte-counting bar on stderr for a download or an upload; yields ``update(done, total)``
+    as the core's callbacks report it. Nothing is shown for a transfer that needs no bytes (its
+    first report is already complete: a model downloaded before), nor when stderr is not a terminal."""
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                        TimeRemainingColumn(), console=err_console, transient=True, disable=not sys.stderr.isatty())
     task = None
 
-    def progress(done: int, total: int) -> None:
+    def update(done: int, total: int) -> None:
         nonlocal task
         if task is None:
             if done >= total:
                 return
-            bar.start()
-            task = bar.add_task(description, total=total)
-        bar.update(task, completed=done, total=total)
+            task = progress.add_task(description, total=total)
+        progress.update(task, completed=done, total=total)
 
-    try:
-        yield progress
-    finally:
-        bar.stop()
+    with progress:
+        yield update
 
 
 def fitted_table(headers, rows, *, give_way=(), beneath=None, justify=None, title: str | None = None,

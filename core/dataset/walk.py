@@ -160,6 +160,15 @@ def _files_under(walk: Walk, root: str, folder: str) -> Iterator[str]:
         stack.extend(reversed(subfolders))
 
 
+def pictures_under(folder: str | os.PathLike) -> tuple[list[str], list[Problem]]:
+    """Every picture-named file below ``folder`` (any depth, sorted, hidden files and folders left
+    out, links followed but never in circles), the way a dataset's class folders are walked; and
+    the folders that couldn't be opened. Nothing is opened but folders."""
+    walk = Walk(LAYOUT_POOL)
+    root = absolute_path(folder)
+    return [path for path in _files_under(walk, root, root) if _is_image_name(path)], walk.problems
+
+
 def absolute_path(root: str | os.PathLike) -> str:
     # "~/photos" typed into the wizard means the same as it does in a shell
     return os.path.abspath(os.path.expanduser(os.fspath(root)))

@@ -263,7 +263,7 @@ class LocalBackend(Backend):
         say("starting the server and loading the model")
         self.ledger.update(record.id, state="creating")
         try:
-            server = start_endpoint(path_of(spec.model_uri), self.endpoint_dir(spec.endpoint_name))
+            server = start_endpoint(path_of(spec.model_uri), self.endpoint_dir(spec.endpoint_name), port=spec.port)
         except WizardError:
             self.ledger.update(record.id, state="failed")
             raise

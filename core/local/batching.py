@@ -107,16 +107,8 @@ class Batcher:
         return batch
 
     def _load(self):
-        import torch
-
-        from sagewiz.core.local.artifact import load_model
-
-        device = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
-        info, model = load_model(self.model_path)
-        model = model.to(device)
-        with torch.inference_mode():  # the first forward pays oneDNN's set-up here, not in a request
-            model(torch.zeros(1, *info.image_shape, device=device).to(memory_format=torch.channels_last))
-        self.device, self.info = device, info
+        info, model, self.device = load_for_inference(self.model_path, self.device)
+        self.info = info
         return model
 
     def _run(self) -> None:
@@ -127,12 +119,7 @@ class Batcher:
             return
         finally:
             self._ready.set()
-        import torch
-
-        from sagewiz.core.local.transforms import batch_to_float
-
-        _, height, width = self.info.image_shape
-        multi_label = self.info.hyperparameters.get("multi_label", "0").strip() == "1"
+        multi_label = is_multi_label(self.info)
         while (first := self._queue.get()) is not None:
             batch = self._collect(first)
             if not batch:
@@ -140,13 +127,7 @@ class Batcher:
             futures = [future for _, future in batch]
             started = time.perf_counter()
             try:
-                with torch.inference_mode():
-                    pixels = torch.frombuffer(bytearray(b"".join(p for p, _ in batch)), dtype=torch.uint8)
-                    # N×H×W×3 bytes viewed as N×3×H×W: already the channels_last layout the model takes.
-                    images = pixels.view(len(batch), height, width, 3).permute(0, 3, 1, 2)
-                    logits = model(batch_to_float(images).to(self.device)).float()
-                    probs = torch.sigmoid(logits) if multi_label else torch.softmax(logits, dim=1)
-                rows = probs.cpu().tolist()
+                rows = forward(model, [pixels for pixels, _ in batch], self.info.image_shape, self.device, multi_label)
                 self._last_forward_s = time.perf_counter() - started
             except Exception as error:  # noqa: BLE001 - every waiting request must hear about it
                 for future in futures:
@@ -158,3 +139,43 @@ class Batcher:
                 self.stats.largest_batch = max(self.stats.largest_batch, len(rows))
             for future, row in zip(futures, rows):
                 future.set_result(row)
+
+
+def load_for_inference(model_path: Path, device: str = "auto", class_names=None):
+    """(ModelInfo, network on ``device``, the device's name) of a model archive, ready to answer:
+    ``device`` "auto" is CUDA when there is one, and the first forward pass (oneDNN's set-up) is
+    paid here rather than by the first picture. Call it on the thread that will run
+    :func:`forward`. Raises ArtifactError/ModelFileError, or torch's errors for a bad device."""
+    import torch
+
+    from sagewiz.core.local.artifact import load_model
+
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    info, model = load_model(model_path, class_names=class_names)
+    model = model.to(device)
+    with torch.inference_mode():
+        model(torch.zeros(1, *info.image_shape, device=device).to(memory_format=torch.channels_last))
+    return info, model, device
+
+
+def is_multi_label(info) -> bool:
+    """Whether the model answers each class on its own (sigmoid) rather than one of them (softmax)."""
+    return str(info.hyperparameters.get("multi_label", "0")).strip() == "1"
+
+
+def forward(model, pictures: list[bytes], image_shape: tuple[int, int, int], device: str, multi_label: bool) -> list[list[float]]:
+    """The probabilities, in label order, of preprocessed pictures (H×W×3 RGB bytes each, as
+    :func:`sagewiz.core.local.pictures.make_preprocess` makes them) run as one batch: what the
+    endpoint answers and ``sagewiz predict`` prints come from this one function."""
+    import torch
+
+    from sagewiz.core.local.transforms import batch_to_float
+
+    _, height, width = image_shape
+    with torch.inference_mode():
+        pixels = torch.frombuffer(bytearray(b"".join(pictures)), dtype=torch.uint8)
+        # N×H×W×3 bytes viewed as N×3×H×W: already the channels_last layout the model takes.
+        images = pixels.view(len(pictures), height, width, 3).permute(0, 3, 1, 2)
+        logits = model(batch_to_float(images).to(device)).float()
+        probs = torch.sigmoid(logits) if multi_label else torch.softmax(logits, dim=1)
+    return probs.cpu().tolist()

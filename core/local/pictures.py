@@ -37,7 +37,7 @@ def make_preprocess(image_shape: tuple[int, int, int], resize: int | None, budge
     from PIL import Image, UnidentifiedImageError
 
     from sagewiz.core.dataset.images import MAX_IMAGE_PIXELS
-    from sagewiz.core.local.transforms import _RESAMPLE, EvalTransform, _target_size, decode_image
+    from sagewiz.core.local.transforms import _RESAMPLE, EvalTransform, decode_image, eval_size
 
     transform = EvalTransform(image_shape, resize)  # checks the shape and resize once
     budget = budget or PixelBudget(MAX_IMAGE_PIXELS)
@@ -52,7 +52,7 @@ def make_preprocess(image_shape: tuple[int, int, int], resize: int | None, budge
         image.load()  # decode now, so damaged bytes fail here (as in decode_image)
         if image.mode == "1":
             image = image.convert("L")
-        size = _target_size(image.width, image.height, transform.height, transform.width, transform.resize)
+        size = eval_size(image.width, image.height, transform.height, transform.width, transform.resize)
         return image.resize(size, _RESAMPLE, reducing_gap=3.0) if size != image.size else image
 
     def preprocess(data: bytes) -> bytes:
@@ -86,3 +86,10 @@ def make_preprocess(image_shape: tuple[int, int, int], resize: int | None, budge
                                  "Send the bytes of a JPEG or PNG file, unchanged.") from None
 
     return preprocess
+
+
+def preprocess_for(info, budget: PixelBudget | None = None):
+    """:func:`make_preprocess` for the model ``info`` describes (a ModelInfo): its image_shape and
+    the ``resize`` it was trained with. Raises ValueError for a ``resize`` that isn't a number."""
+    resize_text = str(info.hyperparameters.get("resize", "") or "").strip()
+    return make_preprocess(info.image_shape, int(resize_text) if resize_text else None, budget)

@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 from sagewiz.core.local.batching import Batcher, Stats
 from sagewiz.core.local.limits import ConnectionSlots, DeadlinePassed, DeadlineReader, PixelBudget, ServerLimits
-from sagewiz.core.local.pictures import RequestProblem, make_preprocess
+from sagewiz.core.local.pictures import RequestProblem, preprocess_for
 
 HOST = "127.0.0.1"
 # What SageMaker's algorithm takes (IC-inference); the media type is compared without parameters.
@@ -402,9 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     batcher = Batcher(args.model, args.device, stats, args.max_batch, args.batch_wait_ms / 1000)
     try:
         info = batcher.start()
-        resize_text = info.hyperparameters.get("resize", "").strip()
-        preprocess = make_preprocess(info.image_shape, int(resize_text) if resize_text else None,
-                                     PixelBudget(args.limits.pixel_budget))
+        preprocess = preprocess_for(info, PixelBudget(args.limits.pixel_budget))
     except WizardError as error:
         return _fail(error.message, error.hint)
     except Exception as error:  # noqa: BLE001 - a bad resize value, an unusable --device, a torch error

@@ -110,10 +110,21 @@ def _check_resize(resize: int | None) -> int | None:
     return None if resize is None else int(resize)
 
 
-def _fit(image: Image.Image, out_h: int, out_w: int, resize: int | None) -> Image.Image:
+def eval_size(width: int, height: int, out_h: int, out_w: int, resize: int | None) -> tuple[int, int]:
+    """The (width, height) a picture is resized to before the centre crop, for validation and
+    inference: a picture already at the crop's size is kept as it is, ``resize`` or not (scaling
+    it up to ``resize`` only to cut its middle back out would blur it and lose its edges; a user
+    who made their pictures the model's size means them as they are). Any other picture as
+    :func:`_target_size` says."""
+    if (width, height) == (out_w, out_h):
+        return width, height
+    return _target_size(width, height, out_h, out_w, resize)
+
+
+def _fit(image: Image.Image, out_h: int, out_w: int, resize: int | None, sizing=_target_size) -> Image.Image:
     if image.mode != "RGB":
         image = image.convert("RGB")
-    size = _target_size(image.width, image.height, out_h, out_w, resize)
+    size = sizing(image.width, image.height, out_h, out_w, resize)
     if size == image.size:
         return image
     # reducing_gap: shrink big photos by whole factors first (fast box filter), then bilinear.
@@ -262,7 +273,8 @@ class TrainTransform:
 class EvalTransform:
     """Validation and inference preprocessing: resize (the ``resize`` hyperparameter's short
     edge, or just enough to cover the crop), then the centre ``image_shape`` crop — the
-    augmenter with ``rand_crop=False``. Deterministic; callable like :class:`TrainTransform`."""
+    augmenter with ``rand_crop=False``; a picture already at ``image_shape`` goes through
+    unchanged (:func:`eval_size`). Deterministic; callable like :class:`TrainTransform`."""
 
     def __init__(self, image_shape: tuple[int, int, int], resize: int | None = None):
         self.height, self.width = _check_shape(image_shape)
@@ -270,7 +282,7 @@ class EvalTransform:
 
     def fit_and_crop(self, image: Image.Image) -> Image.Image:
         """The preprocessed picture before it becomes a tensor (the endpoint batches raw pixels)."""
-        image = _fit(image, self.height, self.width, self.resize)
+        image = _fit(image, self.height, self.width, self.resize, eval_size)
         y, x = (image.height - self.height) // 2, (image.width - self.width) // 2
         return image.crop((x, y, x + self.width, y + self.height))
 
