@@ -4,8 +4,9 @@ app doesn't fit (screen readers, dumb terminals, narrow ssh windows).
 The same steps and the same core calls as the Textual wizard: this computer or AWS (then a checked
 region and the private storage), pick the pictures (or make the sample), see the check report,
 accept or change the suggested settings, train; then choose where the endpoint runs (with its
-price) and whether it stays up, test it, and clean up, with progress printed by rich. Questions go through an :class:`Asker`, so the flow
-can be tested without a keyboard.
+price; on AWS also this computer, free) and whether it stays up, test it, and clean up, with
+progress printed by rich. Questions go through an :class:`Asker`, so the flow can be tested
+without a keyboard.
 """
 
 from __future__ import annotations
