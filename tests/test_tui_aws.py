@@ -238,7 +238,7 @@ async def test_a_sagemaker_model_is_tested_on_this_computer_for_free_and_answers
             assert cost.startswith("Free: the model is downloaded (") and "answers on 127.0.0.1" in cost
             assert "a SageMaker endpoint on ml.m5.large would cost $0.115/hour" in cost
             assert "Download the model" in text_of(app, "#steps")
-            assert str(app.screen.query_one("#deploy").label) == "Test on this computer"
+            assert str(app.screen.query_one("#deploy").label) == "Test here"
             app.screen.query_one("#keep").value = True  # kept, to ask it about a picture
             await pilot.pause()
             await click(pilot, "#deploy")

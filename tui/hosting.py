@@ -54,7 +54,7 @@ def here_cost(trained, size: int | None) -> str:
     """What testing here costs, beside what the recommended SageMaker endpoint would: the
     difference said in a sentence. ``size``: the model's download in bytes (None: not known yet)."""
     downloaded = f"downloaded ({megabytes(size)}, once)" if size else "downloaded once"
-    text = f"Free: the model is {downloaded} and answers on 127.0.0.1, on this computer only"
+    text = f"Free: the model is {downloaded} and answers on 127.0.0.1"
     sagemaker = next((o for o in trained.hosting if o.instance_type == trained.recommended_hosting), None)
     if sagemaker is not None and sagemaker.price_per_hour is not None:
         text += f"; a SageMaker endpoint on {sagemaker.instance_type} would cost ${sagemaker.price_per_hour:.3f}/hour"

@@ -107,10 +107,9 @@ class DeployScreen(Screen[str]):
     def show_cost(self) -> None:
         option, keep = self._chosen(), self.query_one("#keep", Checkbox).value
         here = tested_here(option.instance_type, self.state.backend)
-        self.query_one("#deploy", Button).label = "Test on this computer" if here else "Deploy and test"
+        self.query_one("#deploy", Button).label = "Test here" if here else "Deploy and test"
         if here:
-            text = here_cost(self.trained, self.model_size) + (" It keeps answering until you delete it on the clean-up step."
-                                                                if keep else " It is stopped right after the test.")
+            text = here_cost(self.trained, self.model_size)  # kept or not: the box above and the steps below say
         elif self.state.backend != "aws":
             text = "Free: the endpoint is a small web server on this computer (127.0.0.1 only)."
         elif option.price_per_hour is None:
