@@ -175,7 +175,8 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
             assert sim.backend.endpoints == {}  # tested, then deleted
             await click(pilot, "#next")
 
-            await wait_for(pilot, lambda: screen_name(app) == "EvaluateScreen")
+            # the table is filled once the screen is laid out: a busy machine showed it empty a moment before
+            await wait_for(pilot, lambda: screen_name(app) == "EvaluateScreen" and app.screen.query_one("#results").row_count)
             assert app.screen.query_one("#results").row_count == len(app.state.summary["dataset"]["classes"])
             await click(pilot, "#next")
 
