@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Label, ProgressBar, RichLog, Select, Static
 
-from sagewiz.tui.background import in_background
+from sagewiz.tui.background import in_background, tell
 from sagewiz.tui.hosting import endpoint_choices, here_cost, hosting_label, tested_here
 from sagewiz.tui.screens.common import StepBar, StepList, journey_listener, ready_to_go_on
 from sagewiz.tui.words import error_text
@@ -83,7 +83,7 @@ class DeployScreen(Screen[str]):
             size = model_size(open_backend("aws", region=self.state.region or None).session, self.trained.model_uri)
         except WizardError:
             return  # the line says "downloaded once" without a size; the download itself says what is wrong
-        self.app.call_from_thread(self.know_model_size, size)
+        tell(self, self.know_model_size, size)  # unless the step was left meanwhile
 
     def know_model_size(self, size: int) -> None:
         self.model_size = size
