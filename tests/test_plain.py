@@ -122,6 +122,37 @@ def test_on_aws_the_plain_questions_check_the_region_and_make_the_storage_first(
     assert WizardState.load().backend == "aws"
 
 
+def test_on_aws_plain_mode_tests_the_model_on_this_computer_for_free_when_chosen(digits, fake_aws, aws_env, capsys, monkeypatch):
+    import boto3
+
+    from sagemaker_sim import SageMakerSimulator
+    from sagewiz.core.ledger import Ledger
+
+    monkeypatch.setattr("sagewiz.core.aws.logs.POLL_SECONDS", 0.05)
+    monkeypatch.setattr("sagewiz.core.aws.backend.ROLE_PROPAGATION_SECONDS", 0.0)
+    fake_aws.quotas["us-east-1"] = {"ml.g4dn.xlarge for training job usage": 1.0, "ml.m5.large for endpoint usage": 1.0}
+    script = Script(True, "us-east-1", True, str(digits), True, "2", "0.05", "16", "0", True, "this computer", True)
+    with SageMakerSimulator(aws_env, "us-east-1", tick=0.02, real_models=True) as sim:
+        assert run_plain(script, WizardState()) == 0
+        assert sim.backend.endpoints == {}
+    assert boto3.client("sagemaker", region_name="us-east-1", endpoint_url=aws_env).list_endpoints()["Endpoints"] == []
+    assert script.choices[0].startswith("ml.m5.large — $") and script.choices[-1] == "this computer (free)"
+    assert WizardState.load().endpoint_instance == "local-cpu"
+    err = " ".join(capsys.readouterr().err.split())  # as one line: rich wraps it at the terminal's width
+    assert "this computer (free): Free: the model is downloaded (" in err
+    assert "a SageMaker endpoint on ml.m5.large would cost $0.115/hour" in err
+    assert "Test accuracy" in err
+    # kept: it runs here, free, and the closing lines say so (not a price by the hour)
+    assert "is still running on this computer at http://127.0.0.1:" in err and "(free)" in err
+    with Ledger() as ledger:
+        assert not [r for r in ledger.live_resources(backend="aws") if r.kind == "endpoint"]
+        here = [r for r in ledger.live_resources(backend="local") if r.kind == "endpoint"]
+        assert len(here) == 1
+        from sagewiz.core.backends import delete_resources
+
+        assert [error for _, error in delete_resources(ledger, here)] == [None]  # its server stops with the test
+
+
 def test_a_long_question_is_broken_between_words_to_fit_the_terminal():
     from sagewiz.tui.plain import wrapped
 

@@ -175,7 +175,8 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
             assert sim.backend.endpoints == {}  # tested, then deleted
             await click(pilot, "#next")
 
-            await wait_for(pilot, lambda: screen_name(app) == "EvaluateScreen")
+            # the table is filled once the screen is laid out: a busy machine showed it empty a moment before
+            await wait_for(pilot, lambda: screen_name(app) == "EvaluateScreen" and app.screen.query_one("#results").row_count)
             assert app.screen.query_one("#results").row_count == len(app.state.summary["dataset"]["classes"])
             await click(pilot, "#next")
 
@@ -185,3 +186,100 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
             await delete_what_is_ticked(pilot)
             await wait_for(pilot, lambda: "Nothing left" in text_of(app, "#verdict"), what="clean-up")
     assert WizardState.load().region == "us-east-1"
+
+
+async def trained_on_sagemaker(pilot, epochs: str = "2") -> None:
+    """Region, storage, settings and training on SageMaker, to the Deploy step (no tuning)."""
+    app = pilot.app
+    await to_regions(pilot)
+    await wait_for(pilot, lambda: app.screen.reports and not app.screen.query_one("#next").disabled)
+    await click(pilot, "#next")
+    await wait_for(pilot, lambda: screen_name(app) == "StorageScreen" and app.screen.query("#create")
+                   and not app.screen.query_one("#create").disabled)
+    await click(pilot, "#create")
+    await wait_for(pilot, lambda: "✓" in text_of(app, "#verdict"))
+    await click(pilot, "#create")
+    await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
+    app.screen.query_one("#epochs").value = epochs
+    await pilot.pause()
+    await click(pilot, "#next")
+    await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
+    await wait_for(pilot, lambda: app.state.trained is not None or not app.screen.query_one("#back").disabled,
+                   timeout=120, what="training on SageMaker")
+    assert app.state.trained is not None, "\n".join(line.text for line in app.screen.query_one("#log").lines)
+    await click(pilot, "#next")
+    await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")
+
+
+@run_async
+async def test_a_sagemaker_model_is_tested_on_this_computer_for_free_and_answers_pictures_there(new_account, aws_env, tmp_path,
+                                                                                                monkeypatch):
+    """The user trains on SageMaker, then tests the model here instead of paying for an endpoint: it is
+    downloaded (its size said first, beside what an endpoint would cost), answers the test pictures and,
+    kept, the user's own; no SageMaker endpoint ever exists; clean-up stops the one on this computer."""
+    import boto3
+
+    from sagemaker_sim import SageMakerSimulator
+    from sagewiz.core.ledger import Ledger
+
+    monkeypatch.setattr("sagewiz.core.aws.logs.POLL_SECONDS", 0.05)
+    monkeypatch.setattr("sagewiz.core.aws.backend.ROLE_PROPAGATION_SECONDS", 0.0)
+    app = aws_app(tmp_path)
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1", endpoint_url=aws_env)
+    with SageMakerSimulator(aws_env, "us-east-1", tick=0.02, real_models=True) as sim:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await trained_on_sagemaker(pilot)
+            choices = app.screen.query_one("#instance")
+            assert choices.value == "ml.m5.large"  # the recommended SageMaker type stays the first choice
+            assert "Or test it free on this computer" in text_of(app, "#cost")
+            assert [label for label, _ in choices._options][-1] == "this computer (free)"
+            choices.value = "local-cpu"
+            await wait_for(pilot, lambda: " MB, once" in text_of(app, "#cost"), what="the model's size")
+            cost = text_of(app, "#cost")
+            assert cost.startswith("Free: the model is downloaded (") and "answers on 127.0.0.1" in cost
+            assert "a SageMaker endpoint on ml.m5.large would cost $0.115/hour" in cost
+            assert "Download the model" in text_of(app, "#steps")
+            assert str(app.screen.query_one("#deploy").label) == "Test here"
+            app.screen.query_one("#keep").value = True  # kept, to ask it about a picture
+            await pilot.pause()
+            await click(pilot, "#deploy")
+            await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled or not app.screen.query_one("#deploy").disabled,
+                           timeout=120, what="the download and the test")
+            log = "\n".join(line.text for line in app.screen.query_one("#log").lines)
+            summary = app.state.summary
+            assert summary is not None, log
+            assert "Bringing the model onto this computer" in log and "The model is at" in log
+            assert summary["backend"] == "aws" and summary["endpoint"]["backend"] == "local"
+            assert summary["tested_here"]["from"] == app.state.trained.model_uri
+            assert summary["evaluation"]["evaluated"] == len(app.state.trained.test_images)
+            assert "still running on this computer (free)" in text_of(app, "#cost")
+            assert sagemaker.list_endpoints()["Endpoints"] == [] and sim.backend.endpoints == {}
+            with Ledger() as ledger:
+                assert not [r for r in ledger.live_resources(backend="aws") if r.kind == "endpoint"]
+                assert [r.kind for r in ledger.live_resources(backend="local") if r.kind == "endpoint"] == ["endpoint"]
+            assert app.state.endpoint_instance == "local-cpu"
+            await click(pilot, "#next")
+
+            await wait_for(pilot, lambda: screen_name(app) == "EvaluateScreen")
+            await click(pilot, "#next")  # "Next: ask it about a picture"
+            await wait_for(pilot, lambda: screen_name(app) == "PredictScreen")
+            assert "on this computer" in text_of(app, ".lead")
+            picture, label = app.state.trained.test_images[0]
+            app.screen.query_one("#picture").value = picture
+            await click(pilot, "#predict")
+            await wait_for(pilot, lambda: app.screen.answer or "What to do" in text_of(app, "#answer"), timeout=60,
+                           what="the endpoint's answer")
+            assert len(app.screen.answer) == 2, text_of(app, "#answer")
+            assert abs(sum(p for _, p in app.screen.answer) - 1) < 1e-3
+            assert not sagemaker.list_endpoints()["Endpoints"]  # asked here, not on SageMaker
+            await click(pilot, "#next")
+
+            await wait_for(pilot, lambda: screen_name(app) == "CleanupScreen")
+            await wait_for(pilot, lambda: app.screen.resources, what="the resource list")
+            endpoint = next(i for i, r in enumerate(app.screen.resources) if r.kind == "endpoint")
+            assert app.screen.resources[endpoint].backend == "local"
+            row = [str(cell) for cell in app.screen.query_one("#resources").get_row_at(endpoint)]
+            assert row[1] == "endpoint (this computer)" and row[4] == "free"
+            await delete_what_is_ticked(pilot)
+            await wait_for(pilot, lambda: "Nothing left" in text_of(app, "#verdict"), what="clean-up")
+    assert WizardState.load().endpoint_instance == "local-cpu"  # offered first next time

@@ -337,6 +337,7 @@ def _replayed(screen_class):
     from dataclasses import replace
 
     from sagewiz.tui.screens.cleanup import CleanupScreen
+    from sagewiz.tui.screens.deploy import DeployScreen
     from sagewiz.tui.screens.incremental import IncrementalScreen
     from sagewiz.tui.screens.predict import PredictScreen
     from sagewiz.tui.screens.training import TrainingScreen
@@ -358,6 +359,9 @@ def _replayed(screen_class):
     def resources(self) -> None:
         self.show(_aws_resources())
 
+    def model_size(self) -> None:
+        self.know_model_size(MODEL_BYTES)  # what S3 would say of the archive
+
     def earlier_jobs(self) -> None:
         made = _aws_resources()
         local = replace(made[1], backend="local", region="local", name="sagewiz-0c4d9e71-train", updated_at="2026-11-24T17:42:00Z")
@@ -365,7 +369,8 @@ def _replayed(screen_class):
 
     # the screen's own name, so wait_for and the pictures know it
     override = {TrainingScreen: {"journey": training}, TuningScreen: {"tune": tuning}, PredictScreen: {"predict": prediction},
-                CleanupScreen: {"load": resources}, IncrementalScreen: {"load": earlier_jobs}}[screen_class]
+                CleanupScreen: {"load": resources}, IncrementalScreen: {"load": earlier_jobs},
+                DeployScreen: {"look_up_model_size": model_size}}[screen_class]
     return type(screen_class.__name__, (screen_class,), override)
 
 
@@ -412,12 +417,24 @@ async def to_deploy(pilot) -> None:
     await _show(pilot, DeployScreen(pilot.app.state), lambda: pilot.app.screen.query("#cost"))
 
 
+MODEL_BYTES = 2_843_117  # the recorded model's archive in S3
+
+
 async def to_deploy_on_aws(pilot) -> None:
     from sagewiz.tui.screens.deploy import DeployScreen
 
     state = pilot.app.state
     state.backend, state.region, state.trained = "aws", "us-east-1", _trained("aws")
-    await _show(pilot, DeployScreen(state), lambda: pilot.app.screen.query("#cost"))
+    await _show(pilot, _replayed(DeployScreen)(state), lambda: pilot.app.screen.query("#cost") and pilot.app.screen.model_size)
+
+
+async def to_deploy_here_on_aws(pilot) -> None:
+    """The model SageMaker trained, to be tested on this computer instead: free, the download and
+    what the recommended endpoint would cost said."""
+    await to_deploy_on_aws(pilot)
+    pilot.app.screen.query_one("#instance").value = "local-cpu"
+    await wait_for(pilot, lambda: "Download the model" in shown(pilot, "#steps"))
+    await settle(pilot)
 
 
 async def to_evaluate(pilot) -> None:
@@ -517,6 +534,8 @@ SCENES = [
     Scene("deploy", "Deploy: the endpoint on this computer, free; kept or deleted after the test", sample, to_deploy),
     Scene("deploy-aws", "Deploy on AWS: endpoint types with their price and quota, the cost spelled out", sample,
           to_deploy_on_aws),
+    Scene("deploy-aws-here", "Deploy on AWS, tested on this computer instead: free, the difference said",
+          sample, to_deploy_here_on_aws),
     Scene("evaluate", "Tested: accuracy, per-class precision and recall, confusion matrix, each wrong picture shown",
           sample, to_evaluate),
     Scene("predict", "With the endpoint kept: ask it about any picture, the classes as bars", sample, to_predict),

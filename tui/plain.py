@@ -4,8 +4,9 @@ app doesn't fit (screen readers, dumb terminals, narrow ssh windows).
 The same steps and the same core calls as the Textual wizard: this computer or AWS (then a checked
 region and the private storage), pick the pictures (or make the sample), see the check report,
 accept or change the suggested settings, train; then choose where the endpoint runs (with its
-price) and whether it stays up, test it, and clean up, with progress printed by rich. Questions go through an :class:`Asker`, so the flow
-can be tested without a keyboard.
+price; on AWS also this computer, free) and whether it stays up, test it, and clean up, with
+progress printed by rich. Questions go through an :class:`Asker`, so the flow can be tested
+without a keyboard.
 """
 
 from __future__ import annotations
@@ -224,11 +225,11 @@ def _journey(ask: Asker, state: WizardState) -> int:
     """Train, then ask where the endpoint runs and whether it stays, then test it (the same two
     halves as the wizard's Train and Deploy steps)."""
     from sagewiz.core.backends import open_backend
-    from sagewiz.core.journey import JourneyOptions, deploy_and_test, train_model
+    from sagewiz.core.journey import JourneyOptions, deploy_and_test, test_here, train_model
     from sagewiz.core.ledger import Ledger
     from sagewiz.tui.commands.run import Printer
     from sagewiz.tui.console import err_console
-    from sagewiz.tui.hosting import hosting_label, usable_hosting
+    from sagewiz.tui.hosting import HERE_LABEL, endpoint_choices, here_cost, hosting_label, tested_here
     from sagewiz.tui.words import left_behind
 
     with Ledger() as ledger:
@@ -248,7 +249,9 @@ def _journey(ask: Asker, state: WizardState) -> int:
         accuracy = trained.validation_accuracy
         err_console.print(f"[b green]Trained:[/] the model of {trained.summary['model_from']}"
                           + (f" has validation accuracy {accuracy:.3f}." if accuracy is not None else " is ready."))
-        options = usable_hosting(trained)
+        options = endpoint_choices(trained, state.backend)
+        if state.backend == "aws":  # the difference, before the choice
+            err_console.print(f"[b]{HERE_LABEL}[/]: {here_cost(trained, _model_size(backend, trained.model_uri))}")
         labels = {hosting_label(o, state.backend): o.instance_type for o in options}
         chosen = next((label for label, kind in labels.items() if kind == state.endpoint_instance), next(iter(labels)))
         if len(labels) > 1:
@@ -260,13 +263,30 @@ def _journey(ask: Asker, state: WizardState) -> int:
             return 130
         state.endpoint_instance, state.keep_endpoint = labels[chosen], keep
         state.save()
-        summary = deploy_and_test(backend, trained, listen, endpoint_instance=labels[chosen], keep_endpoint=keep)
+        if tested_here(labels[chosen], state.backend):
+            here = open_backend("local", ledger=ledger)
+            summary = test_here(backend, trained, listen, keep_endpoint=keep, local=here)
+        else:
+            here, summary = None, deploy_and_test(backend, trained, listen, endpoint_instance=labels[chosen], keep_endpoint=keep)
         ledger.finish_run(run.id)
         kept = backend.resources()  # what the wizard's Clean-up step would offer to delete
+        if here is not None:  # the endpoint on this computer, kept or not, and what else sagewiz keeps here
+            kept += here.resources()
     err_console.print(f"[b green]Test accuracy {summary['test_accuracy']:.3f}[/] on {summary['dataset']['test']} test pictures.")
     for line in left_behind(kept):  # the same words as the wizard's closing ones
         err_console.print(line)
     return 0
+
+
+def _model_size(backend, model_uri: str) -> int | None:
+    """The SageMaker model's size in bytes (what testing it here downloads), or None when S3 can't say."""
+    from sagewiz.core.aws.download import model_size
+    from sagewiz.core.errors import WizardError
+
+    try:
+        return model_size(backend.session, model_uri)
+    except WizardError:
+        return None
 
 
 def _make_sample() -> Path:

@@ -38,6 +38,14 @@ def cached_path(cache: Path, uri: str) -> Path:
     return cache / bucket / key
 
 
+def model_size(session: Any, uri: str) -> int:
+    """How many bytes the archive at ``uri`` has (what testing it here downloads), asked of S3
+    without downloading it. Raises the translated WizardError when S3 can't be read."""
+    bucket, key = _where(uri)
+    with translated(f"look up the model {uri}"):
+        return int(session.client("s3").head_object(Bucket=bucket, Key=key).get("ContentLength", 0))
+
+
 def download_model(session: Any, uri: str, cache: Path, progress: Progress | None = None) -> Path:
     """The archive at ``uri`` as a file under ``cache``: the one downloaded before when S3 still
     holds the same object, else downloaded now (``progress(bytes_done, bytes_total)``). Raises

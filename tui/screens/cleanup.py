@@ -68,7 +68,7 @@ class CleanupScreen(Screen[str]):
 
     def show(self, resources: list) -> None:
         self.resources = resources
-        self.cells = [(r.kind, escape(resource_name(r)), r.state, _cost(r)) for r in resources]
+        self.cells = [(self._kind(r), escape(resource_name(r)), r.state, _cost(r)) for r in resources]
         self.chosen = {index for index, r in enumerate(resources) if _identity(r) not in self.kept}
         self._fill(self.query_one("#resources", DataTable))
         per_hour = sum(r.cost_per_hour or 0 for r in resources if r.state in ("active", "running"))
@@ -82,6 +82,13 @@ class CleanupScreen(Screen[str]):
                        + (" (and the bucket a few cents per GB a month)." if any(r.kind == "bucket" for r in resources) else "."))
         self.query_one("#verdict", Static).update(verdict)
         self.query_one("#delete", Button).disabled = not resources
+
+    def _kind(self, resource) -> str:
+        """What a resource is; on an AWS run, an endpoint on this computer (a SageMaker model tested
+        here) says so, not to be taken for a SageMaker one."""
+        if resource.kind == "endpoint" and resource.backend == "local" and self.state.backend != "local":
+            return "endpoint (this computer)"
+        return resource.kind
 
     def _fill(self, table: DataTable) -> None:
         """A row per resource, ticked if chosen; in 80 columns long names wrap rather than push the

@@ -1,7 +1,8 @@
 """Step 6: the trained model gets an endpoint. Choose where it runs (with its price), whether it
 stays up after the test, then watch it come up (to InService on SageMaker) and answer every test
 picture. The work is :func:`sagewiz.core.journey.deploy_and_test`, the second half of what
-``sagewiz run`` does."""
+``sagewiz run`` does; for a model trained on SageMaker, "this computer (free)" is
+:func:`sagewiz.core.journey.test_here` instead: the model is downloaded and its endpoint runs here."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Label, ProgressBar, RichLog, Select, Static
 
-from sagewiz.tui.background import in_background
-from sagewiz.tui.hosting import hosting_label, usable_hosting
+from sagewiz.tui.background import in_background, tell
+from sagewiz.tui.hosting import endpoint_choices, here_cost, hosting_label, tested_here
 from sagewiz.tui.screens.common import StepBar, StepList, journey_listener, ready_to_go_on
 from sagewiz.tui.words import error_text
 
-STEP_NAMES = {"deploy": "Start the endpoint", "evaluate": "Test on the test pictures", "clean up": "Delete the endpoint"}
+STEP_NAMES = {"download": "Download the model", "deploy": "Start the endpoint", "evaluate": "Test on the test pictures", "clean up": "Delete the endpoint"}
 
 
 class DeployScreen(Screen[str]):
@@ -28,7 +29,8 @@ class DeployScreen(Screen[str]):
         super().__init__()
         self.state = state
         self.trained = state.trained
-        self.options = usable_hosting(self.trained)
+        self.options = endpoint_choices(self.trained, state.backend)
+        self.model_size: int | None = None  # bytes the model is to download to be tested here, once S3 said
         self.running = False
         self.ready = False
 
@@ -67,10 +69,31 @@ class DeployScreen(Screen[str]):
         self.show_cost()
         self.render_steps()
         self.ready = True
+        if any(tested_here(o.instance_type, self.state.backend) for o in self.options):
+            self.look_up_model_size()
+
+    @in_background(group="model-size")  # beside the deploy worker, which must not cancel it or be cancelled
+    def look_up_model_size(self) -> None:
+        """The size of the SageMaker model, for the cost line of testing it here: known before anything is downloaded."""
+        from sagewiz.core.aws.download import model_size
+        from sagewiz.core.backends import open_backend
+        from sagewiz.core.errors import WizardError
+
+        try:
+            size = model_size(open_backend("aws", region=self.state.region or None).session, self.trained.model_uri)
+        except WizardError:
+            return  # the line says "downloaded once" without a size; the download itself says what is wrong
+        tell(self, self.know_model_size, size)  # unless the step was left meanwhile
+
+    def know_model_size(self, size: int) -> None:
+        self.model_size = size
+        if not self.running:
+            self.show_cost()
 
     def on_select_changed(self, _: Select.Changed) -> None:
         if self.ready:  # the list announces its first value while the screen is still being built
             self.show_cost()
+            self.render_steps()
 
     def on_checkbox_changed(self, _: Checkbox.Changed) -> None:
         if self.ready:
@@ -83,7 +106,11 @@ class DeployScreen(Screen[str]):
 
     def show_cost(self) -> None:
         option, keep = self._chosen(), self.query_one("#keep", Checkbox).value
-        if self.state.backend != "aws":
+        here = tested_here(option.instance_type, self.state.backend)
+        self.query_one("#deploy", Button).label = "Test here" if here else "Deploy and test"
+        if here:
+            text = here_cost(self.trained, self.model_size)  # kept or not: the box above and the steps below say
+        elif self.state.backend != "aws":
             text = "Free: the endpoint is a small web server on this computer (127.0.0.1 only)."
         elif option.price_per_hour is None:
             text = "The price of this type is unknown here: look it up on the SageMaker pricing page."
@@ -91,7 +118,9 @@ class DeployScreen(Screen[str]):
             text = f"${option.price_per_hour:.3f} per hour while the endpoint runs (billed per second)"
             text += (": until you delete it on the clean-up step." if keep else
                      "; it is deleted right after the test, a few minutes in all.")
-        if self.state.backend == "aws" and not self.query_one("#keep").display:  # folded away: say what was chosen
+            if self.query_one("#keep").display and any(tested_here(o.instance_type, self.state.backend) for o in self.options):
+                text += " [dim]Or test it free on this computer (last in the list).[/]"
+        if self.state.backend == "aws" and not here and not self.query_one("#keep").display:  # folded away: say what was chosen
             text = f"On [b]{escape(option.instance_type)}[/]: {text[0].lower()}{text[1:]}"
         self.query_one("#cost", Static).update(text)
 
@@ -101,8 +130,11 @@ class DeployScreen(Screen[str]):
         self.query_one("#where").display = self.query_one("#keep").display = shown
 
     def render_steps(self) -> None:
-        """Afresh: with the clean-up step unless the endpoint is to be kept."""
-        self.query_one(StepList).restart(hidden=("clean up",) if self.query_one("#keep", Checkbox).value else ())
+        """Afresh: with the clean-up step unless the endpoint is to be kept, with the download when tested here."""
+        hidden = {"clean up"} if self.query_one("#keep", Checkbox).value else set()
+        if not tested_here(self._chosen().instance_type, self.state.backend):
+            hidden.add("download")
+        self.query_one(StepList).restart(hidden=hidden)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "deploy":
@@ -134,17 +166,22 @@ class DeployScreen(Screen[str]):
     def deploy(self, instance: str, keep: bool) -> None:
         from sagewiz.core.backends import open_backend
         from sagewiz.core.errors import WizardError
-        from sagewiz.core.journey import deploy_and_test
+        from sagewiz.core.journey import deploy_and_test, test_here
         from sagewiz.core.ledger import Ledger
 
         state = self.state
+        here = tested_here(instance, state.backend)
         try:
             with Ledger() as ledger:
                 run = ledger.get_run(state.run_id) if state.run_id else None
-                answers = {**run.answers, "endpoint_instance": instance, "keep_endpoint": keep} if run else None
+                # "test_here" as `sagewiz run --test-here` keeps it, so a resumed run stays free
+                answers = {**run.answers, "endpoint_instance": instance, "keep_endpoint": keep, "test_here": here} if run else None
                 backend = open_backend(state.backend, ledger=ledger, region=state.region or None)
-                summary = deploy_and_test(backend, self.trained, journey_listener(self, ledger, run, answers),
-                                          endpoint_instance=instance, keep_endpoint=keep)
+                listen = journey_listener(self, ledger, run, answers)
+                if here:
+                    summary = test_here(backend, self.trained, listen, keep_endpoint=keep, local=open_backend("local", ledger=ledger))
+                else:
+                    summary = deploy_and_test(backend, self.trained, listen, endpoint_instance=instance, keep_endpoint=keep)
                 if run:
                     ledger.finish_run(run.id)
         except WizardError as error:
@@ -195,4 +232,5 @@ def _outcome(summary: dict) -> str:
             f"accuracy {evaluation.get('accuracy', 0):.3f}. ")
     if endpoint.get("deleted"):
         return text + "The endpoint was deleted. Next: the results."
-    return text + f"The endpoint [b]{escape(endpoint.get('name', ''))}[/] is still running, to ask about your pictures."
+    where = " on this computer (free)" if endpoint.get("backend") == "local" and summary.get("backend") == "aws" else ""
+    return text + f"The endpoint [b]{escape(endpoint.get('name', ''))}[/] is still running{where}, to ask about your pictures."

@@ -83,6 +83,8 @@ class PredictScreen(Screen[str]):
         self.state = state
         summary = state.summary or {}
         self.endpoint = summary.get("endpoint", {}).get("name", "")
+        # the backend the endpoint is on: a SageMaker model tested on this computer has a local one
+        self.endpoint_backend = summary.get("endpoint", {}).get("backend") or state.backend
         self.class_names = summary.get("dataset", {}).get("classes", [])
         evaluation = summary.get("evaluation") or {}
         wrong = evaluation.get("misclassified") or []
@@ -94,7 +96,8 @@ class PredictScreen(Screen[str]):
     def compose(self) -> ComposeResult:
         yield StepBar("Deploy & test")
         with Vertical(classes="body"):
-            yield Static(f"Ask the endpoint [b]{escape(self.endpoint)}[/] about a picture (JPEG or PNG).", classes="lead")
+            where = " on this computer" if self.endpoint_backend == "local" and self.state.backend != "local" else ""
+            yield Static(f"Ask the endpoint [b]{escape(self.endpoint)}[/]{where} about a picture (JPEG or PNG).", classes="lead")
             with Horizontal(classes="row"):
                 yield Input(self.example, placeholder="path of a picture", id="picture")
                 yield Button("Browse…", id="browse")
@@ -151,7 +154,9 @@ class PredictScreen(Screen[str]):
             except OSError as error:
                 raise InputError(f"Can't read {path}: {error.strerror}.", hint="Give the path of a JPEG or PNG file.") from None
             with Ledger() as ledger:
-                prediction = open_backend(self.state.backend, ledger=ledger, region=self.state.region or None).predict(self.endpoint, image, content_type_of(image))
+                region = self.state.region if self.endpoint_backend == "aws" else None
+                backend = open_backend(self.endpoint_backend, ledger=ledger, region=region or None)
+                prediction = backend.predict(self.endpoint, image, content_type_of(image))
         except WizardError as error:
             self.app.call_from_thread(self.refused, path, error)
             return
