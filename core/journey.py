@@ -123,7 +123,7 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
         from sagewiz.core.errors import InputError
 
         raise InputError(f"--instances must be 1 or more, not {options.instance_count}.", hint="For example: --instances 2")
-    if options.test_here and (backend.name == "local" or options.endpoint_instance):
+    if options.test_here and (backend.name == "local" or options.endpoint_instance not in ("", HERE)):
         from sagewiz.core.errors import InputError
 
         raise InputError("--test-here tests a SageMaker-trained model on this computer instead of on an endpoint type."
