@@ -22,9 +22,9 @@ from sagewiz.core.hyperparams import (
     Hyperparameters,
     allowed,
     parse_hyperparameters,
-    suggest,
     warnings,
 )
+from sagewiz.core.suggestions import suggest
 from sagewiz.core.tuning_ranges import (
     OBJECTIVE_METRIC,
     OBJECTIVE_TYPE,
