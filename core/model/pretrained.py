@@ -11,6 +11,7 @@ ResNet v2 file (:mod:`sagewiz.core.model.onnx_import`), and a ``model.tar.gz`` o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -273,12 +274,11 @@ def add_pretrained(path: Path, home: Path | None = None, *, source: str | None =
         elif name.endswith((".tar.gz", ".tgz", ".tar")):
             read = _read_archive(path)
         else:
-            raise ModelFileError(f"{path.name} is none of the files sagewiz takes pretrained weights from.", hint=_HINT)
+            raise ModelFileError(f"{path.name} is none of the files sagewiz takes pretrained weights from.",
+                                 title="Not a model file", hint=_HINT)
     except OSError as error:
         raise ModelFileError(f"Can't read {path}: {error.strerror or error}.", hint=_HINT) from None
     num_layers, shape, classes, params, words, data, file_name = read
-    import hashlib
-
     return _store(home, num_layers, shape, classes, params, words, hashlib.sha256(data).hexdigest(), file_name, url)
 
 

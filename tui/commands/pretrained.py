@@ -57,10 +57,11 @@ def run(args: argparse.Namespace) -> int:
         with transfer_bar(f"Downloading ResNet-{args.depth}") as progress:
             network = store.download_pretrained(args.depth, progress=progress)
     replaced = before.get(network.num_layers)
-    err_console.print(f"[green]✓[/] Installed ResNet-{network.num_layers} ({escape(network.source)}), "
+    err_console.print(f"[green]✓[/] Installed ResNet-{network.num_layers}, from {escape(network.source)}, "
                       f"trained at {'×'.join(map(str, network.image_shape[1:]))} pixels on {network.classes:,} classes"
                       + (f"; it replaces {escape(replaced.source)}." if replaced else "."))
-    err_console.print(f"    SHA-256 of the file it came from: {network.sha256}")
+    err_console.print("    SHA-256 of the file it came from:")
+    err_console.print(f"    {network.sha256}")
     err_console.print("Training on this computer with use_pretrained_model=1 now starts from these weights.")
     return 0
 
