@@ -12,7 +12,8 @@ from types import ModuleType
 # the command being run is imported: each pulls in rich, Pillow or torch, and a command's
 # start-up time is part of what the user waits for (docs/benchmarks.md).
 COMMANDS = {"check": "check", "sample": "sample", "im2rec": "im2rec", "run": "run", "deploy": "deploy", "monitor": "monitor",
-            "resources": "resources", "cleanup": "resources", "setup": "setup", "regions": "regions"}
+            "resources": "resources", "cleanup": "resources", "setup": "setup", "regions": "regions",
+            "pretrained": "pretrained"}
 
 
 def _command(name: str) -> ModuleType:
