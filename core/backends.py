@@ -28,6 +28,37 @@ def open_backend(name: str, *, ledger: Ledger | None = None, region: str | None 
     raise InputError(f"There is no backend called {name!r}.", hint=f"Choose one of: {', '.join(NAMES)}.")
 
 
+def refused_settings(hyperparameters, backend: str) -> list[tuple[str, str]]:
+    """What ``backend`` refuses of settings the algorithm's own rules accept, as (field, message):
+    on SageMaker, use_pretrained_model=1 outside the ImageNet networks; on this computer,
+    use_pretrained_model=1 without a pretrained network installed for that depth and picture size.
+    Checked before anything is packed, uploaded or started. Raises nothing."""
+    if not hyperparameters.use_pretrained_model:
+        return []
+    if backend != "local":
+        from sagewiz.core.hyperparams import sagemaker_pretrained_problems
+
+        return sagemaker_pretrained_problems(hyperparameters)
+    from sagewiz.core.model.pretrained import find_pretrained
+
+    if find_pretrained(hyperparameters.num_layers, hyperparameters.image_shape_tuple) is not None:
+        return []
+    depth, shape = hyperparameters.num_layers, hyperparameters.image_shape
+    how = (f"`sagewiz pretrained download {depth}` installs ImageNet's" if depth in (18, 34, 50, 101, 152) and shape == "3,224,224"
+           else f"`sagewiz pretrained add MODEL.tar.gz` installs those of a ResNet-{depth} trained at {shape}")
+    return [("use_pretrained_model", f"use_pretrained_model=1 needs a pretrained ResNet-{depth} for {shape} pictures on this "
+                                     f"computer, and none is installed: {how}, or set use_pretrained_model=0.")]
+
+
+def check_settings(hyperparameters, backend: str) -> None:
+    """Raise HyperparameterError naming each of :func:`refused_settings`; nothing when there are none."""
+    problems = refused_settings(hyperparameters, backend)
+    if problems:
+        from sagewiz.core.hyperparams import HyperparameterError
+
+        raise HyperparameterError(problems)
+
+
 def live_resources(ledger: Ledger, only: str | None = None, region: str | None = None) -> list:
     """Everything sagewiz created and hasn't deleted, on every backend (or ``only`` that one),
     refreshed by its backend (jobs that finished meanwhile, a packed copy removed by hand; on aws

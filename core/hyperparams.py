@@ -6,8 +6,9 @@ Names, valid values, defaults and which values are required follow
 https://docs.aws.amazon.com/sagemaker/latest/dg/IC-tuning.html, in :mod:`sagewiz.core.tuning_ranges`).
 
 A value is refused here only where that page says it is invalid (a range, a list of values,
-``checkpoint_frequency`` no greater than ``epochs``, pretrained models only at 224 × 224 and the
-224-pixel depths, ``resize`` no smaller than the crop). Settings that are allowed but probably
+``checkpoint_frequency`` no greater than ``epochs``, ``resize`` no smaller than the crop). What
+SageMaker alone refuses — pretrained models only at 224 × 224 and the 224-pixel depths — is
+:func:`sagemaker_pretrained_problems`: this computer can start any network from installed weights. Settings that are allowed but probably
 a mistake are sagewiz's own judgement and come from :func:`warnings`, never as errors.
 
 Every way of building a :class:`Hyperparameters` raises :class:`HyperparameterError` (a
@@ -137,7 +138,7 @@ class Hyperparameters(BaseModel):
     precision_dtype: Literal["float32", "float16"] = Field("float32", description="Number format of the weights: float32 (full precision, the safe choice) or float16 (half precision: less memory on a GPU, slightly less exact).")
     resize: int | None = _positive(None, "Resize each picture so its shorter side has this many pixels before cropping to image_shape. Use a value at least as big as image_shape's height and width. Leave unset to use pictures as they are.")
     top_k: int | None = Field(None, ge=2, description="Also report how often the right label is among the model's top k guesses (k of 2 or more), useful with many classes. Leave unset to report plain accuracy only.")
-    use_pretrained_model: bool = Field(False, description="Start from a network already trained on ImageNet and only learn the last layer from scratch (transfer learning): better results from fewer pictures. Needs a 224-pixel depth (18-200) and image_shape 3,224,224.")
+    use_pretrained_model: bool = Field(False, description="Transfer learning: 1 starts from a network that has already learned to see, on ImageNet's 1.2 million photos of 1,000 kinds of things, and teaches it only what tells your classes apart (its last layer starts afresh for your classes). From a few hundred photos that gives far better results than learning from nothing (0), in fewer epochs. On SageMaker it needs a 224-pixel depth (18-200) and image_shape 3,224,224; on this computer, a pretrained network installed for that depth (`sagewiz pretrained list`).")
     use_weighted_loss: bool = Field(False, description="Only with multi_label on: give rare labels more weight in the loss, based on how often each label occurs.")
     weight_decay: float = _unit(0.0001, "Only for the sgd and nag optimizers: a small pull of the weights towards zero that helps against overfitting.")
 
@@ -202,10 +203,6 @@ class Hyperparameters(BaseModel):
         if self.checkpoint_frequency is not None and self.checkpoint_frequency > self.epochs:
             problems.append(("checkpoint_frequency", f"checkpoint_frequency must be no greater than epochs ({self.epochs}); got {self.checkpoint_frequency}."))
         _, height, width = self.image_shape_tuple
-        if self.use_pretrained_model and self.num_layers not in LARGE_IMAGE_LAYERS:
-            problems.append(("num_layers", f"num_layers must be one of {', '.join(map(str, LARGE_IMAGE_LAYERS))} with use_pretrained_model=1 (pretrained networks come only in those depths); got {self.num_layers}."))
-        if self.use_pretrained_model and (height, width) != (PRETRAINED_SIDE, PRETRAINED_SIDE):
-            problems.append(("image_shape", f"image_shape must be 3,224,224 with use_pretrained_model=1 (pretrained models use only a fixed 224 x 224 image size); got {self.image_shape!r}."))
         if self.resize is not None and self.resize < max(height, width):
             problems.append(("resize", f"resize must be at least the larger of image_shape's height and width ({max(height, width)}); got {self.resize}."))
         if problems:
@@ -255,6 +252,22 @@ class Hyperparameters(BaseModel):
         return parse_hyperparameters({k: v for k, v in mapping.items() if k not in _SAGEMAKER_RESERVED})
 
 
+def sagemaker_pretrained_problems(hp: Hyperparameters) -> list[tuple[str, str]]:
+    """What SageMaker refuses of ``use_pretrained_model=1`` (its pretrained networks are ImageNet's:
+    the 224-pixel depths at 224 × 224), as (field, message). Not a rule of the settings themselves:
+    on this computer any network whose pretrained weights are installed can start from them
+    (:func:`sagewiz.core.backends.refused_settings` says which rule applies where)."""
+    problems: list[tuple[str, str]] = []
+    if not hp.use_pretrained_model:
+        return problems
+    _, height, width = hp.image_shape_tuple
+    if hp.num_layers not in LARGE_IMAGE_LAYERS:
+        problems.append(("num_layers", f"num_layers must be one of {', '.join(map(str, LARGE_IMAGE_LAYERS))} with use_pretrained_model=1 (pretrained networks come only in those depths); got {hp.num_layers}."))
+    if (height, width) != (PRETRAINED_SIDE, PRETRAINED_SIDE):
+        problems.append(("image_shape", f"image_shape must be 3,224,224 with use_pretrained_model=1 (pretrained models use only a fixed 224 x 224 image size); got {hp.image_shape!r}."))
+    return problems
+
+
 def parse_hyperparameters(mapping: Mapping[str, Any] | None = None, /, **values: Any) -> Hyperparameters:
     """Build :class:`Hyperparameters` from a mapping and/or keyword values (keywords win).
     Values may be Python values or SageMaker's strings. Raises one :class:`HyperparameterError`
@@ -294,54 +307,8 @@ def _unknown_name(name: str) -> str:
 
 # The exact ClientError SageMaker ends a training job with (aws/amazon-sagemaker-examples#1492).
 SAGEMAKER_BATCH_FAILURE = "The number of input images must be bigger or equal to the mini_batch_size."
-# sagewiz's own thresholds (not SageMaker rules): a dataset this small trains the 224-pixel
-# network too slowly on a CPU to be worth it, and a CPU struggles with deeper networks.
-CPU_SMALL_DATASET = 10_000
+# sagewiz's own threshold (not a SageMaker rule): a CPU struggles with deeper networks.
 CPU_MAX_COMFORTABLE_LAYERS = 50
-_SMALL_SHAPE, _SMALL_RESIZE = "3,28,28", 32   # CIFAR-style: shorter side 32, random/centre 28 crop
-_LARGE_SHAPE, _LARGE_RESIZE = "3,224,224", 256  # ImageNet-style: shorter side 256, 224 crop
-
-
-def suggest(num_classes: int, num_training_samples: int, smallest_class: int,
-            image_size: tuple[int, int] | None = None, *, device: str = "cpu",
-            max_mini_batch_size: int = 32) -> Hyperparameters:
-    """Settings that fit a dataset, for a beginner to start from.
-
-    ``image_size`` is (width, height) of the smallest picture, if known; ``device`` is where
-    training runs ("cpu", "cuda", "gpu"…). The choices, and why:
-
-    * mini_batch_size: the largest power of two that is at most ``max_mini_batch_size`` (32,
-      the algorithm's default), at most ``num_training_samples`` (SageMaker fails the job
-      otherwise: "The number of input images must be bigger or equal to the mini_batch_size"),
-      and at most ``smallest_class``: sagewiz's dataset check warns when a class can't fill one
-      batch, and on a small dataset smaller batches mean more updates per epoch.
-    * the small-image ResNet-20 at 3,28,28 when pictures are at most 64 pixels, or on a CPU
-      with fewer than 10,000 pictures (a 224-pixel network would take hours there); otherwise
-      ResNet-18 at 3,224,224. ``resize`` is always set (32 or 256) so every picture, however
-      big or small, is scaled to just above the crop instead of being cropped to a tiny patch
-      or failing for being smaller than image_shape.
-    * epochs, learning_rate and a step schedule at half and three quarters of training that
-      suit training from scratch at that size; top_k when there are more than two classes.
-
-    Raises :class:`~sagewiz.core.errors.InputError` for counts that can't describe a dataset.
-    """
-    if not 1 <= smallest_class <= num_training_samples:
-        raise InputError(
-            f"The smallest class must have between 1 and {num_training_samples} training pictures; got {smallest_class}.",
-            hint="Every class needs at least one training picture; check the dataset first.")
-    batch = 1
-    while batch * 2 <= min(max_mini_batch_size, num_training_samples, smallest_class):
-        batch *= 2
-    tiny_pictures = image_size is not None and max(image_size) <= 64
-    small = tiny_pictures or (device.lower() == "cpu" and num_training_samples < CPU_SMALL_DATASET)
-    epochs, learning_rate = (20, 0.05) if small else (10, 0.01)
-    return Hyperparameters(
-        num_classes=num_classes, num_training_samples=num_training_samples, mini_batch_size=batch,
-        num_layers=20 if small else 18, image_shape=_SMALL_SHAPE if small else _LARGE_SHAPE,
-        resize=_SMALL_RESIZE if small else _LARGE_RESIZE, epochs=epochs, learning_rate=learning_rate,
-        lr_scheduler_step=_schedule(epochs),
-        top_k=min(5, num_classes - 1) if num_classes > 2 else None,
-    )
 
 
 def _schedule(epochs: int) -> str | None:

@@ -169,7 +169,13 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
 
             raise InputError(f"A model that learns on keeps its network: {'; '.join(changed)}.", title="Can't change the network",
                              hint="Leave those settings out to continue the earlier model, or train a new model without --continue-from.")
-    first = with_overrides(suggest_for(report, device, seed=options.seed), {**(base.kept if base else {}), **options.hyperparameters})
+    first = with_overrides(suggest_for(report, device, seed=options.seed, backend=backend.name), {**(base.kept if base else {}), **options.hyperparameters})
+    from sagewiz.core.backends import check_settings
+
+    check_settings(first, backend.name)  # what this backend refuses stops the run before anything is packed
+    if not base:  # why these settings (an earlier model's network was chosen for other pictures)
+        for reason in suggestion_reasons(report, first, device, backend=backend.name):
+            listen(JourneyEvent("note", "check", reason))
     listen(JourneyEvent("done", "check", " ".join(report.summary[:1]), {"classes": [c.name for c in report.classes]}))
 
     step("prepare", "Packing the pictures into RecordIO files")
@@ -320,12 +326,42 @@ def test_here(backend: Backend, trained: TrainedModel, listen: Listener = lambda
     return {**summary, "tested_here": {"model": str(path), "from": trained.model_uri}}
 
 
-def suggest_for(report, device: str = "cpu", *, prepared=None, seed: int = 0):
+def suggest_for(report, device: str = "cpu", *, prepared=None, seed: int = 0, backend: str = "local"):
     """The settings sagewiz suggests for a checked dataset (the wizard shows them, ``run`` starts
     from them), counting the pictures training will get: those ``prepared`` packed when the
     pictures are packed already, else those the packing with ``seed`` will keep for training
-    (core/prepare.py holds a tenth of each class out for validation)."""
-    from sagewiz.core.hyperparams import suggest
+    (core/prepare.py holds a tenth of each class out for validation). Photographs get transfer
+    learning where pretrained weights are at hand on ``backend`` (:func:`pretrained_at_hand`)."""
+    from sagewiz.core.suggestions import suggest
+
+    pictures, smallest, size = _dataset_figures(report, prepared, seed)
+    return suggest(len(report.classes), pictures, smallest, size, device=device, pretrained=pretrained_at_hand(backend))
+
+
+def suggestion_reasons(report, hyperparameters, device: str = "cpu", *, backend: str = "local") -> list[str]:
+    """Why the suggested ``hyperparameters`` suit the checked pictures, a sentence each."""
+    from sagewiz.core.suggestions import reasons
+
+    return reasons(hyperparameters, _smallest_size(report), device=device, pretrained=pretrained_at_hand(backend),
+                   local=backend == "local")
+
+
+def pretrained_at_hand(backend: str) -> bool:
+    """Whether ImageNet weights for the suggested ResNet-18 are there for ``backend``: always on
+    SageMaker (the algorithm has them); on this computer when ``sagewiz pretrained`` installed them."""
+    if backend != "local":
+        return True
+    from sagewiz.core.model.pretrained import find_pretrained
+    from sagewiz.core.suggestions import TRANSFER_DEPTH
+
+    return find_pretrained(TRANSFER_DEPTH, (3, 224, 224)) is not None
+
+
+def _smallest_size(report) -> tuple[int, int] | None:
+    return (report.width_range[0], report.height_range[0]) if report.width_range and report.height_range else None
+
+
+def _dataset_figures(report, prepared, seed: int) -> tuple[int, int, tuple[int, int] | None]:
     from sagewiz.core.prepare import training_pictures_per_class
 
     if prepared is not None:
@@ -333,8 +369,7 @@ def suggest_for(report, device: str = "cpu", *, prepared=None, seed: int = 0):
     else:
         per_class = training_pictures_per_class(report, seed)
         pictures, smallest = sum(per_class.values()), min(per_class.values())
-    size = (report.width_range[0], report.height_range[0]) if report.width_range and report.height_range else None
-    return suggest(len(report.classes), pictures, smallest, size, device=device)
+    return pictures, smallest, _smallest_size(report)
 
 
 def _refuse_unless_offered(region: str, hosting: tuple[InstanceOption, ...], instance_type: str) -> None:
@@ -441,7 +476,7 @@ def packed_folder(data_dir: str | Path) -> Path:
     return default_ledger_path().parent / "packed" / key
 
 
-def pack_ahead(report, device: str, *, seed: int = 0, progress=None, ledger=None):
+def pack_ahead(report, device: str, *, seed: int = 0, progress=None, ledger=None, backend: str = "local"):
     """Pack a checked dataset now, at the size training will ask for on ``device`` with the
     suggested settings, into :func:`packed_folder`, where ``train_model`` then finds it done.
     The packed copy goes into the ledger (``ledger``, default: the user's), so clean-up offers it.
@@ -453,7 +488,7 @@ def pack_ahead(report, device: str, *, seed: int = 0, progress=None, ledger=None
 
     folder = packed_folder(report.root)
     with Ledger() if ledger is None else nullcontext(ledger) as book, recorded_packing(book, report.root, folder):
-        return prepare_dataset(report, folder, resize=_packing_size(suggest_for(report, device, seed=seed)), seed=seed, progress=progress)
+        return prepare_dataset(report, folder, resize=_packing_size(suggest_for(report, device, seed=seed, backend=backend)), seed=seed, progress=progress)
 
 
 @contextmanager

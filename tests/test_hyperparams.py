@@ -22,9 +22,9 @@ from sagewiz.core.hyperparams import (
     Hyperparameters,
     allowed,
     parse_hyperparameters,
-    suggest,
     warnings,
 )
+from sagewiz.core.suggestions import suggest
 from sagewiz.core.tuning_ranges import (
     OBJECTIVE_METRIC,
     OBJECTIVE_TYPE,
@@ -141,13 +141,15 @@ def test_checkpoint_frequency_may_not_exceed_epochs():
     assert Hyperparameters(**REQUIRED, epochs=5, checkpoint_frequency=5).checkpoint_frequency == 5
 
 
-def test_a_pretrained_model_needs_a_224_network():
-    with pytest.raises(HyperparameterError) as excinfo:
-        Hyperparameters(**REQUIRED, use_pretrained_model=True, num_layers=20, image_shape="3,28,28")
-    assert "num_layers" in excinfo.value.fields and "image_shape" in excinfo.value.fields
-    assert "18, 34, 50, 101, 152, 200" in problem_of(excinfo, "num_layers")
-    assert "224 x 224" in problem_of(excinfo, "image_shape")
-    Hyperparameters(**REQUIRED, use_pretrained_model=True, num_layers=18)
+def test_sagemaker_takes_a_pretrained_model_only_at_224_while_this_computer_takes_what_is_installed():
+    from sagewiz.core.backends import refused_settings
+    from sagewiz.core.hyperparams import sagemaker_pretrained_problems
+
+    small = Hyperparameters(**REQUIRED, use_pretrained_model=True, num_layers=20, image_shape="3,28,28")
+    problems = dict(sagemaker_pretrained_problems(small))
+    assert "18, 34, 50, 101, 152, 200" in problems["num_layers"] and "224 x 224" in problems["image_shape"]
+    assert dict(refused_settings(small, "aws")) == problems
+    assert sagemaker_pretrained_problems(Hyperparameters(**REQUIRED, use_pretrained_model=True, num_layers=18)) == []
 
 
 def test_resize_smaller_than_the_crop_is_refused():

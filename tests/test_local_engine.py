@@ -91,10 +91,10 @@ def test_labels_beyond_num_classes_are_named(tmp_path, digits):
     assert status["status"] == "Failed" and "has label 2" in status["failure_reason"] and "num_classes" in status["failure_reason"]
 
 
-def test_pretrained_weights_cannot_be_downloaded_here_and_the_job_says_so(tmp_path, digits):
+def test_a_job_given_no_pretrained_network_says_how_to_install_one(tmp_path, digits):
     status, _, _ = run(tmp_path, digits, use_pretrained_model=1, num_layers=18, image_shape="3,224,224", resize=224)
     assert status["status"] == "Failed"
-    assert "can't download" in status["failure_reason"] and "local weights file" in status["failure_reason"]
+    assert "none is installed" in status["failure_reason"] and "sagewiz pretrained download 18" in status["failure_reason"]
 
 
 def test_incremental_training_continues_from_the_earlier_model(tmp_path, digits):

@@ -117,7 +117,7 @@ class SagewizApp(App[None]):
                     from sagewiz.core.journey import suggest_for
 
                     # counting the pictures packed on that step: the number the training job gets
-                    self.state.suggested = suggest_for(self.state.report, prepared=self.state.packed)
+                    self.state.suggested = suggest_for(self.state.report, prepared=self.state.packed, backend=self.state.backend)
                     self.state.save()
                 step = "region" if answer == "next" else "welcome"
             elif step == "region":
@@ -127,7 +127,7 @@ class SagewizApp(App[None]):
 
                     # SageMaker trains on a GPU: the suggestions for it differ from a CPU's
                     self.state.suggested = suggest_for(self.state.report, "cuda" if self.state.backend == "aws" else "cpu",
-                                                       prepared=self.state.packed)
+                                                       prepared=self.state.packed, backend=self.state.backend)
                     self.state.save()
                 step = ("storage" if self.state.backend == "aws" else "settings") if answer == "next" else "dataset"
             elif step == "storage":

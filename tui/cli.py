@@ -12,8 +12,8 @@ from types import ModuleType
 # the command being run is imported: each pulls in rich, Pillow or torch, and a command's
 # start-up time is part of what the user waits for (docs/benchmarks.md).
 COMMANDS = {"check": "check", "sample": "sample", "im2rec": "im2rec", "run": "run", "deploy": "deploy", "monitor": "monitor",
-            "predict": "predict", "serve": "serve", "resources": "resources", "cleanup": "resources", "setup": "setup",
-            "regions": "regions"}
+            "predict": "predict", "serve": "serve", "pretrained": "pretrained", "resources": "resources",
+            "cleanup": "resources", "setup": "setup", "regions": "regions"}
 
 
 def _command(name: str) -> ModuleType:

@@ -99,7 +99,9 @@ def _whole_number(value: str) -> bool | str:
 def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int:
     """Ask, then run the journey. Returns the exit code: 0 done, 1 failed, 130 given up."""
     from sagewiz.core.errors import WizardError
-    from sagewiz.core.journey import suggest_for
+    from rich.markup import escape
+
+    from sagewiz.core.journey import suggest_for, suggestion_reasons
     from sagewiz.tui.console import err_console, print_error
 
     ask = ask or QuestionaryAsker()
@@ -135,9 +137,12 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
             break
         err_console.print("[yellow]Fix the problems above, or choose another folder.[/]")
     state.data_dir, state.report = folder, report
-    hyperparameters = suggest_for(report, "cuda" if state.backend == "aws" else "cpu")
+    device = "cuda" if state.backend == "aws" else "cpu"
+    hyperparameters = suggest_for(report, device, backend=state.backend)
     suggested = hyperparameters.to_sagemaker()
     err_console.print("Suggested settings: " + ", ".join(f"{k}={v}" for k, v in suggested.items()))
+    for reason in suggestion_reasons(report, hyperparameters, device, backend=state.backend):
+        err_console.print(f"  [dim]•[/] {escape(reason)}")
     # last time's answers are the user's own, not suggestions: said so, and offered question by question
     kept = {name: value for name, value in state.overrides.items() if name in BASIC and value != suggested.get(name)}
     question = "Change any of them?"

@@ -140,6 +140,9 @@ class LocalBackend(Backend):
                                              "class_names": list(spec.class_names)})
         if jobs.read_status(folder) is not None:
             return self.describe_training(spec.job_name)  # started before: never twice
+        from sagewiz.core.backends import check_settings
+
+        check_settings(spec.hyperparameters, self.name)  # use_pretrained_model=1 needs installed weights
         try:
             jobs.write_spec(folder, {
                 "job_name": spec.job_name,
@@ -149,6 +152,7 @@ class LocalBackend(Backend):
                 "output_dir": str(path_of(spec.output_uri) / spec.job_name) if spec.output_uri else str(folder / "output"),
                 "device": "cuda" if spec.instance_type == CUDA else "cpu" if spec.instance_type == CPU else "auto",
                 "seed": 0,
+                **_pretrained(spec.hyperparameters),
             })
             process = jobs.launch(folder)
         except OSError as error:
@@ -368,6 +372,16 @@ class LocalBackend(Backend):
         record = self.ledger.find(self.name, kind, name)
         if record is not None and record.state not in ("deleted", _STATE_OF[status]):
             self.ledger.update(record.id, state=_STATE_OF[status])
+
+
+def _pretrained(hyperparameters) -> dict:
+    """The spec's word on the weights use_pretrained_model=1 starts from: the installed network's."""
+    if not hyperparameters.use_pretrained_model:
+        return {}
+    from sagewiz.core.model.pretrained import find_pretrained
+
+    network = find_pretrained(hyperparameters.num_layers, hyperparameters.image_shape_tuple)
+    return {"pretrained_weights": str(network.path), "pretrained_source": network.source} if network else {}
 
 
 def _training_job(job_name: str, status: dict) -> TrainingJob:

@@ -139,21 +139,41 @@ class Engine:
             load_checkpoint_params(model, params, source="The model channel's weights")
             self.say(f"Continuing from the model in the model channel ({info.job_name or 'earlier job'}, {info.epochs_trained} epochs)")
         elif hp.use_pretrained_model:
-            weights = self.spec.get("pretrained_weights")
-            if not weights:
-                raise ClientError("use_pretrained_model=1 needs ImageNet weights, and this computer can't download them.",
-                                  hint="Give a local weights file (a model.tar.gz of the same num_layers), or set use_pretrained_model=0.")
-            _, params = read_archive(weights)
-            keys, state = state_dict_keys(model), model.state_dict()
-            bare = {name.split(":", 1)[-1]: key for name, key in keys.items()}
-            with torch.no_grad():
-                for name, array in params.items():
-                    key = bare.get(name.split(":", 1)[-1])
-                    # fc1 is left out: a new last layer for the new classes
-                    if key is not None and not key.startswith("fc1") and tuple(state[key].shape) == array.shape:
-                        state[key].copy_(torch.from_numpy(array))
-            self.say(f"Starting from the pretrained weights in {weights}; only the last layer starts from scratch")
+            self._start_from_pretrained(model)
         return model.to(device)
+
+    def _start_from_pretrained(self, model: torch.nn.Module) -> None:
+        """Transfer learning, as the algorithm does it: every layer from the pretrained network but
+        the last (fc1), which starts afresh for these classes."""
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.model.params import load_params
+        from sagewiz.core.model.weights import state_dict_keys
+
+        weights = self.spec.get("pretrained_weights")
+        if not weights:
+            raise ClientError("use_pretrained_model=1 needs a pretrained network, and none is installed on this computer "
+                              "for this num_layers and image_shape.",
+                              hint="Install one with `sagewiz pretrained download 18` (or `sagewiz pretrained add FILE`), "
+                                   "or set use_pretrained_model=0.")
+        try:
+            params = {name.split(":", 1)[-1]: array for name, array in load_params(Path(weights)).items()}
+        except WizardError as error:
+            raise ClientError(f"The pretrained network in {weights} can't be read: {error.message}",
+                              hint="Add it again with `sagewiz pretrained add FILE` or `sagewiz pretrained download DEPTH`.") from None
+        state = model.state_dict()
+        wanted = {name.split(":", 1)[-1]: key for name, key in state_dict_keys(model).items() if not key.startswith("fc1.")}
+        missing = sorted(name for name in wanted if name not in params)
+        wrong = sorted(name for name, key in wanted.items() if name in params and tuple(params[name].shape) != tuple(state[key].shape))
+        if missing or wrong:
+            raise ClientError(f"The pretrained network in {weights} is not this network: "
+                              + "; ".join(filter(None, [f"missing {', '.join(missing[:3])}" if missing else "",
+                                                        f"other shapes for {', '.join(wrong[:3])}" if wrong else ""])) + ".",
+                              hint="Install the pretrained network for this num_layers with `sagewiz pretrained`.")
+        with torch.no_grad():
+            for name, key in wanted.items():
+                state[key].copy_(torch.from_numpy(params[name]))
+        self.say(f"Starting from the pretrained network ({self.spec.get('pretrained_source') or weights}); "
+                 "only the last layer starts from scratch")
 
     def _optimizer(self, hp, model: torch.nn.Module) -> torch.optim.Optimizer:
         params, lr = model.parameters(), hp.learning_rate

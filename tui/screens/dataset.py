@@ -248,7 +248,7 @@ class DatasetScreen(Screen[str]):
 
         device = "cuda" if self.state.backend == "aws" else "cpu"  # the size training will ask for there
         try:
-            prepared = pack_ahead(report, device, progress=lambda split, done, total: self.app.call_from_thread(
+            prepared = pack_ahead(report, device, backend=self.state.backend, progress=lambda split, done, total: self.app.call_from_thread(
                 self._packing, split, done, total))
         except WizardError as error:
             self.app.call_from_thread(self._pack_failed, error)

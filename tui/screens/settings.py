@@ -22,9 +22,11 @@ BASIC = ("epochs", "learning_rate", "mini_batch_size")
 ADVANCED = ("momentum", "weight_decay", "lr_scheduler_step", "lr_scheduler_factor", "top_k",
             "beta_1", "beta_2", "eps", "gamma", "checkpoint_frequency")
 CHOICES = {
+    "use_pretrained_model": ("0", "1"),  # the first is what an unset setting means
     "optimizer": ("sgd", "nag", "adam", "rmsprop"),
     "augmentation_type": ("none", "crop", "crop_color", "crop_color_transform"),
 }
+CHOICE_LABELS = {"use_pretrained_model": {"0": "0: learn from nothing", "1": "1: start from ImageNet"}}
 
 
 def _default_text(name: str) -> str:
@@ -93,6 +95,7 @@ class SettingsScreen(Screen[str]):
                         "(num_layers, image shape). " + lead)
             yield Static(lead, classes="lead")
             with VerticalScroll(id="form", can_focus=False):  # the fields take the focus; the form scrolls to them
+                yield Static(self._why(), id="why")
                 for name in BASIC:
                     with Horizontal(classes="field"):
                         yield Label(name, classes="name")
@@ -110,7 +113,8 @@ class SettingsScreen(Screen[str]):
                 for name, options in CHOICES.items():
                     with Horizontal(classes="field"):
                         yield Label(name, classes="name")
-                        yield Select([(o, o) for o in options], value=values[name], allow_blank=False, id=name)
+                        labels = CHOICE_LABELS.get(name, {})
+                        yield Select([(labels.get(o, o), o) for o in options], value=values[name], allow_blank=False, id=name)
                         yield Static("", id=f"{name}-yours", classes="yours")
                 with Collapsible(title="Advanced (F1 explains each)", collapsed=True, id="advanced"):
                     for name in ADVANCED:
@@ -167,6 +171,16 @@ class SettingsScreen(Screen[str]):
         if field.value.strip() == self.step_suggestion:
             field.value = schedule
         self.step_suggestion = schedule
+
+    def _why(self) -> str:
+        """Why the suggested settings suit these pictures, above the fields (it scrolls with them)."""
+        from sagewiz.core.journey import suggestion_reasons
+
+        if self.state.report is None or self.state.continue_from:  # an earlier model's network was not chosen for these
+            return ""
+        device = "cuda" if self.state.backend == "aws" else "cpu"
+        said = suggestion_reasons(self.state.report, self.state.suggested, device, backend=self.state.backend)
+        return "[dim]" + escape(" ".join(said)) + "[/]"
 
     def _suggestions(self) -> dict[str, str]:
         """What each field holds when it is left as suggested (the Advanced ones: SageMaker's default, "" when it decides)."""
@@ -225,6 +239,13 @@ class SettingsScreen(Screen[str]):
             return False
         except ValueError:
             verdict.update("[b red]tuning jobs must be a whole number from 0 (no tuning) to 50.[/]")
+            self.query_one("#next", Button).disabled = True
+            return False
+        from sagewiz.core.backends import refused_settings
+
+        refused = refused_settings(hp, self.state.backend)
+        if refused:  # accepted by the algorithm's rules, refused where it would run: said before anything starts
+            verdict.update("\n".join(f"[b red]{escape(message)}[/]" for _, message in refused))
             self.query_one("#next", Button).disabled = True
             return False
         if self.state.backend == "aws":
