@@ -161,3 +161,58 @@ def test_every_image_of_the_malformed_corpus_is_packed_or_reported(tmp_path):
             assert skipped == unusable
         assert all(s.reason for s in result.skipped)
         assert all(unpack_image_record(p).image for p in iter_records(result.rec_path))
+
+
+# --- pictures in the formats people have -------------------------------------------------------
+
+FORMATS = {"webp": ("WEBP", "WebP"), "heic": ("HEIF", "HEIC"), "avif": ("AVIF", "AVIF"), "bmp": ("BMP", "BMP"),
+           "tiff": ("TIFF", "TIFF"), "gif": ("GIF", "GIF")}
+
+
+def every_format(folder: Path) -> list[str]:
+    import pillow_heif  # noqa: F401 - HEIC is written through pillow-heif, read through sagewiz
+
+    pillow_heif.register_heif_opener()
+    names = []
+    for suffix, (fmt, _) in FORMATS.items():
+        photo(folder / f"pic.{suffix}", (60, 40), fmt, mode="P" if fmt == "GIF" else "RGB")
+        names.append(f"pic.{suffix}")
+    return names
+
+
+@pytest.mark.parametrize("pass_through", [True, False])
+def test_webp_heic_avif_bmp_tiff_and_gif_are_packed_as_jpeg_in_every_mode(tmp_path, pass_through):
+    names = every_format(tmp_path) + [photo(tmp_path / "plain.jpg").name, photo(tmp_path / "plain.png", fmt="PNG").name]
+    result = pack(tmp_path, names, PackOptions(pass_through=pass_through), workers=2)
+    assert result.packed == len(names) and not result.skipped
+    assert result.converted == {name: 1 for _, name in FORMATS.values()}  # JPEG and PNG are not conversions
+    packed = packed_images(result.rec_path)
+    assert [img.format for img in packed[:len(FORMATS)]] == ["JPEG"] * len(FORMATS)
+    assert all(img.size == (60, 40) and img.mode == "RGB" for img in packed[:len(FORMATS)])
+    if pass_through:  # what the algorithm reads already is still copied byte for byte, as im2rec does
+        records = [unpack_image_record(p).image for p in iter_records(result.rec_path)]
+        assert records[-2:] == [(tmp_path / "plain.jpg").read_bytes(), (tmp_path / "plain.png").read_bytes()]
+
+
+def test_an_animated_gif_is_packed_as_its_first_frame(tmp_path):
+    frames = [Image.new("RGB", (30, 20), colour) for colour in ((250, 0, 0), (0, 250, 0), (0, 0, 250))]
+    frames[0].save(tmp_path / "wave.gif", save_all=True, append_images=frames[1:], duration=100)
+    for pass_through in (True, False):
+        [img] = packed_images(pack(tmp_path, ["wave.gif"], PackOptions(pass_through=pass_through)).rec_path)
+        red, green, blue = img.convert("RGB").getpixel((15, 10))
+        assert red > 200 and green < 60 and blue < 60
+
+
+def test_a_picture_of_a_format_sagewiz_does_not_convert_is_still_skipped_in_pass_through(tmp_path):
+    photo(tmp_path / "old.jpg", fmt="PCX")
+    result = pack(tmp_path, ["old.jpg"], PackOptions(pass_through=True))
+    assert result.packed == 0 and "PCX" in result.skipped[0].reason
+
+
+def test_im2rec_says_how_many_of_each_format_it_converted(tmp_path, capsys):
+    every_format(tmp_path / "imgs" / "cat")
+    exts = ["--exts", *(f".{suffix}" for suffix in FORMATS)]
+    assert main(["im2rec", "--list", "--recursive", *exts, str(tmp_path / "data"), str(tmp_path / "imgs")]) == 0
+    assert main(["im2rec", "--pass-through", str(tmp_path / "data"), str(tmp_path / "imgs")]) == 0
+    said = " ".join(capsys.readouterr().err.split())
+    assert "6 converted to JPEG (AVIF 1, BMP 1, GIF 1, HEIC 1, TIFF 1, WebP 1)" in said

@@ -168,8 +168,10 @@ def test_files_that_are_not_pictures_get_a_plain_reason(tmp_path):
     }
     assert "empty" in reasons["empty.jpg"]
     assert all(reason and "Traceback" not in reason for reason in reasons.values())
-    gif = photo(tmp_path / "anim.jpg", data=encode(noise_image(_rng), "GIF"))
-    assert "GIF" in inspect_image(gif).problem
+    pcx = photo(tmp_path / "old.jpg", data=encode(noise_image(_rng), "PCX"))
+    assert "a PCX image; only JPEG, PNG, WebP" in inspect_image(pcx).problem
+    gif = inspect_image(photo(tmp_path / "anim.jpg", data=encode(noise_image(_rng), "GIF")))
+    assert gif.usable and gif.format == "GIF" and gif.converted_to_jpeg  # what it is, not what it is called
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
@@ -200,6 +202,44 @@ def test_unusual_colour_modes_are_converted_and_say_how(tmp_path, mode, expected
     assert info.problem is None and expected in info.conversion
     converted = to_rgb(Image.open(tmp_path / f"x.{fmt.lower()}"))
     assert converted.mode == "RGB" and converted.size == img.size
+
+
+def test_pictures_in_every_common_format_are_checked_and_will_become_jpeg(tmp_path):
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()  # to write the HEIC; sagewiz reads it by itself
+    kinds = {"webp": "WEBP", "heic": "HEIF", "avif": "AVIF", "bmp": "BMP", "tif": "TIFF", "gif": "GIF"}
+    for animal in ("cat", "dog"):
+        photos(tmp_path / animal, 2)
+        for suffix, fmt in kinds.items():
+            photo(tmp_path / animal / f"{animal}.{suffix}", fmt=fmt, size=(40, 30))
+    report = scan_dataset(tmp_path, mini_batch_size=1)
+    assert report.usable and report.usable_images == 16
+    assert report.formats == {"AVIF": 2, "BMP": 2, "GIF": 2, "HEIF": 2, "JPEG": 4, "TIFF": 2, "WEBP": 2}
+    assert report.converted == {"AVIF": 2, "BMP": 2, "GIF": 2, "HEIC": 2, "TIFF": 2, "WebP": 2}
+    [webp] = problems_about(report, "cat/cat.webp")
+    assert (webp.severity, webp.action) == ("info", "converted to JPEG") and "only JPEG and PNG" in webp.reason
+    assert "12 pictures will be converted to JPEG when packed (AVIF 2, BMP 2, GIF 2, HEIC 2, TIFF 2, WebP 2)." in report.summary
+
+
+def test_an_animated_gif_is_said_only_its_first_frame_is_used(tmp_path):
+    photos(tmp_path / "cat", 2)
+    photos(tmp_path / "dog", 2)
+    frames = [noise_image(_rng, (30, 20)) for _ in range(4)]
+    frames[0].save(tmp_path / "cat" / "wave.gif", save_all=True, append_images=frames[1:], duration=100)
+    report = scan_dataset(tmp_path, mini_batch_size=1)
+    [gif] = problems_about(report, "cat/wave.gif")
+    assert gif.severity == "warning" and gif.action == "converted to JPEG"
+    assert "animation of 4 frames" in gif.reason and "only the first" in gif.reason
+    assert report.counts["train"]["cat"] + report.counts["test"]["cat"] == 3
+
+
+def test_a_phone_photo_stored_on_its_side_is_measured_upright_as_it_is_packed(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 80×40, shown (and packed) 40×80
+    photo(tmp_path / "phone.jpg", data=encode(noise_image(_rng, (80, 40)), "JPEG", exif=exif))
+    info = inspect_image(tmp_path / "phone.jpg")
+    assert (info.width, info.height) == (40, 80)
 
 
 def test_plain_rgb_needs_no_conversion(tmp_path):

@@ -16,7 +16,9 @@ from typing import Iterator
 from sagewiz.core.dataset.report import INFO, LAYOUT_POOL, LAYOUT_SPLITS, WARNING, Problem
 from sagewiz.core.errors import InputError
 
-IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png")  # compared on the lower-cased suffix, like im2rec
+# Compared on the lower-cased suffix, like im2rec. JPEG and PNG are packed as they are; the
+# others (images.CONVERTED_FORMATS) become JPEG when packed.
+IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".tif", ".tiff", ".gif")
 SPLIT_FOLDERS = {"train": "train", "test": "test", "validation": "validation", "val": "validation"}
 SPLIT_ORDER = ("train", "validation", "test")
 
@@ -133,7 +135,7 @@ def _outside_classes(walk: Walk, root: str, entry: os.DirEntry, where: str) -> N
 
 def _ignore(walk: Walk, relpath: str) -> None:
     walk.ignored += 1
-    walk.problems.append(Problem(relpath, INFO, "not a .jpg, .jpeg or .png file", "ignored"))
+    walk.problems.append(Problem(relpath, INFO, "not a picture file (.jpg, .png, .webp, .heic, .bmp, .tiff, .gif…)", "ignored"))
 
 
 def _files_under(walk: Walk, root: str, folder: str) -> Iterator[str]:

@@ -113,6 +113,7 @@ def _show_packs(reports: list[PackReport]) -> None:
         err_console.print(
             f"Packed {result.packed:,} of {result.listed:,} images from {report.list_path.name} into "
             f"{result.rec_path.name} ({result.bytes_written / 1e6:,.1f} MB)"
+            + (f"; {_converted(result.converted)}" if result.converted else "")
             + (f"; [yellow]{len(result.skipped):,} skipped[/]:" if result.skipped else ".")
         )
         if result.skipped:
@@ -121,3 +122,9 @@ def _show_packs(reports: list[PackReport]) -> None:
             # the reason wraps first, then the path; in a narrow terminal a block of lines per file
             rows = [(escape(skipped.path), escape(skipped.reason)) for skipped in result.skipped]
             err_console.print(fitted_table(("file", "why it was skipped"), rows, give_way=[(1, 16), (0, 24)]))
+
+
+def _converted(by_format: dict[str, int]) -> str:
+    total = sum(by_format.values())
+    each = ", ".join(f"{name} {n:,}" for name, n in sorted(by_format.items()))
+    return f"{total:,} converted to JPEG ({each}), which the algorithm reads"
