@@ -290,18 +290,33 @@ def test_same_photo_in_train_and_test_is_flagged_as_leakage(tmp_path):
     assert problem.severity == "warning" and "test" in problem.reason
 
 
-def test_duplicates_within_a_split_are_noted_and_conflicting_labels_warned(tmp_path):
+def test_the_same_picture_twice_in_a_class_weighs_double_and_in_two_classes_is_a_label_conflict(tmp_path):
     for animal in ("cat", "dog"):
         photos(tmp_path / "train" / animal, 3)
         photos(tmp_path / "test" / animal, 1, prefix="t")
     train = tmp_path / "train"
     photo(train / "cat" / "again.jpg", data=(train / "cat" / "img000.jpg").read_bytes())
-    photo(train / "dog" / "which.jpg", data=(train / "cat" / "img001.jpg").read_bytes())
     report = scan_dataset(tmp_path, mini_batch_size=1)
     [same_class] = problems_about(report, "train/cat/img000.jpg")  # the first by name is kept as the original
-    assert same_class.severity == "info" and "train/cat/again.jpg" in same_class.reason
-    [other_class] = problems_about(report, "train/dog/which.jpg")
-    assert other_class.severity == "warning" and "'cat'" in other_class.reason
+    assert same_class.severity == "warning" and "train/cat/again.jpg" in same_class.reason and "weighs double" in same_class.reason
+    assert report.usable  # a copy in its own class is the user's choice to make
+
+    photo(train / "dog" / "which.jpg", data=(train / "cat" / "img001.jpg").read_bytes())
+    report = scan_dataset(tmp_path, mini_batch_size=1)
+    [conflict] = problems_about(report, "train/dog/which.jpg")
+    assert conflict.severity == "error" and "train/cat/img001.jpg" in conflict.reason and "label conflict" in conflict.reason
+    assert not report.usable
+    assert any("train/cat/img001.jpg" in fix and "train/dog/which.jpg" in fix for fix in report.summary)
+
+
+def test_a_picture_in_train_of_one_class_and_test_of_another_is_a_label_conflict_too(tmp_path):
+    for animal in ("cat", "dog"):
+        photos(tmp_path / "train" / animal, 3)
+        photos(tmp_path / "test" / animal, 1, prefix="t")
+    photo(tmp_path / "test" / "dog" / "cat-really.jpg", data=(tmp_path / "train" / "cat" / "img002.jpg").read_bytes())
+    report = scan_dataset(tmp_path, mini_batch_size=1)
+    [conflict] = problems_about(report, "test/dog/cat-really.jpg")
+    assert conflict.severity == "error" and "train/cat/img002.jpg" in conflict.reason
 
 
 def test_copies_in_a_folder_to_be_split_are_flagged_if_the_split_separates_them(tmp_path):

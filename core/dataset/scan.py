@@ -283,10 +283,17 @@ class _Assembler:
                 if copy is anchor:
                     continue
                 if copy.label_folder != anchor.label_folder:
-                    reason, severity = f"the same picture as {anchor.relpath}, which is in class '{anchor.label_folder}'", WARNING
-                elif where[copy.relpath] != where[anchor.relpath] == "train":
+                    # one picture, two answers: the model is taught both, and scored against both
+                    self._error(copy.relpath, f"the same picture as {anchor.relpath}, which is in class '{anchor.label_folder}': a "
+                                f"label conflict, one picture can't be both '{anchor.label_folder}' and '{copy.label_folder}'",
+                                f"Keep only one of {anchor.relpath} and {copy.relpath}: delete the copy in the wrong class.")
+                    continue
+                if where[copy.relpath] != where[anchor.relpath] == "train":
                     reason, severity = (f"the same picture as {anchor.relpath}: it is in {where[anchor.relpath]} and "
                                         f"{where[copy.relpath]}{after}, so the test score will look better than it is"), WARNING
+                elif where[copy.relpath] == where[anchor.relpath] == "train":
+                    reason, severity = (f"the same picture as {anchor.relpath}, in the same class: it weighs double in training "
+                                        "(delete one copy unless that is what you want)"), WARNING
                 else:
                     reason, severity = f"the same picture as {anchor.relpath}", INFO
                 self.problems.append(Problem(copy.relpath, severity, reason, "kept"))
