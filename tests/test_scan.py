@@ -461,6 +461,63 @@ def test_a_folder_that_links_to_itself_is_walked_once(tmp_path):
     assert report.total_images == 4  # the link leads back to a folder already walked
 
 
+def test_a_link_back_to_the_parent_is_said_and_no_picture_counts_in_two_classes(tmp_path):
+    """The issue's folder: train/cats/loop -> .. made the check count 17 cats for 11."""
+    photos(tmp_path / "train" / "cats", 11)
+    photos(tmp_path / "train" / "dogs", 6)
+    for animal in ("cats", "dogs"):
+        photos(tmp_path / "test" / animal, 2, prefix="t")
+    (tmp_path / "train" / "cats" / "loop").symlink_to("..")
+    report = scan_dataset(tmp_path, mini_batch_size=1)
+    assert report.counts["train"] == {"cats": 11, "dogs": 6} and report.total_images == 21
+    [loop] = problems_about(report, "train/cats/loop")
+    assert loop.severity == "warning" and loop.action == "not followed"
+    assert "a link back to train/, which holds it" in loop.reason
+
+
+def test_a_link_to_a_sibling_class_is_said_and_its_pictures_stay_in_their_own_class(tmp_path):
+    photos(tmp_path / "cats", 4)
+    photos(tmp_path / "dogs", 3)
+    (tmp_path / "cats" / "more").symlink_to(tmp_path / "dogs")  # met before dogs/ itself is walked
+    (tmp_path / "kittens").symlink_to("cats")  # a class folder that is a link to another
+    report = scan_dataset(tmp_path, mini_batch_size=1)
+    assert [c.name for c in report.classes] == ["cats", "dogs"]
+    assert report.total_images == 7 and {n: report.counts["train"][n] + report.counts["test"][n] for n in ("cats", "dogs")} == {"cats": 4, "dogs": 3}
+    [more] = problems_about(report, "cats/more")
+    assert "a link to dogs/, which is listed already" in more.reason and more.action == "not followed"
+    [kittens] = problems_about(report, "kittens")
+    assert "a link to cats/" in kittens.reason
+
+
+def test_a_folder_outside_linked_in_twice_is_walked_once(tmp_path):
+    photos(tmp_path / "elsewhere", 3)
+    photos(tmp_path / "data" / "dogs", 3)
+    (tmp_path / "data" / "cats").symlink_to(tmp_path / "elsewhere")  # the usual reason for a link: followed
+    (tmp_path / "data" / "dogs" / "oops").symlink_to(tmp_path / "elsewhere")
+    report = scan_dataset(tmp_path / "data", mini_batch_size=1)
+    assert report.total_images == 6 and report.usable
+    [oops] = problems_about(report, "dogs/oops")
+    assert "a link to cats/" in oops.reason
+
+
+def test_a_link_to_a_single_picture_counts_it_once_where_it_really_is(tmp_path):
+    photos(tmp_path / "cats", 3)
+    photos(tmp_path / "dogs", 3)
+    (tmp_path / "cats" / "a-dog.jpg").symlink_to(tmp_path / "dogs" / "img001.jpg")  # sorted before the real one
+    (tmp_path / "dogs" / "same.jpg").symlink_to("img002.jpg")
+    (tmp_path / "elsewhere.jpg").write_bytes((tmp_path / "cats" / "img000.jpg").read_bytes())
+    (tmp_path / "cats" / "outside.jpg").symlink_to(tmp_path / "elsewhere.jpg")  # the only way to it: a picture
+    report = scan_dataset(tmp_path, mini_batch_size=1)
+    scanned = {path for split in report.images.values() for path, _ in split}
+    assert "dogs/img001.jpg" in scanned and "cats/a-dog.jpg" not in scanned and "dogs/same.jpg" not in scanned
+    [linked] = problems_about(report, "cats/a-dog.jpg")
+    assert linked.severity == "warning" and "a link to dogs/img001.jpg, which is counted already" in linked.reason
+    [same] = problems_about(report, "dogs/same.jpg")
+    assert same.severity == "info" and same.action == "not followed"
+    assert "cats/outside.jpg" in scanned  # a link to a picture outside is that picture (here, a copy of img000)
+    assert report.total_images == 3 + 3 + 1 + 1  # and elsewhere.jpg itself, a picture outside any class folder
+
+
 def test_empty_folder_is_not_usable_and_says_where_images_go(tmp_path):
     (tmp_path / "cat").mkdir()
     report = scan_dataset(tmp_path)
