@@ -139,19 +139,25 @@ def test_a_list_with_damaged_lines_packs_the_rest_and_names_the_lines(tmp_path, 
     assert "Skipped line 2" in err and "Skipped line 3" in err and "Packed 1 of 1" in err
 
 
-def test_every_image_of_the_malformed_corpus_is_packed_or_reported(tmp_path):
-    from corpus import SKIPPED, make_malformed_corpus
+def test_every_image_of_the_malformed_corpus_is_packed_converted_or_reported_and_none_twice(tmp_path):
+    from corpus import CONVERTED, NOT_FOLLOWED, SKIPPED, make_malformed_corpus
+    from sagewiz.core.dataset.walk import IMAGE_EXTENSIONS
 
     expected = make_malformed_corpus(tmp_path / "photos")
     unusable = {path for path, outcome in expected.items() if outcome == SKIPPED}
-    make_lists(Im2recRequest(tmp_path / "data", tmp_path / "photos", recursive=True))
-    listed = (tmp_path / "data.lst").read_text().splitlines()
+    listing = make_lists(Im2recRequest(tmp_path / "data", tmp_path / "photos", recursive=True, exts=IMAGE_EXTENSIONS))
+    assert sorted(left.path for left in listing.left_out) == sorted(p for p, o in expected.items() if o == NOT_FOLLOWED)
+    listed = [line.split("\t")[-1] for line in (tmp_path / "data.lst").read_text().splitlines()]
+    assert len(listed) == len(set(listed)) and listing.classes == {"cat": 0, "dog": 1}  # the links added no class
+    assert set(listed) == {p for p, o in expected.items() if o not in ("ignored", NOT_FOLLOWED)}
+    to_jpeg = {p for p, o in expected.items() if o == CONVERTED and not p.endswith((".png", ".jpg"))}
     for pass_through in (True, False):
         [report] = pack_lists(Im2recRequest(tmp_path / "data", tmp_path / "photos", pass_through=pass_through, num_thread=2))
         result = report.result
         # nothing is silently dropped: every listed image is either in the .rec or reported
         assert result.listed == len(listed) == result.packed + len(result.skipped)
         assert result.packed == sum(1 for _ in iter_records(result.rec_path))
+        assert sum(result.converted.values()) == len(to_jpeg)  # WebP, HEIC, BMP, TIFF, two GIFs: in either mode
         skipped = {s.path for s in result.skipped}  # as written in the .lst
         if pass_through:
             # pass-through never decodes, so it catches broken framing (empty, truncated, not an
@@ -160,7 +166,8 @@ def test_every_image_of_the_malformed_corpus_is_packed_or_reported(tmp_path):
         else:
             assert skipped == unusable
         assert all(s.reason for s in result.skipped)
-        assert all(unpack_image_record(p).image for p in iter_records(result.rec_path))
+        images = [unpack_image_record(p).image for p in iter_records(result.rec_path)]
+        assert all(image.startswith((b"\xff\xd8", b"\x89PNG")) for image in images)  # all the algorithm can read
 
 
 # --- pictures in the formats people have -------------------------------------------------------

@@ -377,11 +377,13 @@ def test_class_only_in_test_is_an_error_and_class_only_in_train_a_warning(tmp_pa
     assert owl.severity == "error" and fox.severity == "warning" and not report.usable
 
 
-def test_every_file_in_the_malformed_corpus_is_counted_or_reported(tmp_path):
+def test_every_file_in_the_malformed_corpus_is_counted_or_reported_and_none_twice(tmp_path):
     expected = make_malformed_corpus(tmp_path)
     report = scan_dataset(tmp_path, mini_batch_size=1)
     by_path = {p.path: p for p in report.problems}
-    scanned = {path for split in report.images.values() for path, _ in split}
+    pairs = [pair for split in report.images.values() for pair in split]
+    scanned = {path for path, _ in pairs}
+    assert len(pairs) == len(scanned) == report.usable_images  # no picture in two splits or two classes
     for path, outcome in expected.items():
         if outcome == "ok":
             assert path in scanned and path not in by_path, path
@@ -389,12 +391,34 @@ def test_every_file_in_the_malformed_corpus_is_counted_or_reported(tmp_path):
             assert path in scanned and by_path[path].action.startswith("converted"), path
         elif outcome == "skipped":
             assert path not in scanned and by_path[path].action == "skipped", path
+        elif outcome == "not followed":
+            assert path not in scanned and by_path[path].action == "not followed", path
+        elif outcome in ("duplicate", "conflict"):
+            assert path in scanned, path
         else:
             assert by_path[path].action == "ignored" and by_path[path].severity == "info", path
-    assert report.total_images == sum(outcome != "ignored" for outcome in expected.values())
-    assert report.usable_images == sum(outcome in ("ok", "converted") for outcome in expected.values())
-    assert report.usable
+    counted = {path: outcome for path, outcome in expected.items() if outcome not in ("ignored", "not followed")}
+    assert report.total_images == len(counted)
+    assert report.usable_images == sum(outcome not in ("skipped",) for outcome in counted.values())
+    for animal in ("cat", "dog"):  # the links to dog/ and back to the top added nothing to cat
+        usable = sum(path.startswith(f"{animal}/") and outcome != "skipped" for path, outcome in counted.items())
+        assert sum(report.counts[split][animal] for split in report.counts) == usable, animal
+    assert "a link back to the top folder" in by_path["cat/loop"].reason and "dog/" in by_path["cat/dogs"].reason
+    assert "dog/good.png" in by_path["dog/again.png"].reason
+    assert report.converted == {"BMP": 1, "GIF": 2, "HEIC": 1, "TIFF": 1, "WebP": 1}
+    assert "animation of 3 frames" in by_path["dog/wave.gif"].reason
+    twins = {"cat/good0.jpg", "cat/twice.jpg"}
+    [double] = [p for p in report.problems if p.path in twins and (twins - {p.path}).pop() in p.reason]
+    assert double.severity == "warning"  # weighs double, or is in train and test after the split
+    [conflict] = [p for p in report.problems if p.severity == "error"]
+    assert conflict.path == "dog/which.jpg" and "cat/good1.jpg" in conflict.reason and "label conflict" in conflict.reason
+    assert not report.usable
     json.dumps(report.to_dict())
+
+
+def test_the_malformed_corpus_without_its_label_conflict_can_be_trained_on(tmp_path):
+    make_malformed_corpus(tmp_path, label_conflict=False)
+    assert scan_dataset(tmp_path, mini_batch_size=1).usable
 
 
 def test_missing_folder_raises_input_error_with_hint(tmp_path):

@@ -215,7 +215,7 @@ class _Assembler:
 
     def _check_classes(self, pictures: list[tuple[FoundPicture, ImageInfo, str]], classes: list[str]) -> None:
         if not self.walk.found and not self.walk.stray_images:
-            self._error(".", "no pictures (.jpg, .png, .webp, .heic, .bmp, .tiff, .gif…) were found", f"Put your pictures in one folder per class inside {self.root}, "
+            self._error(".", "no pictures (JPEG, PNG, WebP, HEIC, AVIF, BMP, TIFF or GIF) were found", f"Put your pictures in one folder per class inside {self.root}, "
                         "for example cat/ and dog/ (or train/cat/, train/dog/, test/cat/ and test/dog/).")
             return
         present: dict[str, set[str]] = defaultdict(set)
@@ -291,8 +291,9 @@ class _Assembler:
                 if where[copy.relpath] != where[anchor.relpath] == "train":
                     reason, severity = (f"the same picture as {anchor.relpath}: it is in {where[anchor.relpath]} and "
                                         f"{where[copy.relpath]}{after}, so the test score will look better than it is"), WARNING
-                elif where[copy.relpath] == where[anchor.relpath] == "train":
-                    reason, severity = (f"the same picture as {anchor.relpath}, in the same class: it weighs double in training "
+                elif where[copy.relpath] == where[anchor.relpath]:
+                    weight = "in training" if where[copy.relpath] == "train" else f"in the {where[copy.relpath]} score"
+                    reason, severity = (f"the same picture as {anchor.relpath}, in the same class: it weighs double {weight} "
                                         "(delete one copy unless that is what you want)"), WARNING
                 else:
                     reason, severity = f"the same picture as {anchor.relpath}", INFO

@@ -162,7 +162,7 @@ def _outside_classes(walk: Walk, root: str, entry: os.DirEntry, where: str) -> N
 
 def _ignore(walk: Walk, relpath: str) -> None:
     walk.ignored += 1
-    walk.problems.append(Problem(relpath, INFO, "not a picture file (.jpg, .png, .webp, .heic, .bmp, .tiff, .gif…)", "ignored"))
+    walk.problems.append(Problem(relpath, INFO, "not a picture file (JPEG, PNG, WebP, HEIC, AVIF, BMP, TIFF or GIF)", "ignored"))
 
 
 def _files_under(walk: Walk, root: str, folder: str, visits: FolderVisits) -> Iterator[tuple[str, bool]]:
