@@ -30,11 +30,16 @@ def open_backend(name: str, *, ledger: Ledger | None = None, region: str | None 
 
 def refused_settings(hyperparameters, backend: str) -> list[tuple[str, str]]:
     """What ``backend`` refuses of settings the algorithm's own rules accept, as (field, message):
-    on SageMaker, use_pretrained_model=1 outside the ImageNet networks; on this computer,
-    use_pretrained_model=1 without a pretrained network installed for that depth and picture size.
-    Checked before anything is packed, uploaded or started. Raises nothing."""
-    if not hyperparameters.use_pretrained_model:
-        return []
+    on both, a depth whose network can't be built at image_shape's size (the job would fail once
+    started, on SageMaker after billing its instance); on SageMaker, use_pretrained_model=1
+    outside the ImageNet networks; on this computer, use_pretrained_model=1 without a pretrained
+    network installed for that depth and picture size. Checked before anything is packed,
+    uploaded or started. Raises nothing."""
+    from sagewiz.core.hyperparams import network_problems
+
+    unbuildable = network_problems(hyperparameters)
+    if unbuildable or not hyperparameters.use_pretrained_model:
+        return unbuildable  # no pretrained weights exist for a network that can't be built
     if backend != "local":
         from sagewiz.core.hyperparams import sagemaker_pretrained_problems
 

@@ -171,10 +171,24 @@ def _predict_one(path: str, predict: Callable[[bytes, str], Prediction]) -> Pred
             data = file.read()
     except OSError as error:
         return UnreadableImage(path, f"can't read the file: {error.strerror or error}")
+    if content_type_of(data) == "application/x-image":
+        data = _as_jpeg(data)
     try:
         return predict(data, content_type_of(data))
     except ImageRejectedError as error:
         return UnreadableImage(path, f"the endpoint refused it: {error.message}")
+
+
+def _as_jpeg(data: bytes) -> bytes:
+    """A WebP, HEIC, BMP… test picture as the JPEG it was packed as for training (the algorithm's
+    endpoint reads only JPEG and PNG); anything else as it is, for the endpoint to judge."""
+    from sagewiz.core.dataset.packer import PackOptions, UnusableImage
+    from sagewiz.core.dataset.reencode import convert_to_jpeg
+
+    try:
+        return convert_to_jpeg(data, PackOptions())[0]
+    except UnusableImage:
+        return data
 
 
 def _score(items: list[tuple[str, int]], answers: dict[int, Prediction], unreadable: list[UnreadableImage],

@@ -268,6 +268,21 @@ def sagemaker_pretrained_problems(hp: Hyperparameters) -> list[tuple[str, str]]:
     return problems
 
 
+def network_problems(hp: Hyperparameters) -> list[tuple[str, str]]:
+    """Settings the algorithm accepts one by one but whose network can't be built, as (field,
+    message): a depth of the other network family for image_shape's height (MXNet's builder
+    raises for them, so the job would fail after its instance was paid for). A refusal on
+    every backend, not a warning (:func:`sagewiz.core.backends.refused_settings`)."""
+    _, height, _ = hp.image_shape_tuple
+    small_net = hp.num_layers in SMALL_IMAGE_LAYERS
+    if small_net == (height <= SMALL_NETWORK_MAX_SIDE):
+        return []
+    fits = SMALL_IMAGE_LAYERS if height <= SMALL_NETWORK_MAX_SIDE else LARGE_IMAGE_LAYERS
+    return [("num_layers", f"num_layers {hp.num_layers} does not match image_shape {hp.image_shape}: the network for "
+                           f"{height}-pixel images comes in depths {', '.join(map(str, fits))}, so the network can't be built. "
+                           "Pick one of those, or change image_shape.")]
+
+
 def parse_hyperparameters(mapping: Mapping[str, Any] | None = None, /, **values: Any) -> Hyperparameters:
     """Build :class:`Hyperparameters` from a mapping and/or keyword values (keywords win).
     Values may be Python values or SageMaker's strings. Raises one :class:`HyperparameterError`
@@ -360,12 +375,6 @@ def warnings(hp: Hyperparameters, *, num_training_samples: int | None = None, de
         found.append(f"num_training_samples is {hp.num_training_samples} but the training set has {num_training_samples} "
                      "pictures; with a mismatch the learning-rate schedule misbehaves. Set it to the real count.")
     _, height, width = hp.image_shape_tuple
-    small_net = hp.num_layers in SMALL_IMAGE_LAYERS
-    if small_net != (height <= SMALL_NETWORK_MAX_SIDE):
-        fits = SMALL_IMAGE_LAYERS if height <= SMALL_NETWORK_MAX_SIDE else LARGE_IMAGE_LAYERS
-        found.append(f"num_layers {hp.num_layers} does not match image_shape {hp.image_shape}: the network for "
-                     f"{height}-pixel images comes in depths {', '.join(map(str, fits))}, so the network can't be built. "
-                     "Pick one of those, or change image_shape.")
     if device is not None and device.lower() == "cpu" and hp.num_layers > CPU_MAX_COMFORTABLE_LAYERS:
         found.append(f"num_layers {hp.num_layers} on a CPU will be very slow; try 18 (or 20 for small pictures), "
                      "or train on a GPU.")

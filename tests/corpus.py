@@ -16,9 +16,12 @@ from pathlib import Path
 
 from PIL import Image
 
-# What sagewiz should do with a file: use it as is, convert it to 8-bit RGB, skip it (it can't
-# be used), or ignore it (not an image file at all).
+# What sagewiz should do with a file: use it as is, convert it (to 8-bit RGB, or to JPEG), skip
+# it (it can't be used), or ignore it (not an image file at all); a link that leads to what is
+# counted already is not followed; a copy in its own class is used and said (it weighs double);
+# a copy in another class is a label conflict (an error naming both files).
 OK, CONVERTED, SKIPPED, IGNORED = "ok", "converted", "skipped", "ignored"
+NOT_FOLLOWED, DUPLICATE, CONFLICT = "not followed", "duplicate", "conflict"
 
 
 def noise_image(rng: random.Random, size: tuple[int, int] = (48, 32), mode: str = "RGB") -> Image.Image:
@@ -54,11 +57,20 @@ def sixteen_bit_png(rng: random.Random, size: tuple[int, int] = (40, 30)) -> byt
     return encode(img, "PNG")
 
 
-def make_malformed_corpus(root: Path, seed: int = 7) -> dict[str, str]:
+def animated_gif(rng: random.Random, frames: int = 3) -> bytes:
+    first, *rest = (noise_image(rng, (40, 30)) for _ in range(frames))
+    return encode(first, "GIF", save_all=True, append_images=rest, duration=100)
+
+
+def make_malformed_corpus(root: Path, seed: int = 7, *, label_conflict: bool = True) -> dict[str, str]:
     """Write the corpus under ``root`` (``root/cat``, ``root/dog``) and return
     ``{path relative to root (posix): expected outcome}``, the outcome being one of
-    ``"ok"``, ``"converted"``, ``"skipped"`` (an image file that can't be used) or
-    ``"ignored"`` (not an image file)."""
+    ``"ok"``, ``"converted"``, ``"skipped"`` (an image file that can't be used),
+    ``"ignored"`` (not an image file), ``"not followed"`` (a link), ``"duplicate"`` or
+    ``"conflict"``. Without ``label_conflict`` the corpus can be trained on."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()  # to write the iPhone picture
     rng = random.Random(seed)
     files: dict[str, tuple[bytes, str]] = {}
     for animal in ("cat", "dog"):
@@ -87,8 +99,25 @@ def make_malformed_corpus(root: Path, seed: int = 7) -> dict[str, str]:
 
     files["cat/notes.txt"] = (b"cats photographed in 2024\n", IGNORED)
 
+    # what browsers save, what iPhones take, what scanners and old cameras write: all become JPEG
+    files["cat/browser.webp"] = (encode(noise_image(rng), "WEBP"), CONVERTED)
+    files["dog/iphone.heic"] = (encode(noise_image(rng), "HEIF"), CONVERTED)
+    files["cat/scanner.bmp"] = (encode(noise_image(rng), "BMP"), CONVERTED)
+    files["dog/camera.tiff"] = (encode(noise_image(rng), "TIFF"), CONVERTED)
+    files["cat/still.gif"] = (encode(noise_image(rng).convert("P"), "GIF"), CONVERTED)
+    files["dog/wave.gif"] = (animated_gif(rng), CONVERTED)
+
+    files["cat/twice.jpg"] = (files["cat/good0.jpg"][0], DUPLICATE)  # weighs double
+    if label_conflict:
+        files["dog/which.jpg"] = (files["cat/good1.jpg"][0], CONFLICT)  # a cat, or a dog?
+
     for relative, (data, _) in files.items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    return {relative: outcome for relative, (_, outcome) in files.items()}
+    outcomes = {relative: outcome for relative, (_, outcome) in files.items()}
+    links = {"cat/loop": "..", "cat/dogs": "../dog", "dog/again.png": "good.png"}  # parent, sibling class, a picture
+    for relative, target in links.items():
+        (root / relative).symlink_to(target)
+        outcomes[relative] = NOT_FOLLOWED
+    return outcomes

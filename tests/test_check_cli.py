@@ -46,10 +46,17 @@ def test_the_malformed_corpus_is_reported_file_by_file_without_a_traceback(tmp_p
     make_malformed_corpus(tmp_path / "photos")
     code = main(["check", str(tmp_path / "photos"), "--mini-batch-size", "1"])
     text = "".join(capsys.readouterr())
-    assert code == 0
-    for name in ("truncated.jpg", "bomb.png", "cmyk.jpg", "notes.txt"):
+    assert code == 2  # one picture is both a cat and a dog
+    for name in ("truncated.jpg", "bomb.png", "cmyk.jpg", "notes.txt", "cat/loop", "dog/iphone.heic", "dog/which.jpg", "cat/good1.jpg"):
         assert name in text
-    assert "skipped" in text and "Traceback" not in text
+    assert "skipped" in text and "not followed" in text and "converted to JPEG" in text and "Traceback" not in text
+
+
+def test_without_the_label_conflict_the_corpus_is_ready_and_the_summary_counts_each_conversion(tmp_path, capsys):
+    make_malformed_corpus(tmp_path / "photos", label_conflict=False)
+    assert main(["check", str(tmp_path / "photos"), "--mini-batch-size", "1"]) == 0
+    said = " ".join("".join(capsys.readouterr()).split())
+    assert "6 pictures will be converted to JPEG when packed (BMP 1, GIF 2, HEIC 1, TIFF 1, WebP 1)." in said
 
 
 def test_a_dataset_that_cant_train_exits_2_and_says_what_to_do(tmp_path, capsys):
@@ -85,7 +92,7 @@ def test_a_bad_mini_batch_size_exits_1(tmp_path, capsys):
 
 
 def test_the_real_console_script_checks_the_malformed_corpus_and_a_missing_folder(tmp_path):
-    make_malformed_corpus(tmp_path / "photos")
+    make_malformed_corpus(tmp_path / "photos", label_conflict=False)
     command = [sys.executable, "-m", "sagewiz.tui.cli", "check"]
     ok = subprocess.run([*command, str(tmp_path / "photos"), "--json", "--mini-batch-size", "1"], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr

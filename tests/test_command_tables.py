@@ -84,7 +84,7 @@ def test_the_regions_table_reads_with_every_type_and_price_whole(account_with_a_
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_problems_a_check_found_read_with_every_file_and_action_whole(tmp_path, terminal, capsys, width):
-    make_malformed_corpus(tmp_path / "photos")
+    make_malformed_corpus(tmp_path / "photos", label_conflict=False)
     terminal(width)
     assert main(["check", str(tmp_path / "photos"), "--mini-batch-size", "1"]) == 0
     text = capsys.readouterr().err
@@ -94,7 +94,7 @@ def test_the_problems_a_check_found_read_with_every_file_and_action_whole(tmp_pa
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_files_im2rec_skipped_read_with_every_path_whole(tmp_path, terminal, capsys, width):
-    make_malformed_corpus(tmp_path / "photos")
+    make_malformed_corpus(tmp_path / "photos", label_conflict=False)
     deep = tmp_path / "photos" / "dog" / "holiday 2026 on the coast" / "IMG_20260701_181512_cut_off.jpg"
     deep.parent.mkdir(parents=True)
     deep.write_bytes(b"\xff\xd8\xff\xe0 cut off")

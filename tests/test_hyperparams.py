@@ -343,6 +343,23 @@ def test_an_emptied_setting_is_left_to_sagemaker_rather_than_to_the_suggestion()
     assert "top_k" not in emptied.to_sagemaker() and "lr_scheduler_step" not in emptied.to_sagemaker()
 
 
+@pytest.mark.parametrize("backend", ["local", "aws"])
+@pytest.mark.parametrize("depth, shape, fits", [(20, "3,224,224", "18, 34, 50"), (20, "3,32,32", "18, 34, 50"), (18, "3,28,28", "20, 32, 44")])
+def test_a_network_that_cant_be_built_is_refused_on_both_backends_not_merely_warned(backend, depth, shape, fits):
+    from sagewiz.core.backends import check_settings, refused_settings
+
+    impossible = Hyperparameters(**REQUIRED, num_layers=depth, image_shape=shape)
+    [(field, message)] = refused_settings(impossible, backend)
+    assert field == "num_layers" and message.startswith(f"num_layers {depth} does not match image_shape {shape}")
+    assert "the network can't be built" in message and fits in message
+    assert not any("can't be built" in w for w in warnings(impossible))  # said once, as a refusal
+    with pytest.raises(HyperparameterError) as raised:
+        check_settings(impossible, backend)
+    assert message in raised.value.message
+    buildable = Hyperparameters(**REQUIRED, num_layers=20 if depth == 18 else 18, image_shape=shape)
+    assert refused_settings(buildable, backend) == []
+
+
 def test_mini_batch_larger_than_dataset_is_warned_with_sagemakers_wording():
     hp = Hyperparameters(num_classes=2, num_training_samples=20, mini_batch_size=32, num_layers=18)
     (warning,) = [w for w in warnings(hp) if "mini_batch_size" in w]
@@ -357,8 +374,6 @@ def test_things_that_are_allowed_but_probably_a_mistake_are_warned():
     assert any("152" in w and "CPU" in w for w in warnings(deep, device="cpu"))
     assert not any("CPU" in w for w in warnings(deep, device="cuda"))
     assert any("top_k" in w for w in warnings(Hyperparameters(**REQUIRED, num_layers=18, top_k=5)))
-    mismatch = Hyperparameters(**REQUIRED, num_layers=20)  # small-image depth at 224 px
-    assert any("num_layers 20" in w for w in warnings(mismatch))
     ignored = Hyperparameters(**REQUIRED, num_layers=18, beta_1=0.8)  # sgd ignores beta_1
     assert any("beta_1" in w and "adam" in w for w in warnings(ignored))
     recount = Hyperparameters(**REQUIRED, num_layers=18)

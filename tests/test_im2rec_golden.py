@@ -72,3 +72,38 @@ def test_resized_records_hold_the_same_images_as_mxnet_at_the_same_sizes(tmp_pat
             # different resamplers and encoders, same picture: mean absolute difference per channel
             diff = sum(abs(x - y) for x, y in zip(a.tobytes(), b.tobytes()))
             assert diff / len(a.tobytes()) < 12, key
+
+
+# --- links: where sagewiz differs from im2rec.py on purpose ------------------------------------
+
+def linked_tree(tmp_path: Path) -> Path:
+    tree = tmp_path / "tree"
+    shutil.copytree(TREE, tree)
+    (tree / "cat" / "loop").symlink_to("..")  # im2rec.py walks this 40 levels deep
+    (tree / "dog" / "zebras").symlink_to("../Zebra")  # and lists the zebras again under a second label
+    (tree / "dog" / "again.png").symlink_to("e.png")  # and this picture twice
+    return tree
+
+
+@pytest.mark.parametrize("case", ["list-no-shuffle", "list-recursive"])
+def test_with_links_each_real_folder_and_picture_is_listed_once_and_the_links_are_said(case, tmp_path, capsys):
+    tree = linked_tree(tmp_path)
+    flags = (FIXTURES / "expected" / case / "command.txt").read_text().splitlines()[0].split()[3:]  # the --list line
+    assert main(["im2rec", str(tmp_path / "data"), str(tree), *flags]) == 0
+    # the very list MXNet wrote for the tree without the links
+    assert (tmp_path / "data.lst").read_bytes() == (FIXTURES / "expected" / case / "data.lst").read_bytes()
+    said = " ".join(capsys.readouterr().err.split())
+    assert "Left out cat/loop: a link back to the top folder, which holds it" in said
+    assert "Left out dog/zebras: a link to Zebra/, which is listed already" in said
+    assert "Left out dog/again.png: a link to dog/e.png, which is counted already" in said
+
+
+def test_a_link_to_a_folder_outside_is_followed_as_im2rec_does(tmp_path):
+    outside = tmp_path / "outside"
+    shutil.copytree(TREE / "cat", outside)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "cat").symlink_to(outside)
+    assert main(["im2rec", str(tmp_path / "data"), str(tree), "--list", "--recursive", "--no-shuffle"]) == 0
+    listed = [line.split("\t")[-1] for line in (tmp_path / "data.lst").read_text().splitlines()]
+    assert listed == ["cat/B.JPG", "cat/a.jpg", "cat/c.png"]

@@ -139,19 +139,25 @@ def test_a_list_with_damaged_lines_packs_the_rest_and_names_the_lines(tmp_path, 
     assert "Skipped line 2" in err and "Skipped line 3" in err and "Packed 1 of 1" in err
 
 
-def test_every_image_of_the_malformed_corpus_is_packed_or_reported(tmp_path):
-    from corpus import SKIPPED, make_malformed_corpus
+def test_every_image_of_the_malformed_corpus_is_packed_converted_or_reported_and_none_twice(tmp_path):
+    from corpus import CONVERTED, NOT_FOLLOWED, SKIPPED, make_malformed_corpus
+    from sagewiz.core.dataset.walk import IMAGE_EXTENSIONS
 
     expected = make_malformed_corpus(tmp_path / "photos")
     unusable = {path for path, outcome in expected.items() if outcome == SKIPPED}
-    make_lists(Im2recRequest(tmp_path / "data", tmp_path / "photos", recursive=True))
-    listed = (tmp_path / "data.lst").read_text().splitlines()
+    listing = make_lists(Im2recRequest(tmp_path / "data", tmp_path / "photos", recursive=True, exts=IMAGE_EXTENSIONS))
+    assert sorted(left.path for left in listing.left_out) == sorted(p for p, o in expected.items() if o == NOT_FOLLOWED)
+    listed = [line.split("\t")[-1] for line in (tmp_path / "data.lst").read_text().splitlines()]
+    assert len(listed) == len(set(listed)) and listing.classes == {"cat": 0, "dog": 1}  # the links added no class
+    assert set(listed) == {p for p, o in expected.items() if o not in ("ignored", NOT_FOLLOWED)}
+    to_jpeg = {p for p, o in expected.items() if o == CONVERTED and not p.endswith((".png", ".jpg"))}
     for pass_through in (True, False):
         [report] = pack_lists(Im2recRequest(tmp_path / "data", tmp_path / "photos", pass_through=pass_through, num_thread=2))
         result = report.result
         # nothing is silently dropped: every listed image is either in the .rec or reported
         assert result.listed == len(listed) == result.packed + len(result.skipped)
         assert result.packed == sum(1 for _ in iter_records(result.rec_path))
+        assert sum(result.converted.values()) == len(to_jpeg)  # WebP, HEIC, BMP, TIFF, two GIFs: in either mode
         skipped = {s.path for s in result.skipped}  # as written in the .lst
         if pass_through:
             # pass-through never decodes, so it catches broken framing (empty, truncated, not an
@@ -160,4 +166,60 @@ def test_every_image_of_the_malformed_corpus_is_packed_or_reported(tmp_path):
         else:
             assert skipped == unusable
         assert all(s.reason for s in result.skipped)
-        assert all(unpack_image_record(p).image for p in iter_records(result.rec_path))
+        images = [unpack_image_record(p).image for p in iter_records(result.rec_path)]
+        assert all(image.startswith((b"\xff\xd8", b"\x89PNG")) for image in images)  # all the algorithm can read
+
+
+# --- pictures in the formats people have -------------------------------------------------------
+
+FORMATS = {"webp": ("WEBP", "WebP"), "heic": ("HEIF", "HEIC"), "avif": ("AVIF", "AVIF"), "bmp": ("BMP", "BMP"),
+           "tiff": ("TIFF", "TIFF"), "gif": ("GIF", "GIF")}
+
+
+def every_format(folder: Path) -> list[str]:
+    import pillow_heif  # noqa: F401 - HEIC is written through pillow-heif, read through sagewiz
+
+    pillow_heif.register_heif_opener()
+    names = []
+    for suffix, (fmt, _) in FORMATS.items():
+        photo(folder / f"pic.{suffix}", (60, 40), fmt, mode="P" if fmt == "GIF" else "RGB")
+        names.append(f"pic.{suffix}")
+    return names
+
+
+@pytest.mark.parametrize("pass_through", [True, False])
+def test_webp_heic_avif_bmp_tiff_and_gif_are_packed_as_jpeg_in_every_mode(tmp_path, pass_through):
+    names = every_format(tmp_path) + [photo(tmp_path / "plain.jpg").name, photo(tmp_path / "plain.png", fmt="PNG").name]
+    result = pack(tmp_path, names, PackOptions(pass_through=pass_through), workers=2)
+    assert result.packed == len(names) and not result.skipped
+    assert result.converted == {name: 1 for _, name in FORMATS.values()}  # JPEG and PNG are not conversions
+    packed = packed_images(result.rec_path)
+    assert [img.format for img in packed[:len(FORMATS)]] == ["JPEG"] * len(FORMATS)
+    assert all(img.size == (60, 40) and img.mode == "RGB" for img in packed[:len(FORMATS)])
+    if pass_through:  # what the algorithm reads already is still copied byte for byte, as im2rec does
+        records = [unpack_image_record(p).image for p in iter_records(result.rec_path)]
+        assert records[-2:] == [(tmp_path / "plain.jpg").read_bytes(), (tmp_path / "plain.png").read_bytes()]
+
+
+def test_an_animated_gif_is_packed_as_its_first_frame(tmp_path):
+    frames = [Image.new("RGB", (30, 20), colour) for colour in ((250, 0, 0), (0, 250, 0), (0, 0, 250))]
+    frames[0].save(tmp_path / "wave.gif", save_all=True, append_images=frames[1:], duration=100)
+    for pass_through in (True, False):
+        [img] = packed_images(pack(tmp_path, ["wave.gif"], PackOptions(pass_through=pass_through)).rec_path)
+        red, green, blue = img.convert("RGB").getpixel((15, 10))
+        assert red > 200 and green < 60 and blue < 60
+
+
+def test_a_picture_of_a_format_sagewiz_does_not_convert_is_still_skipped_in_pass_through(tmp_path):
+    photo(tmp_path / "old.jpg", fmt="PCX")
+    result = pack(tmp_path, ["old.jpg"], PackOptions(pass_through=True))
+    assert result.packed == 0 and "PCX" in result.skipped[0].reason
+
+
+def test_im2rec_says_how_many_of_each_format_it_converted(tmp_path, capsys):
+    every_format(tmp_path / "imgs" / "cat")
+    exts = ["--exts", *(f".{suffix}" for suffix in FORMATS)]
+    assert main(["im2rec", "--list", "--recursive", *exts, str(tmp_path / "data"), str(tmp_path / "imgs")]) == 0
+    assert main(["im2rec", "--pass-through", str(tmp_path / "data"), str(tmp_path / "imgs")]) == 0
+    said = " ".join(capsys.readouterr().err.split())
+    assert "6 converted to JPEG (AVIF 1, BMP 1, GIF 1, HEIC 1, TIFF 1, WebP 1)" in said

@@ -68,7 +68,7 @@ def test_a_folder_that_cannot_be_used_is_asked_for_again(tmp_path, digits, capsy
     script = Script(False, str(tmp_path / "missing"), str(tmp_path / "empty"), str(digits), False, "0", False)
     assert run_plain(script, WizardState()) == 0  # answered "not now" at the end: nothing started
     err = capsys.readouterr().err
-    assert "Folder not found" in err and "What to do" in err and "no .jpg" in err
+    assert "Folder not found" in err and "What to do" in err and "no pictures (JPEG, PNG" in " ".join(err.split())
     assert "Nothing was started" in err
 
 

@@ -168,8 +168,10 @@ def test_files_that_are_not_pictures_get_a_plain_reason(tmp_path):
     }
     assert "empty" in reasons["empty.jpg"]
     assert all(reason and "Traceback" not in reason for reason in reasons.values())
-    gif = photo(tmp_path / "anim.jpg", data=encode(noise_image(_rng), "GIF"))
-    assert "GIF" in inspect_image(gif).problem
+    pcx = photo(tmp_path / "old.jpg", data=encode(noise_image(_rng), "PCX"))
+    assert "a PCX image; only JPEG, PNG, WebP" in inspect_image(pcx).problem
+    gif = inspect_image(photo(tmp_path / "anim.jpg", data=encode(noise_image(_rng), "GIF")))
+    assert gif.usable and gif.format == "GIF" and gif.converted_to_jpeg  # what it is, not what it is called
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
@@ -200,6 +202,44 @@ def test_unusual_colour_modes_are_converted_and_say_how(tmp_path, mode, expected
     assert info.problem is None and expected in info.conversion
     converted = to_rgb(Image.open(tmp_path / f"x.{fmt.lower()}"))
     assert converted.mode == "RGB" and converted.size == img.size
+
+
+def test_pictures_in_every_common_format_are_checked_and_will_become_jpeg(tmp_path):
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()  # to write the HEIC; sagewiz reads it by itself
+    kinds = {"webp": "WEBP", "heic": "HEIF", "avif": "AVIF", "bmp": "BMP", "tif": "TIFF", "gif": "GIF"}
+    for animal in ("cat", "dog"):
+        photos(tmp_path / animal, 2)
+        for suffix, fmt in kinds.items():
+            photo(tmp_path / animal / f"{animal}.{suffix}", fmt=fmt, size=(40, 30))
+    report = scan_dataset(tmp_path, mini_batch_size=1)
+    assert report.usable and report.usable_images == 16
+    assert report.formats == {"AVIF": 2, "BMP": 2, "GIF": 2, "HEIF": 2, "JPEG": 4, "TIFF": 2, "WEBP": 2}
+    assert report.converted == {"AVIF": 2, "BMP": 2, "GIF": 2, "HEIC": 2, "TIFF": 2, "WebP": 2}
+    [webp] = problems_about(report, "cat/cat.webp")
+    assert (webp.severity, webp.action) == ("info", "converted to JPEG") and "only JPEG and PNG" in webp.reason
+    assert "12 pictures will be converted to JPEG when packed (AVIF 2, BMP 2, GIF 2, HEIC 2, TIFF 2, WebP 2)." in report.summary
+
+
+def test_an_animated_gif_is_said_only_its_first_frame_is_used(tmp_path):
+    photos(tmp_path / "cat", 2)
+    photos(tmp_path / "dog", 2)
+    frames = [noise_image(_rng, (30, 20)) for _ in range(4)]
+    frames[0].save(tmp_path / "cat" / "wave.gif", save_all=True, append_images=frames[1:], duration=100)
+    report = scan_dataset(tmp_path, mini_batch_size=1)
+    [gif] = problems_about(report, "cat/wave.gif")
+    assert gif.severity == "warning" and gif.action == "converted to JPEG"
+    assert "animation of 4 frames" in gif.reason and "only the first" in gif.reason
+    assert report.counts["train"]["cat"] + report.counts["test"]["cat"] == 3
+
+
+def test_a_phone_photo_stored_on_its_side_is_measured_upright_as_it_is_packed(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 80×40, shown (and packed) 40×80
+    photo(tmp_path / "phone.jpg", data=encode(noise_image(_rng, (80, 40)), "JPEG", exif=exif))
+    info = inspect_image(tmp_path / "phone.jpg")
+    assert (info.width, info.height) == (40, 80)
 
 
 def test_plain_rgb_needs_no_conversion(tmp_path):
@@ -250,18 +290,33 @@ def test_same_photo_in_train_and_test_is_flagged_as_leakage(tmp_path):
     assert problem.severity == "warning" and "test" in problem.reason
 
 
-def test_duplicates_within_a_split_are_noted_and_conflicting_labels_warned(tmp_path):
+def test_the_same_picture_twice_in_a_class_weighs_double_and_in_two_classes_is_a_label_conflict(tmp_path):
     for animal in ("cat", "dog"):
         photos(tmp_path / "train" / animal, 3)
         photos(tmp_path / "test" / animal, 1, prefix="t")
     train = tmp_path / "train"
     photo(train / "cat" / "again.jpg", data=(train / "cat" / "img000.jpg").read_bytes())
-    photo(train / "dog" / "which.jpg", data=(train / "cat" / "img001.jpg").read_bytes())
     report = scan_dataset(tmp_path, mini_batch_size=1)
     [same_class] = problems_about(report, "train/cat/img000.jpg")  # the first by name is kept as the original
-    assert same_class.severity == "info" and "train/cat/again.jpg" in same_class.reason
-    [other_class] = problems_about(report, "train/dog/which.jpg")
-    assert other_class.severity == "warning" and "'cat'" in other_class.reason
+    assert same_class.severity == "warning" and "train/cat/again.jpg" in same_class.reason and "weighs double" in same_class.reason
+    assert report.usable  # a copy in its own class is the user's choice to make
+
+    photo(train / "dog" / "which.jpg", data=(train / "cat" / "img001.jpg").read_bytes())
+    report = scan_dataset(tmp_path, mini_batch_size=1)
+    [conflict] = problems_about(report, "train/dog/which.jpg")
+    assert conflict.severity == "error" and "train/cat/img001.jpg" in conflict.reason and "label conflict" in conflict.reason
+    assert not report.usable
+    assert any("train/cat/img001.jpg" in fix and "train/dog/which.jpg" in fix for fix in report.summary)
+
+
+def test_a_picture_in_train_of_one_class_and_test_of_another_is_a_label_conflict_too(tmp_path):
+    for animal in ("cat", "dog"):
+        photos(tmp_path / "train" / animal, 3)
+        photos(tmp_path / "test" / animal, 1, prefix="t")
+    photo(tmp_path / "test" / "dog" / "cat-really.jpg", data=(tmp_path / "train" / "cat" / "img002.jpg").read_bytes())
+    report = scan_dataset(tmp_path, mini_batch_size=1)
+    [conflict] = problems_about(report, "test/dog/cat-really.jpg")
+    assert conflict.severity == "error" and "train/cat/img002.jpg" in conflict.reason
 
 
 def test_copies_in_a_folder_to_be_split_are_flagged_if_the_split_separates_them(tmp_path):
@@ -322,11 +377,13 @@ def test_class_only_in_test_is_an_error_and_class_only_in_train_a_warning(tmp_pa
     assert owl.severity == "error" and fox.severity == "warning" and not report.usable
 
 
-def test_every_file_in_the_malformed_corpus_is_counted_or_reported(tmp_path):
+def test_every_file_in_the_malformed_corpus_is_counted_or_reported_and_none_twice(tmp_path):
     expected = make_malformed_corpus(tmp_path)
     report = scan_dataset(tmp_path, mini_batch_size=1)
     by_path = {p.path: p for p in report.problems}
-    scanned = {path for split in report.images.values() for path, _ in split}
+    pairs = [pair for split in report.images.values() for pair in split]
+    scanned = {path for path, _ in pairs}
+    assert len(pairs) == len(scanned) == report.usable_images  # no picture in two splits or two classes
     for path, outcome in expected.items():
         if outcome == "ok":
             assert path in scanned and path not in by_path, path
@@ -334,12 +391,34 @@ def test_every_file_in_the_malformed_corpus_is_counted_or_reported(tmp_path):
             assert path in scanned and by_path[path].action.startswith("converted"), path
         elif outcome == "skipped":
             assert path not in scanned and by_path[path].action == "skipped", path
+        elif outcome == "not followed":
+            assert path not in scanned and by_path[path].action == "not followed", path
+        elif outcome in ("duplicate", "conflict"):
+            assert path in scanned, path
         else:
             assert by_path[path].action == "ignored" and by_path[path].severity == "info", path
-    assert report.total_images == sum(outcome != "ignored" for outcome in expected.values())
-    assert report.usable_images == sum(outcome in ("ok", "converted") for outcome in expected.values())
-    assert report.usable
+    counted = {path: outcome for path, outcome in expected.items() if outcome not in ("ignored", "not followed")}
+    assert report.total_images == len(counted)
+    assert report.usable_images == sum(outcome not in ("skipped",) for outcome in counted.values())
+    for animal in ("cat", "dog"):  # the links to dog/ and back to the top added nothing to cat
+        usable = sum(path.startswith(f"{animal}/") and outcome != "skipped" for path, outcome in counted.items())
+        assert sum(report.counts[split][animal] for split in report.counts) == usable, animal
+    assert "a link back to the top folder" in by_path["cat/loop"].reason and "dog/" in by_path["cat/dogs"].reason
+    assert "dog/good.png" in by_path["dog/again.png"].reason
+    assert report.converted == {"BMP": 1, "GIF": 2, "HEIC": 1, "TIFF": 1, "WebP": 1}
+    assert "animation of 3 frames" in by_path["dog/wave.gif"].reason
+    twins = {"cat/good0.jpg", "cat/twice.jpg"}
+    [double] = [p for p in report.problems if p.path in twins and (twins - {p.path}).pop() in p.reason]
+    assert double.severity == "warning"  # weighs double, or is in train and test after the split
+    [conflict] = [p for p in report.problems if p.severity == "error"]
+    assert conflict.path == "dog/which.jpg" and "cat/good1.jpg" in conflict.reason and "label conflict" in conflict.reason
+    assert not report.usable
     json.dumps(report.to_dict())
+
+
+def test_the_malformed_corpus_without_its_label_conflict_can_be_trained_on(tmp_path):
+    make_malformed_corpus(tmp_path, label_conflict=False)
+    assert scan_dataset(tmp_path, mini_batch_size=1).usable
 
 
 def test_missing_folder_raises_input_error_with_hint(tmp_path):
@@ -404,6 +483,63 @@ def test_a_folder_that_links_to_itself_is_walked_once(tmp_path):
     (tmp_path / "dog" / "loop").symlink_to(tmp_path / "dog")
     report = scan_dataset(tmp_path, mini_batch_size=1)
     assert report.total_images == 4  # the link leads back to a folder already walked
+
+
+def test_a_link_back_to_the_parent_is_said_and_no_picture_counts_in_two_classes(tmp_path):
+    """The issue's folder: train/cats/loop -> .. made the check count 17 cats for 11."""
+    photos(tmp_path / "train" / "cats", 11)
+    photos(tmp_path / "train" / "dogs", 6)
+    for animal in ("cats", "dogs"):
+        photos(tmp_path / "test" / animal, 2, prefix="t")
+    (tmp_path / "train" / "cats" / "loop").symlink_to("..")
+    report = scan_dataset(tmp_path, mini_batch_size=1)
+    assert report.counts["train"] == {"cats": 11, "dogs": 6} and report.total_images == 21
+    [loop] = problems_about(report, "train/cats/loop")
+    assert loop.severity == "warning" and loop.action == "not followed"
+    assert "a link back to train/, which holds it" in loop.reason
+
+
+def test_a_link_to_a_sibling_class_is_said_and_its_pictures_stay_in_their_own_class(tmp_path):
+    photos(tmp_path / "cats", 4)
+    photos(tmp_path / "dogs", 3)
+    (tmp_path / "cats" / "more").symlink_to(tmp_path / "dogs")  # met before dogs/ itself is walked
+    (tmp_path / "kittens").symlink_to("cats")  # a class folder that is a link to another
+    report = scan_dataset(tmp_path, mini_batch_size=1)
+    assert [c.name for c in report.classes] == ["cats", "dogs"]
+    assert report.total_images == 7 and {n: report.counts["train"][n] + report.counts["test"][n] for n in ("cats", "dogs")} == {"cats": 4, "dogs": 3}
+    [more] = problems_about(report, "cats/more")
+    assert "a link to dogs/, which is listed already" in more.reason and more.action == "not followed"
+    [kittens] = problems_about(report, "kittens")
+    assert "a link to cats/" in kittens.reason
+
+
+def test_a_folder_outside_linked_in_twice_is_walked_once(tmp_path):
+    photos(tmp_path / "elsewhere", 3)
+    photos(tmp_path / "data" / "dogs", 3)
+    (tmp_path / "data" / "cats").symlink_to(tmp_path / "elsewhere")  # the usual reason for a link: followed
+    (tmp_path / "data" / "dogs" / "oops").symlink_to(tmp_path / "elsewhere")
+    report = scan_dataset(tmp_path / "data", mini_batch_size=1)
+    assert report.total_images == 6 and report.usable
+    [oops] = problems_about(report, "dogs/oops")
+    assert "a link to cats/" in oops.reason
+
+
+def test_a_link_to_a_single_picture_counts_it_once_where_it_really_is(tmp_path):
+    photos(tmp_path / "cats", 3)
+    photos(tmp_path / "dogs", 3)
+    (tmp_path / "cats" / "a-dog.jpg").symlink_to(tmp_path / "dogs" / "img001.jpg")  # sorted before the real one
+    (tmp_path / "dogs" / "same.jpg").symlink_to("img002.jpg")
+    (tmp_path / "elsewhere.jpg").write_bytes((tmp_path / "cats" / "img000.jpg").read_bytes())
+    (tmp_path / "cats" / "outside.jpg").symlink_to(tmp_path / "elsewhere.jpg")  # the only way to it: a picture
+    report = scan_dataset(tmp_path, mini_batch_size=1)
+    scanned = {path for split in report.images.values() for path, _ in split}
+    assert "dogs/img001.jpg" in scanned and "cats/a-dog.jpg" not in scanned and "dogs/same.jpg" not in scanned
+    [linked] = problems_about(report, "cats/a-dog.jpg")
+    assert linked.severity == "warning" and "a link to dogs/img001.jpg, which is counted already" in linked.reason
+    [same] = problems_about(report, "dogs/same.jpg")
+    assert same.severity == "info" and same.action == "not followed"
+    assert "cats/outside.jpg" in scanned  # a link to a picture outside is that picture (here, a copy of img000)
+    assert report.total_images == 3 + 3 + 1 + 1  # and elsewhere.jpg itself, a picture outside any class folder
 
 
 def test_empty_folder_is_not_usable_and_says_where_images_go(tmp_path):

@@ -38,6 +38,16 @@ def test_a_phone_photo_is_shrunk_to_the_cells_it_is_given(tmp_path):
     assert len(lines) <= 5 and max(map(len, lines)) == 10  # wide picture: full width, fewer rows
 
 
+def test_a_phone_photo_stored_on_its_side_is_shown_upright_as_it_is_packed(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown portrait
+    Image.new("RGB", (400, 200), RED).save(tmp_path / "phone.jpg", exif=exif)
+
+    lines = picture_as_text(tmp_path / "phone.jpg", columns=10, rows=5).plain.split("\n")
+
+    assert len(lines) == 5 and max(map(len, lines)) == 5  # tall: full height, half the width
+
+
 def test_a_tiny_digit_is_enlarged_to_fill_its_cells(tmp_path):
     Image.new("L", (8, 8), 200).save(tmp_path / "digit.png")
 

@@ -35,12 +35,12 @@ COLUMNS, ROWS = 8, 4
 def picture_as_text(path: str | os.PathLike, columns: int = COLUMNS, rows: int = ROWS) -> Text:
     """``path`` shrunk to fit ``columns``×``rows`` cells (aspect kept); a picture that can't be
     read becomes a short note instead, because a preview is never worth an error."""
-    from sagewiz.core.dataset.images import to_rgb
+    from sagewiz.core.dataset.images import to_rgb, upright
 
     try:
         with Image.open(path) as img:
             img.draft("RGB", (columns, rows * 2))  # JPEG: decode at 1/2..1/8 size, much faster
-            picture = to_rgb(img).copy()
+            picture = to_rgb(upright(img)).copy()  # a phone photo stood up, as it is packed
     except (OSError, ValueError, Image.DecompressionBombError):
         return Text("(can't show)", style="dim")
     picture.thumbnail((columns, rows * 2))

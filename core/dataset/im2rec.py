@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ContextManager
 
+from sagewiz.core.dataset.links import LeftOut
 from sagewiz.core.dataset.listing import (
     DEFAULT_EXTENSIONS,
     BadListLine,
@@ -61,6 +62,7 @@ class ListReport:
     classes: dict[str, int]
     written: list[tuple[Path, int]] = field(default_factory=list)
     unlistable: list[str] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)  # links not followed again (im2rec would)
 
 
 @dataclass
@@ -86,7 +88,8 @@ def make_lists(request: Im2recRequest) -> ListReport:
     folder = os.path.dirname(prefix)
     if not os.path.isdir(folder):
         raise InputError(f"There is no folder {folder} to write the lists into.", hint="Create it, or choose a PREFIX in an existing folder.")
-    report = ListReport(Path(os.path.abspath(request.root)), len(listing.entries), listing.classes, unlistable=listing.unlistable)
+    report = ListReport(Path(os.path.abspath(request.root)), len(listing.entries), listing.classes, unlistable=listing.unlistable,
+                        left_out=listing.left_out)
     for split in splits:
         path = Path(prefix + split.suffix + ".lst")
         write_list(path, split.entries)

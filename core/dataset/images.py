@@ -1,5 +1,8 @@
 """One image file at a time: is it usable, what is it, and how it becomes 8-bit RGB.
 
+JPEG and PNG go into records as they are; WebP, HEIC/HEIF, AVIF, BMP, TIFF and GIF (its first
+frame) are read too and become JPEG when packed, because the algorithm reads only those two.
+
 :func:`inspect_image` never raises for what a file holds: an empty, cut-off, damaged or fake
 image, or a decompression bomb, comes back as an :class:`ImageInfo` whose ``problem`` says why
 in a few words. :func:`to_rgb` is the one conversion that scanning promises and packing and
@@ -13,7 +16,14 @@ import os
 import struct
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+try:  # HEIC/HEIF, what iPhones take by default: Pillow reads it through pillow-heif
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # a dependency, but a missing one must not stop JPEG and PNG
+    pillow_heif = None
 
 # Decompression-bomb guard: a picture with more pixels than this is refused, never decoded.
 # 50 megapixels is above every phone and most camera photos, and far below what would exhaust
@@ -23,6 +33,11 @@ MAX_IMAGE_PIXELS: int = 50_000_000
 # Formats SageMaker's image classification algorithm and im2rec's pass-through mode accept.
 # Pillow calls some camera JPEGs (with extra preview pictures) "MPO"; their bytes are JPEG.
 _ACCEPTED_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG"}
+# Formats people's folders hold that the algorithm can't read: converted to JPEG when packed
+# (Pillow's format name → the name people know). AVIF only where Pillow was built to read it.
+CONVERTED_FORMATS = {"WEBP": "WebP", "HEIF": "HEIC", "AVIF": "AVIF", "BMP": "BMP", "TIFF": "TIFF", "GIF": "GIF"}
+_HEIF_EXTENSIONS = (".heic", ".heif")
+ORIENTATION = 0x0112  # the EXIF tag: 5-8 mean the stored picture is turned a quarter
 _JPEG_END = b"\xff\xd9"
 _PNG_END = b"IEND\xaeB`\x82"
 # Some cameras write a few bytes after a JPEG's end marker, so look for it near the end, the
@@ -40,16 +55,22 @@ class ImageInfo:
     ``conversion`` says how it becomes 8-bit RGB (None when it already is)."""
 
     format: str | None
-    width: int
+    width: int  # as shown, upright (EXIF orientation applied), as it is packed
     height: int
     mode: str
     problem: str | None = None
     conversion: str | None = None
+    frames: int = 1  # an animated GIF or WebP has more; only the first is used
 
     @property
     def usable(self) -> bool:
         """True when the picture can go into training (maybe after ``conversion``)."""
         return self.problem is None
+
+    @property
+    def converted_to_jpeg(self) -> bool:
+        """True for a format the algorithm can't read (WebP, HEIC…): packing makes it a JPEG."""
+        return self.format in CONVERTED_FORMATS
 
 
 def conversion_for(mode: str, has_transparency: bool = False) -> str | None:
@@ -94,6 +115,23 @@ def to_rgb(img: Image.Image) -> Image.Image:
     if mode == "RGB":
         return img
     return img.convert("RGB")
+
+
+def stored_on_its_side(img: Image.Image) -> bool:
+    """Whether an opened, not yet loaded ``img`` is shown a quarter turned from its ``size``
+    (EXIF orientation 5-8). Pillow already gives a TIFF's size upright (and turns it on load),
+    and pillow-heif a HEIC's, so only the others are turned by their orientation."""
+    return img.format not in ("TIFF", "HEIF") and img.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8)
+
+
+def upright(img: Image.Image) -> Image.Image:
+    """``img`` turned the way its EXIF orientation says it is shown (a phone photo stored on its
+    side), as packing turns it; ``img`` itself when there is nothing to turn (no copy). Loads
+    ``img`` first: Pillow turns a TIFF itself while loading it, and must not turn it twice."""
+    img.load()
+    if img.getexif().get(ORIENTATION, 1) == 1:
+        return img
+    return ImageOps.exif_transpose(img)
 
 
 def content_hash(path: str | os.PathLike) -> str:
@@ -142,25 +180,36 @@ def _inspect(path: str | os.PathLike) -> ImageInfo:
     except Image.DecompressionBombError:  # a format header_size doesn't read
         return _bad(f"more than {MAX_IMAGE_PIXELS:,} pixels (decompression-bomb guard)")
     except UnidentifiedImageError:
+        if pillow_heif is None and os.fspath(path).lower().endswith(_HEIF_EXTENSIONS):
+            return _bad("a HEIC picture, and pillow-heif (which reads them) is not installed: pip install pillow-heif")
         return _bad("not an image, despite its name")
     except (PermissionError, FileNotFoundError, IsADirectoryError):
         raise
     except OSError as error:  # Pillow words damaged headers as OSError too
         return _bad(f"damaged image ({error})")
     with img:
-        fmt = _ACCEPTED_FORMATS.get(img.format or "")
+        fmt = _ACCEPTED_FORMATS.get(img.format or "") or (img.format if img.format in CONVERTED_FORMATS else None)
         width, height, mode = img.width, img.height, img.mode
         if fmt is None:
-            return _bad(f"a {img.format or 'unknown'} image; only JPEG and PNG can be used", img.format, width, height, mode)
+            readable = "JPEG, PNG, " + ", ".join(CONVERTED_FORMATS.values())
+            return _bad(f"a {img.format or 'unknown'} image; only {readable} pictures can be used", img.format, width, height, mode)
         if width * height > MAX_IMAGE_PIXELS:
             return _bad(_too_many_pixels(width, height), fmt, width, height, mode)
+        try:
+            frames = getattr(img, "n_frames", 1)  # counting a GIF's frames reads through them
+        except Exception:  # noqa: BLE001 - a damaged later frame: the first may still be whole
+            frames = 1
         conversion = conversion_for(mode, "transparency" in img.info)
         if fmt == "JPEG":
             # Decode at 1/8 scale: every byte is still read and entropy-decoded, so a cut-off or
             # damaged file fails the same way, but most of the decoding work is skipped.
             img.draft(mode, (max(1, width // 8), max(1, height // 8)))
+        if stored_on_its_side(img):
+            width, height = height, width  # stored on its side: the sizes it is shown and packed at
+        if frames > 1:
+            img.seek(0)  # the first frame is the one packed
         problem = _decode(img) or _missing_end(path, fmt)
-    return ImageInfo(fmt, width, height, mode, problem=problem, conversion=None if problem else conversion)
+    return ImageInfo(fmt, width, height, mode, problem=problem, conversion=None if problem else conversion, frames=frames)
 
 
 def _decode(img: Image.Image) -> str | None:

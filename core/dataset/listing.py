@@ -3,7 +3,9 @@
 A list line is ``index \\t label(s) \\t relative/path``; labels are written with ``%f``. The
 listing walks the folder the way im2rec does (``os.walk`` with links followed, directories and
 files sorted, one label per directory that holds images, in walk order) and shuffles with
-``random.seed(100)``, so our lists are byte-identical to im2rec's.
+``random.seed(100)``, so our lists are byte-identical to im2rec's. Where they differ on purpose:
+a folder or picture reached a second time through a link (a loop, which im2rec follows 40
+levels deep, or a link to a folder listed where it is) is listed once and said (``left_out``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from sagewiz.core.dataset.links import FolderVisits, LeftOut, once_each
 from sagewiz.core.errors import InputError
 
 DEFAULT_EXTENSIONS = (".jpeg", ".jpg", ".png")
@@ -38,6 +41,7 @@ class ImageListing:
     entries: list[ListEntry]
     classes: dict[str, int] = field(default_factory=dict)
     unlistable: list[str] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)  # links im2rec would follow again (a loop: 40 levels deep)
 
 
 def _has_extension(name: str, extensions: Sequence[str]) -> bool:
@@ -64,24 +68,36 @@ def list_images(root: str | os.PathLike, *, recursive: bool, extensions: Sequenc
             return
         listing.entries.append(ListEntry(len(listing.entries), relpath, (float(label),)))
 
+    found: list[tuple[str, str]] = []  # (folder, file) in im2rec's order
+    linked: list[bool] = []
     if recursive:
-        labels: dict[str, int] = {}
+        # im2rec's own walk, but a folder reached a second time (a loop, or a link to a folder
+        # listed where it is) is not entered again: its pictures would get a second label
+        visits = FolderVisits(root)
         for path, dirs, files in os.walk(root, followlinks=True):
             dirs.sort()
             files.sort()
+            dirs[:] = [name for name in dirs if visits.enter(os.path.join(path, name))]
             for name in files:
                 fpath = os.path.join(path, name)
                 if _has_extension(name, extensions) and os.path.isfile(fpath):
-                    label = labels.setdefault(path, len(labels))
-                    add(path, fpath, label)
-        listing.classes = {os.path.relpath(path, root): label for path, label in labels.items()}
+                    found.append((path, fpath))
+                    linked.append(visits.linked(path) or os.path.islink(fpath))
+        listing.left_out += visits.left_out
     else:
         for name in sorted(os.listdir(root)):
             fpath = os.path.join(root, name)
             if _has_extension(name, extensions) and os.path.isfile(fpath):
-                add(root, fpath, 0)
-        if listing.entries:
-            listing.classes = {".": 0}
+                found.append((root, fpath))
+                linked.append(os.path.islink(fpath))
+    kept, twice = once_each([fpath for _, fpath in found], linked, root)
+    listing.left_out += twice
+    labels: dict[str, int] = {}
+    for path, fpath in (found[i] for i in kept):
+        # a label per folder that holds listed images, in walk order, as im2rec gives them
+        add(path, fpath, labels.setdefault(path, len(labels)) if recursive else 0)
+    listing.classes = {os.path.relpath(path, root): label for path, label in labels.items()} if recursive else (
+        {".": 0} if listing.entries else {})
     return listing
 
 

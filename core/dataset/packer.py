@@ -4,7 +4,8 @@ Two modes, as in im2rec:
 
 * **pass-through** copies each file's bytes into its record (byte-identical to im2rec), after a
   cheap check that the bytes are a whole JPEG or PNG, so a damaged file is reported instead of
-  poisoning a training job later;
+  poisoning a training job later; a WebP, HEIC, AVIF, BMP, TIFF or GIF is converted to JPEG
+  instead (the algorithm reads only JPEG and PNG), where im2rec would copy bytes nobody reads;
 * **re-encode** (:mod:`reencode`) decodes with Pillow (JPEG draft mode when the image is at least twice the target
   size), applies EXIF orientation, converts to the requested colour mode, optionally crops the
   centre square, resizes the short edge and encodes JPEG or PNG.
@@ -81,10 +82,16 @@ class PackResult:
     packed: int = 0
     bytes_written: int = 0
     skipped: list[SkippedImage] = field(default_factory=list)
+    converted: dict[str, int] = field(default_factory=dict)  # pictures made JPEG, by their format ("WebP": 2)
 
 
 class UnusableImage(Exception):
     """An image that can't be packed; the message is the reason shown to the user."""
+
+
+class NotJpegOrPng(UnusableImage):
+    """Bytes that are neither JPEG nor PNG: pass-through converts them when they are a WebP,
+    HEIC, BMP… (reencode.convert_to_jpeg), or skips them."""
 
 
 def check_encoded_image(data: bytes) -> None:
@@ -99,7 +106,7 @@ def check_encoded_image(data: bytes) -> None:
         if data.rfind(_PNG_END, max(0, len(data) - 64)) == -1:
             raise UnusableImage("truncated PNG (no IEND chunk)")
     else:
-        raise UnusableImage("not a JPEG or PNG file, despite its name")
+        raise NotJpegOrPng("not a JPEG or PNG file, despite its name")
 
 
 def _read_file(path: str) -> bytes:
@@ -129,22 +136,29 @@ def _read_file(path: str) -> bytes:
         os.close(fd)
 
 
-def _encode_entry(root: str, entry: ListEntry, options: PackOptions) -> tuple[bytes, bytes] | SkippedImage:
-    """The record payload of one list entry as (image header, image bytes), or why it was skipped.
-    The two parts are written one after the other, never joined: that would copy every image."""
+def _encode_entry(root: str, entry: ListEntry, options: PackOptions) -> tuple[bytes, bytes, str | None] | SkippedImage:
+    """The record payload of one list entry as (image header, image bytes, the format it was
+    converted from or None), or why it was skipped. The two parts are written one after the
+    other, never joined: that would copy every image."""
+    converted = None
     try:
         data = _read_file(os.path.join(root, entry.path))
         if options.pass_through:
-            check_encoded_image(data)
-            image = data
-        else:
-            from sagewiz.core.dataset.reencode import reencode_image  # Pillow: only when re-encoding
+            try:
+                check_encoded_image(data)
+                image = data
+            except NotJpegOrPng:  # the algorithm reads only JPEG and PNG: a WebP, HEIC… is made one
+                from sagewiz.core.dataset.reencode import convert_to_jpeg  # Pillow: only when needed
 
-            image = reencode_image(data, options)
+                image, converted = convert_to_jpeg(data, options)
+        else:
+            from sagewiz.core.dataset.reencode import reencode  # Pillow: only when re-encoding
+
+            image, converted = reencode(data, options)
     except UnusableImage as skip:
         return SkippedImage(entry.path, str(skip))
     labels = entry.labels if options.pack_label and len(entry.labels) > 1 else entry.labels[0]
-    return pack_image_header(entry.index, labels), image
+    return pack_image_header(entry.index, labels), image, converted
 
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, window: int = 64) -> Iterator[R]:
@@ -214,6 +228,8 @@ def _pack(entries: Sequence[ListEntry], root: str, options: PackOptions, workers
                 else:
                     writer.write_parts(payload[0], payload[1], entry.index)
                     result.packed += 1
+                    if payload[2]:
+                        result.converted[payload[2]] = result.converted.get(payload[2], 0) + 1
                 unreported += 1
                 if progress and unreported == _PROGRESS_EVERY:
                     progress(unreported)  # a progress bar redraw per image would cost more than the copy

@@ -10,10 +10,10 @@ import io
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from sagewiz.core.dataset.images import MAX_IMAGE_PIXELS, to_rgb
+from sagewiz.core.dataset.images import CONVERTED_FORMATS, MAX_IMAGE_PIXELS, ORIENTATION, stored_on_its_side, to_rgb
 from sagewiz.core.dataset.packer import PackOptions, UnusableImage
 
-_ORIENTATION = 0x0112  # EXIF tag
+_ORIENTATION = ORIENTATION
 
 
 def _draft_size(width: int, height: int, options: PackOptions) -> tuple[int, int] | None:
@@ -57,15 +57,32 @@ def _resized_size(width: int, height: int, short_edge: int) -> tuple[int, int]:
 
 def reencode_image(data: bytes, options: PackOptions) -> bytes:
     """Decode, orient, convert, crop, resize and encode one image; raise UnusableImage when it can't be."""
+    return reencode(data, options)[0]
+
+
+def convert_to_jpeg(data: bytes, options: PackOptions) -> tuple[bytes, str]:
+    """A WebP, HEIC, AVIF, BMP, TIFF or GIF (its first frame) as a JPEG of the same size, upright,
+    for pass-through packing (the algorithm reads only JPEG and PNG): (bytes, the format's name).
+    Raise UnusableImage for anything else, or a picture that can't be read."""
+    image, name = reencode(data, PackOptions(quality=options.quality, color=options.color, encoding=".jpg"), only_converted=True)
+    return image, name or ""
+
+
+def reencode(data: bytes, options: PackOptions, *, only_converted: bool = False) -> tuple[bytes, str | None]:
+    """:func:`reencode_image`, also saying which of CONVERTED_FORMATS the picture was (None for
+    JPEG, PNG or another format Pillow reads); ``only_converted`` refuses all but those formats."""
     try:
         with Image.open(io.BytesIO(data)) as img:
+            converted = CONVERTED_FORMATS.get(img.format or "")
+            if only_converted and converted is None:
+                raise UnusableImage(f"a {img.format or 'unknown'} image, not a JPEG or PNG file nor a picture sagewiz converts")
             if img.width * img.height > MAX_IMAGE_PIXELS:
                 raise UnusableImage(f"{img.width}×{img.height} pixels is over the {MAX_IMAGE_PIXELS:,}-pixel safety limit")
             # sizes are computed from the full-size picture, as im2rec sees it, even when the
             # JPEG is decoded at 1/2, 1/4 or 1/8 scale (draft mode) to save most of the decoding
             width, height = img.size
             orientation = img.getexif().get(_ORIENTATION, 1)
-            if orientation in (5, 6, 7, 8):
+            if stored_on_its_side(img):
                 width, height = height, width
             draft = _draft_size(width, height, options)
             if img.format == "JPEG" and draft:
@@ -86,7 +103,7 @@ def reencode_image(data: bytes, options: PackOptions) -> bytes:
                 img.save(out, "JPEG", quality=options.quality)
             else:
                 img.save(out, "PNG", compress_level=min(max(options.quality, 0), 9))
-            return out.getvalue()
+            return out.getvalue(), converted
     except UnusableImage:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError):

@@ -18,7 +18,7 @@ class Problem:
     path: str
     severity: str  # "error" (can't train until fixed), "warning" or "info"
     reason: str
-    action: str  # "skipped", "converted to RGB", "kept", "ignored", "fix needed"
+    action: str  # "skipped", "converted to RGB", "converted to JPEG", "kept", "ignored", "not followed", "fix needed"
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class DatasetReport:
     counts: dict[str, dict[str, int]]
     images: dict[str, list[tuple[str, str]]]
     formats: dict[str, int]
+    converted: dict[str, int]  # pictures the algorithm can't read, by format ("WebP": 3): JPEG once packed
     width_range: tuple[int, int] | None
     height_range: tuple[int, int] | None
     total_images: int

@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Sequence
 
-from sagewiz.core.dataset.images import ImageInfo, content_hash, inspect_image
+from sagewiz.core.dataset.images import CONVERTED_FORMATS, ImageInfo, content_hash, inspect_image
 from sagewiz.core.dataset.report import ERROR, INFO, LAYOUT_POOL, LAYOUT_SPLITS, WARNING, ClassInfo, DatasetReport, Problem
 from sagewiz.core.dataset.walk import FoundPicture, Walk, absolute_path, walk_dataset
 from sagewiz.core.errors import InputError
@@ -151,6 +151,7 @@ class _Assembler:
         self.problems.sort(key=lambda p: (_SEVERITY_ORDER[p.severity], p.path))
         usable = not any(p.severity == ERROR for p in self.problems)
         infos = [info for _, info, _ in pictures]
+        converted = dict(sorted(Counter(CONVERTED_FORMATS[i.format] for i in infos if i.converted_to_jpeg).items()))
         return DatasetReport(
             root=self.root,
             layout=self.walk.layout,
@@ -158,6 +159,7 @@ class _Assembler:
             counts=counts,
             images=images,
             formats=dict(sorted(Counter(info.format for info in infos).items())),
+            converted=converted,
             width_range=(min(i.width for i in infos), max(i.width for i in infos)) if infos else None,
             height_range=(min(i.height for i in infos), max(i.height for i in infos)) if infos else None,
             total_images=len(self.walk.found) + self.walk.stray_images,
@@ -165,7 +167,7 @@ class _Assembler:
             ignored_files=self.walk.ignored,
             problems=self.problems,
             usable=usable,
-            summary=self._summary(usable, counts, len(pictures), len(classes)),
+            summary=self._summary(usable, counts, len(pictures), len(classes), converted),
             mini_batch_size=self.mini_batch_size,
             split_ratio=self.split_ratio,
             seed=self.seed,
@@ -177,11 +179,23 @@ class _Assembler:
             if not info.usable or digest is None:
                 self.problems.append(Problem(found.relpath, WARNING, info.problem or "can't be read", "skipped"))
                 continue
-            if info.conversion:
+            if info.converted_to_jpeg:
+                self.problems.append(self._to_jpeg(found, info))
+            elif info.conversion:
                 severity = WARNING if info.conversion.startswith(_WARN_CONVERSIONS) else INFO
                 self.problems.append(Problem(found.relpath, severity, info.conversion, "converted to RGB"))
             pictures.append((found, info, digest))
         return pictures
+
+    @staticmethod
+    def _to_jpeg(found: FoundPicture, info: ImageInfo) -> Problem:
+        name = CONVERTED_FORMATS[info.format]
+        reason = f"a {name} picture: the algorithm reads only JPEG and PNG"
+        if info.conversion:
+            reason += f" ({info.conversion})"
+        if info.frames > 1:  # said, because the rest of the animation is left out
+            return Problem(found.relpath, WARNING, f"{reason}; an animation of {info.frames} frames, of which only the first is used", "converted to JPEG")
+        return Problem(found.relpath, INFO, reason, "converted to JPEG")
 
     def _splits(self, pictures: list[tuple[FoundPicture, ImageInfo, str]]) -> dict[str, list[tuple[str, str]]]:
         pairs = [(found.relpath, found.label_folder) for found, _, _ in pictures]
@@ -201,7 +215,7 @@ class _Assembler:
 
     def _check_classes(self, pictures: list[tuple[FoundPicture, ImageInfo, str]], classes: list[str]) -> None:
         if not self.walk.found and not self.walk.stray_images:
-            self._error(".", "no .jpg, .jpeg or .png pictures were found", f"Put your pictures in one folder per class inside {self.root}, "
+            self._error(".", "no pictures (JPEG, PNG, WebP, HEIC, AVIF, BMP, TIFF or GIF) were found", f"Put your pictures in one folder per class inside {self.root}, "
                         "for example cat/ and dog/ (or train/cat/, train/dog/, test/cat/ and test/dog/).")
             return
         present: dict[str, set[str]] = defaultdict(set)
@@ -269,15 +283,23 @@ class _Assembler:
                 if copy is anchor:
                     continue
                 if copy.label_folder != anchor.label_folder:
-                    reason, severity = f"the same picture as {anchor.relpath}, which is in class '{anchor.label_folder}'", WARNING
-                elif where[copy.relpath] != where[anchor.relpath] == "train":
+                    # one picture, two answers: the model is taught both, and scored against both
+                    self._error(copy.relpath, f"the same picture as {anchor.relpath}, which is in class '{anchor.label_folder}': a "
+                                f"label conflict, one picture can't be both '{anchor.label_folder}' and '{copy.label_folder}'",
+                                f"Keep only one of {anchor.relpath} and {copy.relpath}: delete the copy in the wrong class.")
+                    continue
+                if where[copy.relpath] != where[anchor.relpath] == "train":
                     reason, severity = (f"the same picture as {anchor.relpath}: it is in {where[anchor.relpath]} and "
                                         f"{where[copy.relpath]}{after}, so the test score will look better than it is"), WARNING
+                elif where[copy.relpath] == where[anchor.relpath]:
+                    weight = "in training" if where[copy.relpath] == "train" else f"in the {where[copy.relpath]} score"
+                    reason, severity = (f"the same picture as {anchor.relpath}, in the same class: it weighs double {weight} "
+                                        "(delete one copy unless that is what you want)"), WARNING
                 else:
                     reason, severity = f"the same picture as {anchor.relpath}", INFO
                 self.problems.append(Problem(copy.relpath, severity, reason, "kept"))
 
-    def _summary(self, usable: bool, counts: dict[str, dict[str, int]], pictures: int, classes: int) -> list[str]:
+    def _summary(self, usable: bool, counts: dict[str, dict[str, int]], pictures: int, classes: int, to_jpeg: dict[str, int]) -> list[str]:
         if not usable:
             errors = sum(p.severity == ERROR for p in self.problems)
             return [f"Not ready to train: {errors} problem{'s' * (errors != 1)} to fix first.", *self.fixes]
@@ -287,6 +309,9 @@ class _Assembler:
         converted = sum(p.action == "converted to RGB" for p in self.problems)
         if skipped or converted:
             lines.append(f"{skipped:,} file{'s' * (skipped != 1)} will be skipped and {converted:,} converted to RGB.")
+        if to_jpeg:
+            each, total = ", ".join(f"{name} {n:,}" for name, n in to_jpeg.items()), sum(to_jpeg.values())
+            lines.append(f"{total:,} picture{'s' * (total != 1)} will be converted to JPEG when packed ({each}).")
         if self.walk.layout == LAYOUT_POOL:
             share = round(self.split_ratio * 100)
             lines.append(f"Each class will be split {share}% for training and {100 - share}% for testing (seed {self.seed}).")

@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from sagewiz.core.dataset.links import FolderVisits, once_each
 from sagewiz.core.dataset.report import INFO, LAYOUT_POOL, LAYOUT_SPLITS, WARNING, Problem
 from sagewiz.core.errors import InputError
 
-IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png")  # compared on the lower-cased suffix, like im2rec
+# Compared on the lower-cased suffix, like im2rec. JPEG and PNG are packed as they are; the
+# others (images.CONVERTED_FORMATS) become JPEG when packed.
+IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".tif", ".tiff", ".gif")
 SPLIT_FOLDERS = {"train": "train", "test": "test", "validation": "validation", "val": "validation"}
 SPLIT_ORDER = ("train", "validation", "test")
 
@@ -29,6 +32,7 @@ class FoundPicture:
     relpath: str  # relative to the root, with "/"
     split: str  # "train", "validation", "test" or "pool"
     label_folder: str  # the class folder's name
+    linked: bool = False  # reached through a link (itself one, or in a folder reached through one)
 
 
 @dataclass
@@ -71,6 +75,13 @@ def walk_dataset(root: str | os.PathLike) -> Walk:
             f"Can't read the folder {root}: {error.strerror or error}.",
             hint="Check the folder's permissions (ls -ld) or copy the pictures somewhere you can read.",
         ) from None
+    visits = FolderVisits(root)
+    walk = _walk_layout(root, top, visits)
+    _count_each_once(walk, root, visits)
+    return walk
+
+
+def _walk_layout(root: str, top: list[os.DirEntry], visits: FolderVisits) -> Walk:
     splits: dict[str, list[os.DirEntry]] = defaultdict(list)
     for entry in top:
         if entry.is_dir() and entry.name.lower() in SPLIT_FOLDERS:
@@ -84,7 +95,7 @@ def walk_dataset(root: str | os.PathLike) -> Walk:
             for entry in top:
                 if entry.path != base:
                     _outside_classes(walk, root, entry, f"it is not inside {walk.folders['pool']}/")
-        _walk_split(walk, root, base, "pool", top if not splits else None)
+        _walk_split(walk, root, base, "pool", top if not splits else None, visits)
         return walk
     walk = Walk(LAYOUT_SPLITS)
     in_splits = {e.name for entries in splits.values() for e in entries}
@@ -94,11 +105,27 @@ def walk_dataset(root: str | os.PathLike) -> Walk:
     for split in SPLIT_ORDER:
         for entry in splits.get(split, []):
             walk.folders.setdefault(split, entry.name)
-            _walk_split(walk, root, entry.path, split, None)
+            _walk_split(walk, root, entry.path, split, None, visits)
     return walk
 
 
-def _walk_split(walk: Walk, root: str, base: str, split: str, entries: list[os.DirEntry] | None) -> None:
+def _count_each_once(walk: Walk, root: str, visits: FolderVisits) -> None:
+    """Say each link that was not followed; keep one of the pictures links made the same file."""
+    for left in visits.left_out:
+        walk.problems.append(Problem(left.path, WARNING, left.reason, "not followed"))
+    kept, left_out = once_each([f.path for f in walk.found], [f.linked for f in walk.found], root)
+    if not left_out:
+        return
+    label = {f.relpath: f.label_folder for f in walk.found}
+    for left in left_out:
+        severity = WARNING if label[left.path] != label[left.leads_to] else INFO
+        walk.problems.append(Problem(left.path, severity, left.reason, "not followed"))
+    walk.found = [walk.found[i] for i in kept]
+
+
+def _walk_split(walk: Walk, root: str, base: str, split: str, entries: list[os.DirEntry] | None, visits: FolderVisits) -> None:
+    if entries is None and not visits.enter(base):
+        return  # a split folder that is a link to another: said by visits
     try:
         entries = _entries(base) if entries is None else entries
     except OSError as error:
@@ -106,8 +133,10 @@ def _walk_split(walk: Walk, root: str, base: str, split: str, entries: list[os.D
         return
     for entry in entries:
         if entry.is_dir():
+            if not visits.enter(entry.path):
+                continue  # a link to a folder walked where it is (another class, or a loop)
             walk.class_folders[split].add(entry.name)
-            for path in _files_under(walk, root, entry.path):
+            for path, linked in _files_under(walk, root, entry.path, visits):
                 relpath = relative_path(path, root)
                 if not _is_image_name(path):
                     _ignore(walk, relpath)
@@ -115,7 +144,7 @@ def _walk_split(walk: Walk, root: str, base: str, split: str, entries: list[os.D
                     walk.stray_images += 1
                     walk.problems.append(Problem(relpath, WARNING, "its name holds a tab or line break, which an image list can't hold", "skipped"))
                 else:
-                    walk.found.append(FoundPicture(path, relpath, split, entry.name))
+                    walk.found.append(FoundPicture(path, relpath, split, entry.name, linked))
         else:
             _outside_classes(walk, root, entry, "it is not inside a class folder")
 
@@ -133,30 +162,28 @@ def _outside_classes(walk: Walk, root: str, entry: os.DirEntry, where: str) -> N
 
 def _ignore(walk: Walk, relpath: str) -> None:
     walk.ignored += 1
-    walk.problems.append(Problem(relpath, INFO, "not a .jpg, .jpeg or .png file", "ignored"))
+    walk.problems.append(Problem(relpath, INFO, "not a picture file (JPEG, PNG, WebP, HEIC, AVIF, BMP, TIFF or GIF)", "ignored"))
 
 
-def _files_under(walk: Walk, root: str, folder: str) -> Iterator[str]:
-    """Every file below ``folder``, sorted, links followed (like im2rec) but never in circles."""
-    seen: set[tuple[int, int]] = set()
+def _files_under(walk: Walk, root: str, folder: str, visits: FolderVisits) -> Iterator[tuple[str, bool]]:
+    """Every file below ``folder`` (entered already), sorted, as (path, reached through a link):
+    links followed like im2rec, but each folder visited once (:class:`FolderVisits`)."""
     stack = [folder]
     while stack:
         current = stack.pop()
         try:
-            info = os.stat(current)
-            if (info.st_dev, info.st_ino) in seen:
-                continue
-            seen.add((info.st_dev, info.st_ino))
             entries = _entries(current)
         except OSError as error:
             walk.problems.append(Problem(relative_path(current, root), WARNING, f"can't open the folder: {error.strerror or error}", "skipped"))
             continue
+        linked = visits.linked(current)
         subfolders = []
         for entry in entries:
             if entry.is_dir():
-                subfolders.append(entry.path)
+                if visits.enter(entry.path):
+                    subfolders.append(entry.path)
             else:
-                yield entry.path  # a broken link too: inspecting it says so
+                yield entry.path, linked or entry.is_symlink()  # a broken link too: inspecting it says so
         stack.extend(reversed(subfolders))
 
 

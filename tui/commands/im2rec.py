@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from rich.markup import escape
+
 from sagewiz.core.dataset.listing import DEFAULT_EXTENSIONS
 from sagewiz.core.dataset.im2rec import Im2recRequest, ListReport, PackReport, make_lists, pack_lists
 from sagewiz.tui.console import err_console, fitted_table, progress_bar
@@ -100,6 +102,8 @@ def _show_lists(report: ListReport) -> None:
         err_console.print(f"Labels: {labels}")
     for path, count in report.written:
         err_console.print(f"Wrote {path} ({count:,} images)")
+    for left in report.left_out:  # where sagewiz differs from im2rec.py, which follows every link again
+        err_console.print(f"[yellow]Left out[/] {escape(left.path)}: {escape(left.reason)} (MXNet's im2rec.py would list it again).")
     for name in report.unlistable:
         err_console.print(f"[yellow]Left out[/] {name}: its name holds a tab or line break, which a .lst file can't store; rename it.")
     err_console.print(f"Listed {report.listed:,} images from {report.root}.")
@@ -113,11 +117,16 @@ def _show_packs(reports: list[PackReport]) -> None:
         err_console.print(
             f"Packed {result.packed:,} of {result.listed:,} images from {report.list_path.name} into "
             f"{result.rec_path.name} ({result.bytes_written / 1e6:,.1f} MB)"
+            + (f"; {_converted(result.converted)}" if result.converted else "")
             + (f"; [yellow]{len(result.skipped):,} skipped[/]:" if result.skipped else ".")
         )
         if result.skipped:
-            from rich.markup import escape
-
             # the reason wraps first, then the path; in a narrow terminal a block of lines per file
             rows = [(escape(skipped.path), escape(skipped.reason)) for skipped in result.skipped]
             err_console.print(fitted_table(("file", "why it was skipped"), rows, give_way=[(1, 16), (0, 24)]))
+
+
+def _converted(by_format: dict[str, int]) -> str:
+    total = sum(by_format.values())
+    each = ", ".join(f"{name} {n:,}" for name, n in sorted(by_format.items()))
+    return f"{total:,} converted to JPEG ({each}), which the algorithm reads"
