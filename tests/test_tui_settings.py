@@ -133,3 +133,50 @@ async def test_last_times_values_are_marked_as_yours_and_ctrl_r_brings_back_the_
         app.screen.query_one("#next").focus()
         await pilot.press("ctrl+r")  # away from the fields: how to use it
         await wait_for(pilot, lambda: any("ctrl+r" in n.message for n in app._notifications), what="a word on ctrl+r")
+
+
+def photos(tmp_path) -> str:
+    """A beginner's folder: a few dozen photo-sized JPEGs of two classes."""
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(1)
+    for split, count in (("train", 24), ("test", 6)):
+        for label, colour in (("cats", (200, 120, 60)), ("dogs", (60, 90, 200))):
+            folder = tmp_path / "photos" / split / label
+            folder.mkdir(parents=True)
+            for i in range(count):
+                shade = tuple(max(0, min(255, c + rng.randint(-40, 40))) for c in colour)
+                Image.new("RGB", (320, 240), shade).save(folder / f"{label}.{i}.jpg", quality=85)
+    return str(tmp_path / "photos")
+
+
+@run_async
+async def test_photos_here_without_imagenet_weights_are_offered_them_and_then_get_transfer_learning(tmp_path, monkeypatch):
+    import onnx
+    from test_pretrained import ZooServer, as_zoo, gluon_resnet18_onnx
+
+    data = onnx.load_from_string(gluon_resnet18_onnx().SerializeToString()).SerializeToString()
+    as_zoo(monkeypatch, data)
+    server = ZooServer({"resnet18-v2-7.onnx": data})
+    import threading
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("SAGEWIZ_PRETRAINED_URL", f"http://127.0.0.1:{server.server_port}/models")
+    app = SagewizApp(WizardState(data_dir=photos(tmp_path)), unfinished_runs=False)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await to_settings(pilot)
+            assert app.screen.query_one("#use_pretrained_model").value == "0"
+            why = said(app, "#why")
+            assert "no pretrained network is installed" in why and "expect a modest accuracy" in why
+            await click(pilot, "#get-pretrained")
+            await wait_for(pilot, lambda: on(app, "SettingsScreen") and app.screen.query("#use_pretrained_model")
+                           and app.screen.query_one("#use_pretrained_model").value == "1", what="the weights installed")
+            assert not app.screen.query("#get-pretrained")  # nothing left to offer
+            assert "transfer learning, use_pretrained_model=1" in said(app, "#why")
+            assert app.state.suggested.use_pretrained_model and app.state.suggested.image_shape == "3,224,224"
+    finally:
+        server.shutdown()
+        server.server_close()

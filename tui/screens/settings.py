@@ -10,8 +10,9 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Collapsible, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Collapsible, Footer, Input, Label, ProgressBar, Select, Static
 
+from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar
 
 # Images per second of one training step on a 2-core CPU (benchmarks/bench_train.py), by depth
@@ -96,6 +97,10 @@ class SettingsScreen(Screen[str]):
             yield Static(lead, classes="lead")
             with VerticalScroll(id="form", can_focus=False):  # the fields take the focus; the form scrolls to them
                 yield Static(self._why(), id="why")
+                if self._could_transfer():  # photos on this computer, no pretrained network: offered here
+                    with Horizontal(id="pretrained-offer"):
+                        yield Button(f"Install ImageNet weights ({self._download_size()})", id="get-pretrained")
+                        yield ProgressBar(id="pretrained-progress", show_eta=False)
                 for name in BASIC:
                     with Horizontal(classes="field"):
                         yield Label(name, classes="name")
@@ -137,6 +142,7 @@ class SettingsScreen(Screen[str]):
         self.call_after_refresh(self._start_checking)
 
     def _start_checking(self) -> None:
+        self._hide_progress()
         self.ready = True
         self.validate_form()
         self.query_one(f"#{BASIC[0]}", Input).focus()  # typing changes the first setting; F1 explains it
@@ -181,6 +187,65 @@ class SettingsScreen(Screen[str]):
         device = "cuda" if self.state.backend == "aws" else "cpu"
         said = suggestion_reasons(self.state.report, self.state.suggested, device, backend=self.state.backend)
         return "[dim]" + escape(" ".join(said)) + "[/]"
+
+    def _could_transfer(self) -> bool:
+        """Photographs, on this computer, with no pretrained network for the suggested depth installed."""
+        from sagewiz.core.journey import pretrained_at_hand
+        from sagewiz.core.suggestions import photographs
+
+        report = self.state.report
+        size = (report.width_range[0], report.height_range[0]) if report and report.width_range and report.height_range else None
+        return (self.state.backend == "local" and not self.state.continue_from and photographs(size)
+                and not pretrained_at_hand("local"))
+
+    @staticmethod
+    def _download_size() -> str:
+        from sagewiz.core.disk import size_text
+        from sagewiz.core.model.download import zoo_file
+        from sagewiz.core.suggestions import TRANSFER_DEPTH
+
+        return size_text(zoo_file(TRANSFER_DEPTH).size)
+
+    def _hide_progress(self) -> None:
+        if self.query("#pretrained-progress"):
+            self.query_one("#pretrained-progress").display = False
+
+    @in_background(exclusive=True)
+    def install_pretrained(self) -> None:
+        """Download ImageNet's ResNet-18 into the pretrained store; then the suggestion is made again."""
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.model.pretrained import download_pretrained
+        from sagewiz.core.suggestions import TRANSFER_DEPTH
+
+        def progress(done: int, total: int) -> None:
+            self.app.call_from_thread(self.query_one("#pretrained-progress", ProgressBar).update, total=max(total, 1), progress=done)
+
+        try:
+            network = download_pretrained(TRANSFER_DEPTH, progress=progress)
+        except WizardError as error:
+            self.app.call_from_thread(self._install_failed, error)
+            return
+        self.app.call_from_thread(self._installed, network)
+
+    def _install_failed(self, error) -> None:
+        from sagewiz.tui.words import error_text
+
+        self.query_one("#pretrained-progress").display = False
+        self.query_one("#get-pretrained", Button).disabled = False
+        self.query_one("#why", Static).update(error_text(error) + "\n[dim]Or add a file you have: "
+                                              "`sagewiz pretrained add resnet18-v2-7.onnx`, then come back to this step.[/]")
+
+    async def _installed(self, network) -> None:
+        """The suggestion again, now with transfer learning; what the user typed stays theirs."""
+        from sagewiz.core.journey import suggest_for
+
+        self.state.suggested = suggest_for(self.state.report, prepared=self.state.packed, backend=self.state.backend)
+        self.step_suggestion = self._schedule_for(str(self.state.suggested.epochs))
+        self.ready = False
+        await self.recompose()
+        self.call_after_refresh(self._start_checking)
+        self.notify(f"Installed: {network.source}. The suggested settings now start from it (use_pretrained_model=1).",
+                    title="Transfer learning", timeout=10)
 
     def _suggestions(self) -> dict[str, str]:
         """What each field holds when it is left as suggested (the Advanced ones: SageMaker's default, "" when it decides)."""
@@ -268,7 +333,13 @@ class SettingsScreen(Screen[str]):
         return text + " (billed per second; the endpoint for the test is chosen, and priced, after training)."
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "back":
+        if event.button.id == "get-pretrained":
+            event.button.disabled = True
+            self.query_one("#pretrained-progress").display = True
+            self.query_one("#why", Static).update("[dim]Downloading ImageNet's ResNet-18 (the ONNX model zoo's, checked by "
+                                                  "its SHA-256) …[/]")
+            self.install_pretrained()
+        elif event.button.id == "back":
             self.action_back()
         elif event.button.id == "next" and self.validate_form():
             self.state.overrides = self._overrides()
