@@ -9,6 +9,7 @@ import tarfile
 
 import pytest
 from sagemaker_sim import SageMakerSimulator
+from test_aws_cli import account, home  # noqa: F401 - fixtures: a sagewiz home, an account with GPU quota
 
 from sagewiz.core.dataset.sample import write_sample_dataset
 from sagewiz.core.ledger import Ledger
@@ -16,21 +17,6 @@ from sagewiz.core.model.archive import SAGEWIZ_MEMBER, read_archive
 from sagewiz.tui.cli import main
 
 FAST = ["--hp", "epochs=2", "--hp", "mini_batch_size=16"]
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SAGEWIZ_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr("sagewiz.core.aws.logs.POLL_SECONDS", 0.05)  # the simulated jobs take a second, not an hour
-    monkeypatch.setattr("sagewiz.core.aws.backend.ROLE_PROPAGATION_SECONDS", 0.0)
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def account(fake_aws):
-    """A new account with GPU quota in us-east-1 only."""
-    fake_aws.quotas["us-east-1"] = {"ml.g4dn.xlarge for training job usage": 1.0, "ml.m5.large for endpoint usage": 1.0}
-    return fake_aws
 
 
 @pytest.fixture

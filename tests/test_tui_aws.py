@@ -45,6 +45,18 @@ async def to_regions(pilot) -> None:
     await wait_for(pilot, lambda: screen_name(app) == "RegionScreen")
 
 
+async def through_region_and_storage(pilot) -> None:
+    """On the Where step: the ready region, then the private storage created, to the Settings step."""
+    app = pilot.app
+    await wait_for(pilot, lambda: app.screen.reports and not app.screen.query_one("#next").disabled, what="the AWS regions")
+    await click(pilot, "#next")
+    await wait_for(pilot, lambda: screen_name(app) == "StorageScreen" and app.screen.query("#create")
+                   and not app.screen.query_one("#create").disabled)
+    await click(pilot, "#create")
+    await wait_for(pilot, lambda: "✓" in text_of(app, "#verdict"))
+    await click(pilot, "#create")
+
+
 def row_of(app, region: str) -> int:
     return [r.region for r in app.screen.reports].index(region)
 
@@ -123,13 +135,7 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
     with SageMakerSimulator(aws_env, "us-east-1", tick=0.02) as sim:
         async with app.run_test(size=(120, 40)) as pilot:
             await to_regions(pilot)
-            await wait_for(pilot, lambda: app.screen.reports and not app.screen.query_one("#next").disabled)
-            await click(pilot, "#next")
-            await wait_for(pilot, lambda: screen_name(app) == "StorageScreen" and app.screen.query("#create")
-                           and not app.screen.query_one("#create").disabled)
-            await click(pilot, "#create")
-            await wait_for(pilot, lambda: "✓" in text_of(app, "#verdict"))
-            await click(pilot, "#create")
+            await through_region_and_storage(pilot)
 
             await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
             app.screen.query_one("#epochs").value = "3"
@@ -192,13 +198,7 @@ async def trained_on_sagemaker(pilot, epochs: str = "2") -> None:
     """Region, storage, settings and training on SageMaker, to the Deploy step (no tuning)."""
     app = pilot.app
     await to_regions(pilot)
-    await wait_for(pilot, lambda: app.screen.reports and not app.screen.query_one("#next").disabled)
-    await click(pilot, "#next")
-    await wait_for(pilot, lambda: screen_name(app) == "StorageScreen" and app.screen.query("#create")
-                   and not app.screen.query_one("#create").disabled)
-    await click(pilot, "#create")
-    await wait_for(pilot, lambda: "✓" in text_of(app, "#verdict"))
-    await click(pilot, "#create")
+    await through_region_and_storage(pilot)
     await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
     app.screen.query_one("#epochs").value = epochs
     await pilot.pause()

@@ -7,7 +7,7 @@ import pytest
 
 from pilot_steps import click, wait_for
 from test_tui import run_async, screen_name, text_of
-from test_tui_aws import new_account  # noqa: F401 - the fixture: GPU quota in us-east-1
+from test_tui_aws import new_account, through_region_and_storage  # noqa: F401 - new_account: a fixture
 
 from sagewiz.core.dataset.sample import write_sample_dataset
 from sagewiz.tui.app import SagewizApp
@@ -46,14 +46,8 @@ async def test_a_model_trained_here_learns_on_on_sagemaker_from_the_incremental_
 
             await wait_for(pilot, lambda: screen_name(app) == "DatasetScreen" and not app.screen.query_one("#next").disabled)
             await click(pilot, "#next")
-            await wait_for(pilot, lambda: screen_name(app) == "RegionScreen" and app.screen.reports
-                           and not app.screen.query_one("#next").disabled, what="the AWS regions")
-            await click(pilot, "#next")
-            await wait_for(pilot, lambda: screen_name(app) == "StorageScreen" and app.screen.query("#create")
-                           and not app.screen.query_one("#create").disabled)
-            await click(pilot, "#create")
-            await wait_for(pilot, lambda: "✓" in text_of(app, "#verdict"))
-            await click(pilot, "#create")
+            await wait_for(pilot, lambda: screen_name(app) == "RegionScreen")
+            await through_region_and_storage(pilot)
             await wait_for(pilot, lambda: screen_name(app) == "SettingsScreen" and app.screen.query("#epochs"))
             assert f"Continuing the model of {job}" in text_of(app, ".lead")
             app.screen.query_one("#epochs").value = "1"

@@ -193,7 +193,11 @@ def pictures_under(folder: str | os.PathLike) -> tuple[list[str], list[Problem]]
     the folders that couldn't be opened. Nothing is opened but folders."""
     walk = Walk(LAYOUT_POOL)
     root = absolute_path(folder)
-    return [path for path in _files_under(walk, root, root) if _is_image_name(path)], walk.problems
+    visits = FolderVisits(root)
+    visits.enter(root)
+    found = [(path, linked) for path, linked in _files_under(walk, root, root, visits) if _is_image_name(path)]
+    kept, _ = once_each([path for path, _ in found], [linked for _, linked in found], root)  # a picture linked twice is one
+    return [found[i][0] for i in kept], walk.problems
 
 
 def absolute_path(root: str | os.PathLike) -> str:
