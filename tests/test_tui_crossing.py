@@ -37,7 +37,7 @@ async def test_a_model_trained_here_learns_on_on_sagemaker_from_the_incremental_
             await click(pilot, "#continue")
             await wait_for(pilot, lambda: screen_name(app) == "IncrementalScreen" and app.screen.jobs, what="the earlier jobs")
             job = app.screen.jobs[0].name
-            where = app.screen.query_one("#where")
+            where = app.screen.query_one("#learns-on")
             assert where.value == "local"  # where it was trained, unless the user says otherwise
             where.value = "aws"
             await pilot.pause()

@@ -49,7 +49,7 @@ class IncrementalScreen(Screen[str]):
             yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
             with Horizontal(classes="field", id="where-row"):
                 yield Label("learns on", classes="name")
-                yield Select(WHERE, value="local", allow_blank=False, id="where")
+                yield Select(WHERE, value="local", allow_blank=False, id="learns-on")
             yield Static("", id="verdict")
             with Horizontal(classes="buttons"):
                 yield Button("Back", id="back")
@@ -111,7 +111,7 @@ class IncrementalScreen(Screen[str]):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """A model learns on where it was trained unless the user says otherwise."""
         if 0 <= event.cursor_row < len(self.jobs):
-            self.query_one("#where", Select).value = self.jobs[event.cursor_row].backend
+            self.query_one("#learns-on", Select).value = self.jobs[event.cursor_row].backend
 
     def on_select_changed(self, event: Select.Changed) -> None:
         """Crossing over is said before it is chosen: what happens to the model, and what it costs."""
@@ -129,7 +129,7 @@ class IncrementalScreen(Screen[str]):
         if not self.jobs or table.cursor_row is None:
             return
         record = self.jobs[table.cursor_row]
-        where = str(self.query_one("#where", Select).value)
+        where = str(self.query_one("#learns-on", Select).value)
         self.state.continue_from = record.name
         self.state.backend = where
         self.state.region = record.region if where == record.backend else ""  # crossing over: the Where step asks
