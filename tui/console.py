@@ -37,6 +37,21 @@ def print_json_error(error: WizardError, **more) -> None:
     print(json.dumps({**error.to_dict(), **more}, indent=2, default=str), flush=True)
 
 
+def go_ahead(refused: str, question: str, *, hint: str, declined: str = "") -> bool:
+    """Ask ``question`` (a yes/no, "no" by default) on the terminal and say ``declined`` on a no.
+    Without a terminal nobody can answer: raise InputError saying ``refused`` (what the command
+    would do, and that it needs a go-ahead) and ``hint`` (the flag that gives it)."""
+    from sagewiz.core.errors import InputError
+
+    if not sys.stdin or not sys.stdin.isatty():
+        raise InputError(refused, hint=hint)
+    if input(f"{question} [y/N] ").strip().lower() in ("y", "yes"):
+        return True
+    if declined:
+        err_console.print(declined)
+    return False
+
+
 @contextmanager
 def progress_bar(description: str, total: int) -> Iterator[callable]:
     """A progress bar on stderr; yields ``advance(n=1)``. Hidden when stderr is not a terminal."""

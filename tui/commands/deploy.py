@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from sagewiz.core.errors import InputError
     from sagewiz.core.ledger import Ledger
     from sagewiz.core.model.find import find_model
-    from sagewiz.tui.console import err_console, transfer_bar
+    from sagewiz.tui.console import err_console, go_ahead, transfer_bar
 
     with Ledger() as ledger:
         backend = open_backend(args.backend, ledger=ledger, region=args.region or None, profile=args.profile)
@@ -48,11 +48,10 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{args.model} is an endpoint already.", hint="Name a training job or a model.tar.gz to deploy.")
         if backend.name == "aws" and not args.yes:
             what = f"start a SageMaker endpoint for {found.described}, billed per hour until `sagewiz cleanup` deletes it"
-            if not sys.stdin.isatty():
-                raise InputError(f"sagewiz deploy would {what}, and needs your go-ahead.", hint="Add --yes to start it without asking.")
-            err_console.print(f"sagewiz will {escape(what)}.")
-            if input("Go ahead? [y/N] ").strip().lower() not in ("y", "yes"):
-                err_console.print("No endpoint was started.")
+            if sys.stdin.isatty():
+                err_console.print(f"sagewiz will {escape(what)}.")
+            if not go_ahead(f"sagewiz deploy would {what}, and needs your go-ahead.", "Go ahead?",
+                            hint="Add --yes to start it without asking.", declined="No endpoint was started."):
                 return 1
         with transfer_bar("Uploading the model") as uploaded:
             deployed = deploy_model(backend, found, instance_type=args.instance, name=args.name, region=args.region,

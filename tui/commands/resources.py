@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from rich.markup import escape
 
@@ -125,9 +124,8 @@ def run_resources(args: argparse.Namespace) -> int:
 
 def run_cleanup(args: argparse.Namespace) -> int:
     from sagewiz.core.backends import delete_resources, live_resources
-    from sagewiz.core.errors import InputError
     from sagewiz.core.ledger import Ledger
-    from sagewiz.tui.console import err_console, print_error
+    from sagewiz.tui.console import err_console, go_ahead, print_error
     from sagewiz.tui.words import counted, resource_said, these
 
     with Ledger() as ledger:
@@ -141,11 +139,9 @@ def run_cleanup(args: argparse.Namespace) -> int:
             return 0
         err_console.print(*_tables(resources))
         if not args.yes:
-            if not sys.stdin.isatty():
-                raise InputError(f"sagewiz cleanup would delete {these(len(resources), 'thing')} and needs your go-ahead.",
-                                 hint="Add --yes to delete them without asking.")
-            if input(f"Delete {these(len(resources), 'thing')}? [y/N] ").strip().lower() not in ("y", "yes"):
-                err_console.print("Nothing was deleted.")
+            if not go_ahead(f"sagewiz cleanup would delete {these(len(resources), 'thing')} and needs your go-ahead.",
+                            f"Delete {these(len(resources), 'thing')}?", hint="Add --yes to delete them without asking.",
+                            declined="Nothing was deleted."):
                 return 1
         deleted, failed = [], 0
         for resource, error in delete_resources(ledger, resources):

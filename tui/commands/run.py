@@ -153,17 +153,15 @@ def _find_run(ledger, wanted: str):
 
 
 def _confirmed(answers: dict, backend: str) -> bool:
-    from sagewiz.core.errors import InputError
-    from sagewiz.tui.console import err_console
+    from sagewiz.tui.console import err_console, go_ahead
 
     what = f"train, deploy and test a classifier from {answers['data_dir']} on the {backend} backend"
     if backend == "aws":
         what += (" (this costs money: the training instances are billed per second; the model is tested on this computer, free)"
                  if answers.get("test_here") else " (this costs money: training and endpoint instances are billed per second)")
-    if not sys.stdin.isatty():
-        raise InputError(f"sagewiz run would {what}, and needs your go-ahead.", hint="Add --yes to run it without asking.")
-    err_console.print(f"sagewiz will {what}.")
-    return input("Go ahead? [y/N] ").strip().lower() in ("y", "yes")
+    if sys.stdin.isatty():
+        err_console.print(f"sagewiz will {what}.")
+    return go_ahead(f"sagewiz run would {what}, and needs your go-ahead.", "Go ahead?", hint="Add --yes to run it without asking.")
 
 
 class Printer:

@@ -28,9 +28,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     from sagewiz.core.backends import open_backend
-    from sagewiz.core.errors import InputError
     from sagewiz.core.ledger import Ledger
-    from sagewiz.tui.console import err_console
+    from sagewiz.tui.console import err_console, go_ahead
 
     with Ledger() as ledger:
         backend = open_backend(args.backend, ledger=ledger, region=args.region or None, profile=args.profile)
@@ -47,12 +46,10 @@ def run(args: argparse.Namespace) -> int:
                     f"HTTPS only, owned by this account) and the IAM role {role_name(region)} "
                     "(SageMaker may use it for this bucket, its logs and the algorithm's image, nothing else)")
             if not args.yes:
-                if not sys.stdin.isatty():
-                    raise InputError(f"sagewiz setup would create {plan}, and needs your go-ahead.",
-                                     hint="Add --yes to create them without asking.")
-                err_console.print(f"sagewiz will create (or reuse) {escape(plan)}.")
-                if input("Go ahead? [y/N] ").strip().lower() not in ("y", "yes"):
-                    err_console.print("Nothing was created.")
+                if sys.stdin.isatty():
+                    err_console.print(f"sagewiz will create (or reuse) {escape(plan)}.")
+                if not go_ahead(f"sagewiz setup would create {plan}, and needs your go-ahead.", "Go ahead?",
+                                hint="Add --yes to create them without asking.", declined="Nothing was created."):
                     return 1
         storage = backend.ensure_storage(region)
         result.update(storage=storage.uri, protections=list(storage.protections))
