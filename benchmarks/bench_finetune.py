@@ -82,7 +82,7 @@ def main() -> int:
     summary = json.loads(done.stdout)
 
     from sagewiz.core.hyperparams import Hyperparameters
-    from sagewiz.tui.screens.settings import estimate_minutes
+    from sagewiz.core.estimates import estimate_minutes
 
     hp = Hyperparameters.from_sagemaker(summary["hyperparameters"])
     trained = summary["training"]["billable_seconds"]

@@ -174,7 +174,7 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
 
     check_settings(first, backend.name)  # what this backend refuses stops the run before anything is packed
     if not base:  # why these settings (an earlier model's network was chosen for other pictures)
-        for reason in suggestion_reasons(report, first, device, backend=backend.name):
+        for reason in suggestion_reasons(report, first, device, backend=backend.name, instance=instance):
             listen(JourneyEvent("note", "check", reason))
     listen(JourneyEvent("done", "check", " ".join(report.summary[:1]), {"classes": [c.name for c in report.classes]}))
 
@@ -338,12 +338,18 @@ def suggest_for(report, device: str = "cpu", *, prepared=None, seed: int = 0, ba
     return suggest(len(report.classes), pictures, smallest, size, device=device, pretrained=pretrained_at_hand(backend))
 
 
-def suggestion_reasons(report, hyperparameters, device: str = "cpu", *, backend: str = "local") -> list[str]:
-    """Why the suggested ``hyperparameters`` suit the checked pictures, a sentence each."""
+def suggestion_reasons(report, hyperparameters, device: str = "cpu", *, backend: str = "local",
+                       instance: str | None = None) -> list[str]:
+    """Why the suggested ``hyperparameters`` suit the checked pictures, a sentence each; with
+    ``instance`` (where training runs: "local-cpu", "ml.g4dn.xlarge"…) also how long they take."""
+    from sagewiz.core.estimates import training_time
     from sagewiz.core.suggestions import reasons
 
-    return reasons(hyperparameters, _smallest_size(report), device=device, pretrained=pretrained_at_hand(backend),
+    said = reasons(hyperparameters, _smallest_size(report), device=device, pretrained=pretrained_at_hand(backend),
                    local=backend == "local")
+    if instance is not None:
+        said.append(f"These settings take {training_time(hyperparameters, instance)}.")
+    return said
 
 
 def pretrained_at_hand(backend: str) -> bool:

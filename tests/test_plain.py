@@ -56,6 +56,8 @@ def test_the_plain_questions_lead_to_a_tested_model(digits, capsys):
     assert script.asked[-1].startswith("Keep the endpoint")  # asked after training, with the model there
     err = capsys.readouterr().err
     assert "Ready to train" in err and "Test accuracy" in err and "Validation-accuracy" in err
+    said = " ".join(err.split())
+    assert "Your pictures are small" in said and "These settings take about" in said  # why the settings, and how long
     assert "Trained: the model of" in err and "validation accuracy" in err
     # nothing made is forgotten: what is left, and how to delete it
     assert "sagewiz keeps" in err and "training job" in err and "`sagewiz cleanup` deletes them" in err
@@ -118,6 +120,7 @@ def test_on_aws_the_plain_questions_check_the_region_and_make_the_storage_first(
     assert WizardState.load().endpoint_instance == "ml.c5.xlarge"
     err = capsys.readouterr().err
     assert "us-east-2 can't train yet (no quota)" in err and "us-east-1 is ready" in err
+    assert "of training on ml.g4dn.xlarge" in " ".join(err.split())  # the suggested settings' time, on the GPU they'd use
     assert "s3://sagewiz-123456789012-us-east-1" in err and "Test accuracy" in err
     assert WizardState.load().backend == "aws"
 

@@ -141,7 +141,8 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
     hyperparameters = suggest_for(report, device, backend=state.backend)
     suggested = hyperparameters.to_sagemaker()
     err_console.print("Suggested settings: " + ", ".join(f"{k}={v}" for k, v in suggested.items()))
-    for reason in suggestion_reasons(report, hyperparameters, device, backend=state.backend):
+    for reason in suggestion_reasons(report, hyperparameters, device, backend=state.backend,
+                                     instance=(state.training_instance or None) if state.backend == "aws" else ""):
         err_console.print(f"  [dim]•[/] {escape(reason)}")
     # last time's answers are the user's own, not suggestions: said so, and offered question by question
     kept = {name: value for name, value in state.overrides.items() if name in BASIC and value != suggested.get(name)}
@@ -211,7 +212,7 @@ def _aws_region_and_storage(ask: Asker, state: WizardState) -> int | None:
             break
         err_console.print(f"[yellow]{report.region} can't train yet ({report.verdict}).[/] Choose another region, or "
                           f"request a quota increase with `sagewiz regions --request-quota TYPE --region {report.region}`.")
-    state.region = report.region
+    state.region, state.training_instance = report.region, report.recommended_training or ""
     from sagewiz.core.aws.bucket import bucket_name
     from sagewiz.core.aws.role import role_name
 

@@ -140,7 +140,7 @@ class RegionScreen(Screen[str]):
             lay_out_again(self.query_one("#regions", DataTable), self._fill)
 
     def _local_note(self) -> str:
-        from sagewiz.tui.screens.settings import duration, estimate_minutes
+        from sagewiz.core.estimates import duration, estimate_minutes
 
         if self.state.suggested is None:
             return ""

@@ -12,12 +12,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Collapsible, Footer, Input, Label, ProgressBar, Select, Static
 
+from sagewiz.core.estimates import duration, estimate_aws_minutes, estimate_minutes
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar
 
-# Images per second of one training step on a 2-core CPU (benchmarks/bench_train.py), by depth
-# family; deeper nets of a family scale roughly with their layer count.
-_SPEED = {"small": (20, 600.0), "large": (18, 16.0)}
 BASIC = ("epochs", "learning_rate", "mini_batch_size")
 # Under "Advanced": the optimizer's and the schedule's finer settings; empty means SageMaker's default.
 ADVANCED = ("momentum", "weight_decay", "lr_scheduler_step", "lr_scheduler_factor", "top_k",
@@ -36,34 +34,6 @@ def _default_text(name: str) -> str:
 
     default = Hyperparameters.model_fields[name].default
     return "" if default is None else repr(default) if isinstance(default, float) else str(default)
-
-
-def estimate_minutes(hp) -> float:
-    """A rough training time on this kind of computer, for the number shown before starting."""
-    family = "small" if hp.image_shape_tuple[1] <= 28 else "large"
-    layers, speed = _SPEED[family]
-    return hp.epochs * hp.num_training_samples / (speed * layers / hp.num_layers) / 60
-
-
-# Images per second of ResNet-18 at 224 px on one GPU of each family, rounded down from public
-# benchmarks of the algorithm's MXNet ResNet; deeper nets and smaller images scale from there.
-_GPU_SPEED = {"ml.p2": 150.0, "ml.g4dn": 350.0, "ml.g5": 700.0, "ml.p3": 900.0, "ml.p3dn": 900.0, "ml.p4d": 2000.0}
-SAGEMAKER_START_MINUTES = 5.0  # provisioning the instance and pulling the algorithm's image
-
-
-def estimate_aws_minutes(hp, instance_type: str) -> float:
-    """A rough SageMaker training time on ``instance_type``: start-up plus the epochs' work."""
-    family = instance_type.rsplit(".", 1)[0]
-    speed = _GPU_SPEED.get(family, 300.0) * 18 / hp.num_layers * min((224 / hp.image_shape_tuple[1]) ** 2, 10)
-    return SAGEMAKER_START_MINUTES + hp.epochs * hp.num_training_samples / speed / 60
-
-
-def duration(minutes: float) -> str:
-    # under a minute reads better in seconds; a few seconds more for starting the engine
-    seconds = minutes * 60 + 10
-    if seconds < 90:
-        return f"{seconds:.0f} seconds"
-    return f"{seconds / 60:.0f} minutes" if seconds < 5400 else f"{seconds / 3600:.1f} hours"
 
 
 class SettingsScreen(Screen[str]):

@@ -144,7 +144,7 @@ class TrainingScreen(JobScreen):
         """The estimate the Where and Settings steps showed for these settings, to compare the pace with."""
         from sagewiz.core.errors import WizardError
         from sagewiz.core.hyperparams import Hyperparameters
-        from sagewiz.tui.screens.settings import estimate_minutes
+        from sagewiz.core.estimates import estimate_minutes
 
         try:
             hp = Hyperparameters.from_sagemaker(hyperparameters)
