@@ -93,13 +93,13 @@ def reasons(hp: Hyperparameters, image_size: tuple[int, int] | None, *, device: 
     side = hp.image_shape_tuple[1]
     said = []
     if hp.use_pretrained_model:
-        said.append(f"Your pictures are photographs (the smallest is {size} pixels), so the model starts from a ResNet-{hp.num_layers} "
+        said.append(f"Your pictures are big, as photos are (the smallest is {size} pixels), so the model starts from a ResNet-{hp.num_layers} "
                     f"already trained on ImageNet's 1.2 million photos and only learns what tells your classes apart "
                     f"(transfer learning, use_pretrained_model=1): good results from a few hundred pictures, in {hp.epochs} "
                     f"epochs at the small learning rate {hp.learning_rate:g}, with pictures resized to {hp.resize} and cropped "
                     f"to {side}×{side}.")
     elif photographs(image_size) and local and not pretrained:
-        said.append(f"Your pictures are photographs (the smallest is {size} pixels), but no pretrained network is installed on "
+        said.append(f"Your pictures are big, as photos are (the smallest is {size} pixels), but no pretrained network is installed on "
                     f"this computer, so the model learns from nothing: ResNet-{hp.num_layers} at {side}×{side}, "
                     + ("quick on a CPU; expect a modest accuracy on photos (a few hundred pictures teach a network little from "
                        "nothing)." if side <= 28 else "slow on a CPU."))
