@@ -112,3 +112,53 @@ def reasons(hp: Hyperparameters, image_size: tuple[int, int] | None, *, device: 
         said.append(f"ResNet-{hp.num_layers} at {side}×{side}, learning from nothing in {hp.epochs} epochs.")
     said.append(f"mini_batch_size {hp.mini_batch_size}: the most that fits your smallest class and the algorithm's default of 32.")
     return said
+
+
+# ---- for a checked dataset ---------------------------------------------------------------------
+
+def suggest_for(report, device: str = "cpu", *, prepared=None, seed: int = 0, backend: str = "local"):
+    """The settings sagewiz suggests for a checked dataset (the wizard shows them, ``run`` starts
+    from them), counting the pictures training will get: those ``prepared`` packed when the
+    pictures are packed already, else those the packing with ``seed`` will keep for training
+    (core/prepare.py holds a tenth of each class out for validation). Photographs get transfer
+    learning where pretrained weights are at hand on ``backend`` (:func:`pretrained_at_hand`)."""
+    pictures, smallest, size = _dataset_figures(report, prepared, seed)
+    return suggest(len(report.classes), pictures, smallest, size, device=device, pretrained=pretrained_at_hand(backend))
+
+
+def suggestion_reasons(report, hyperparameters, device: str = "cpu", *, backend: str = "local",
+                       instance: str | None = None) -> list[str]:
+    """Why the suggested ``hyperparameters`` suit the checked pictures, a sentence each; with
+    ``instance`` (where training runs: "local-cpu", "ml.g4dn.xlarge"…) also how long they take."""
+    from sagewiz.core.estimates import training_time
+
+    said = reasons(hyperparameters, _smallest_size(report), device=device, pretrained=pretrained_at_hand(backend),
+                   local=backend == "local")
+    if instance is not None:
+        said.append(f"These settings take {training_time(hyperparameters, instance)}.")
+    return said
+
+
+def pretrained_at_hand(backend: str) -> bool:
+    """Whether ImageNet weights for the suggested ResNet-18 are there for ``backend``: always on
+    SageMaker (the algorithm has them); on this computer when ``sagewiz pretrained`` installed them."""
+    if backend != "local":
+        return True
+    from sagewiz.core.model.pretrained import find_pretrained
+
+    return find_pretrained(TRANSFER_DEPTH, (3, 224, 224)) is not None
+
+
+def _smallest_size(report) -> tuple[int, int] | None:
+    return (report.width_range[0], report.height_range[0]) if report.width_range and report.height_range else None
+
+
+def _dataset_figures(report, prepared, seed: int) -> tuple[int, int, tuple[int, int] | None]:
+    from sagewiz.core.prepare import training_pictures_per_class
+
+    if prepared is not None:
+        pictures, smallest = prepared.counts["train"], prepared.smallest_training_class or prepared.counts["train"]
+    else:
+        per_class = training_pictures_per_class(report, seed)
+        pictures, smallest = sum(per_class.values()), min(per_class.values())
+    return pictures, smallest, _smallest_size(report)

@@ -57,7 +57,7 @@ def test_the_suggested_settings_count_the_training_pictures_that_get_packed(tmp_
     """The sample's 1,438 training pictures keep 1,295 for training once a tenth of each class is
     held out; the settings said 1,294 (a tenth of the whole, estimated before the split). With a
     validation/ folder nothing is held out, and the estimate still took a tenth away."""
-    from sagewiz.core.journey import suggest_for
+    from sagewiz.core.suggestions import suggest_for
 
     write_sample_dataset(tmp_path / "pictures", size=20)
     if layout == "a validation folder too":  # half of each class's test pictures become the validation set

@@ -114,7 +114,7 @@ class SagewizApp(App[None]):
             elif step == "dataset":
                 answer = await self.push_screen_wait(DatasetScreen(self.state))
                 if answer == "next":
-                    from sagewiz.core.journey import suggest_for
+                    from sagewiz.core.suggestions import suggest_for
 
                     # counting the pictures packed on that step: the number the training job gets
                     self.state.suggested = suggest_for(self.state.report, prepared=self.state.packed, backend=self.state.backend)
@@ -123,7 +123,7 @@ class SagewizApp(App[None]):
             elif step == "region":
                 answer = await self.push_screen_wait(RegionScreen(self.state))
                 if answer == "next":
-                    from sagewiz.core.journey import suggest_for
+                    from sagewiz.core.suggestions import suggest_for
 
                     # SageMaker trains on a GPU: the suggestions for it differ from a CPU's
                     self.state.suggested = suggest_for(self.state.report, "cuda" if self.state.backend == "aws" else "cpu",

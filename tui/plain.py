@@ -101,7 +101,7 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
     from sagewiz.core.errors import WizardError
     from rich.markup import escape
 
-    from sagewiz.core.journey import suggest_for, suggestion_reasons
+    from sagewiz.core.suggestions import suggest_for, suggestion_reasons
     from sagewiz.tui.console import err_console, print_error
 
     ask = ask or QuestionaryAsker()

@@ -150,7 +150,7 @@ class SettingsScreen(Screen[str]):
 
     def _why(self) -> str:
         """Why the suggested settings suit these pictures, above the fields (it scrolls with them)."""
-        from sagewiz.core.journey import suggestion_reasons
+        from sagewiz.core.suggestions import suggestion_reasons
 
         if self.state.report is None or self.state.continue_from:  # an earlier model's network was not chosen for these
             return ""
@@ -160,7 +160,7 @@ class SettingsScreen(Screen[str]):
 
     def _could_transfer(self) -> bool:
         """Photographs, on this computer, with no pretrained network for the suggested depth installed."""
-        from sagewiz.core.journey import pretrained_at_hand
+        from sagewiz.core.suggestions import pretrained_at_hand
         from sagewiz.core.suggestions import photographs
 
         report = self.state.report
@@ -207,7 +207,7 @@ class SettingsScreen(Screen[str]):
 
     async def _installed(self, network) -> None:
         """The suggestion again, now with transfer learning; what the user typed stays theirs."""
-        from sagewiz.core.journey import suggest_for
+        from sagewiz.core.suggestions import suggest_for
 
         self.state.suggested = suggest_for(self.state.report, prepared=self.state.packed, backend=self.state.backend)
         self.step_suggestion = self._schedule_for(str(self.state.suggested.epochs))
