@@ -167,3 +167,11 @@ def read_labels_csv(path: str, pictures: set[str]) -> CsvLabels | None:
     if not named or named * 2 < len(rows):
         return None
     return result
+
+
+def what_names_say(report) -> str:
+    """The labels a report read from file names, as the wizard asks about them before using them:
+    "cat: 12,500 pictures, dog: 12,500, read from names like cat.0.jpg"."""
+    totals = {c.name: sum(counts.get(c.name, 0) for counts in report.counts.values()) for c in report.classes}
+    each = [f"{name}: {n:,} picture{'s' * (n != 1)}" if i == 0 else f"{name}: {n:,}" for i, (name, n) in enumerate(totals.items())]
+    return ", ".join(each) + ", read from " + report.labels_from.removeprefix("file ")
