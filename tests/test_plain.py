@@ -164,3 +164,18 @@ def test_a_long_question_is_broken_between_words_to_fit_the_terminal():
     assert len(lines) == 2 and all(len(line) <= 68 for line in lines)  # '? ' before, ' (y/N) ' after
     assert " ".join(line.strip() for line in lines) == question  # every word whole, none lost
     assert wrapped("Change any of them?", columns=80) == "Change any of them?"
+
+
+def test_file_names_are_used_as_labels_only_after_a_yes(tmp_path, capsys):
+    from test_labels import kaggle_train
+
+    folder = kaggle_train(tmp_path / "train", n=20)
+    script = Script(False, str(folder), False, str(folder), True, False, "0", False)
+    assert run_plain(script, WizardState()) == 0  # "not now" at the end: nothing started
+    asked = [" ".join(question.split()) for question in script.asked]
+    names = "There are no class folders: cat: 20 pictures, dog: 20, read from names like cat.0.jpg. Use the file names as labels?"
+    assert asked[2] == asked[4] == names  # asked again for the folder chosen again
+    assert asked[3].startswith("Folder with your pictures")  # the no: the folder is asked for again
+    err = " ".join(capsys.readouterr().err.split())
+    assert "labels from file names" in err and "one folder per class (or list them in a labels.csv" in err
+    assert WizardState.load().data_dir == str(folder)

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from pilot_steps import wait_for
+from pilot_steps import click, wait_for
 from sagewiz.core.dataset.sample import write_sample_dataset
 from sagewiz.tui.app import SagewizApp
 from sagewiz.tui.state import WizardState
@@ -103,3 +103,22 @@ async def test_an_emptied_field_and_enter_clear_the_last_report_and_next(two_fol
         assert "Type the folder's path first." in text_of(app, "#summary")
         assert app.screen.query_one("#next").disabled
         assert not app.screen.query_one("#classes").display and text_of(app, "#packed") == ""
+
+
+@run_async
+async def test_file_names_are_used_as_labels_only_once_the_user_says_yes(tmp_path):
+    from test_labels import kaggle_train
+
+    folder = kaggle_train(tmp_path / "train", n=20)  # 32 to train on: a whole mini-batch
+    app = SagewizApp(WizardState(data_dir=str(folder)), unfinished_runs=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await on_the_pictures_step(pilot)
+        question = app.screen.query_one("#names-question")
+        await wait_for(pilot, lambda: question.display, timeout=60, what="the question about the file names")
+        said = " ".join(text_of(app, "#packed").split())
+        assert "cat: 20 pictures, dog: 20, read from names like cat.0.jpg" in said
+        await pilot.pause(0.3)
+        assert app.screen.query_one("#next").disabled and not app.screen.packing and app.state.packed is None
+        await click(pilot, "#use-names")
+        await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled, what="the pictures packed by their names")
+        assert not question.display and app.state.packed.class_names == ("cat", "dog")

@@ -77,6 +77,17 @@ def _check(folder: str):
     return report
 
 
+def _names_taken(ask: Asker, report) -> bool | None:
+    """Whether the labels may be what the report read (asked only when they come from file names,
+    a guess; None: the user gave up)."""
+    from sagewiz.core.dataset.labels import what_names_say
+    from sagewiz.core.dataset.report import LAYOUT_NAMES
+
+    if report.layout != LAYOUT_NAMES:
+        return True
+    return ask.confirm(f"There are no class folders: {what_names_say(report)}. Use the file names as labels?", True)
+
+
 def _valid_setting(name: str, suggested, overrides: dict[str, str]) -> Callable[[str], bool | str]:
     """Checks an answer as training would take it, with the answers before it (empty: the suggestion)."""
     def check(value: str) -> bool | str:
@@ -134,7 +145,14 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
             print_error(error)
             continue
         if report.usable:
-            break
+            taken = _names_taken(ask, report)
+            if taken is None:
+                return 130
+            if taken:
+                break
+            err_console.print("[yellow]Then put the pictures in one folder per class (or list them in a labels.csv of "
+                              "file,label), or choose another folder.[/]")
+            continue
         err_console.print("[yellow]Fix the problems above, or choose another folder.[/]")
     state.data_dir, state.report = folder, report
     device = "cuda" if state.backend == "aws" else "cpu"

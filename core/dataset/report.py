@@ -7,6 +7,11 @@ from dataclasses import asdict, dataclass
 
 LAYOUT_SPLITS = "train/test folders"
 LAYOUT_POOL = "one folder per class, to be split"
+LAYOUT_NAMES = "labels from file names"  # cat.0.jpg, dog.1234.jpg in one folder, to be split
+LAYOUT_CSV = "labels from a CSV file"  # labels.csv (file,label) beside the pictures, to be split
+LAYOUT_UNLABELLED = "pictures without labels, to predict"  # Kaggle's test1/: 1.jpg, 2.jpg …
+# The layouts whose pictures sagewiz splits into training and test pictures itself.
+SPLIT_HERE = (LAYOUT_POOL, LAYOUT_NAMES, LAYOUT_CSV)
 ERROR, WARNING, INFO = "error", "warning", "info"
 
 
@@ -53,6 +58,7 @@ class DatasetReport:
     mini_batch_size: int
     split_ratio: float
     seed: int
+    labels_from: str = ""  # how the labels were read, without class folders: "file names like cat.0.jpg", "labels.csv"
 
     def to_dict(self, *, include_images: bool = False) -> dict:
         """The report as JSON-ready data (the per-picture lists only when asked for)."""

@@ -18,11 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Sequence
 
 from sagewiz.core.dataset.images import CONVERTED_FORMATS, ImageInfo, content_hash, inspect_image
-from sagewiz.core.dataset.report import ERROR, INFO, LAYOUT_POOL, LAYOUT_SPLITS, WARNING, ClassInfo, DatasetReport, Problem
+from sagewiz.core.dataset.report import (ERROR, INFO, LAYOUT_CSV, LAYOUT_NAMES, LAYOUT_POOL, LAYOUT_SPLITS, LAYOUT_UNLABELLED,
+                                         SPLIT_HERE, WARNING, ClassInfo, DatasetReport, Problem)
 from sagewiz.core.dataset.walk import FoundPicture, Walk, absolute_path, walk_dataset
 from sagewiz.core.errors import InputError
 
-__all__ = ["ERROR", "INFO", "WARNING", "ClassInfo", "DatasetReport", "Problem", "count_images", "scan_dataset", "split_files", "LAYOUT_POOL", "LAYOUT_SPLITS"]
+__all__ = ["ERROR", "INFO", "WARNING", "ClassInfo", "DatasetReport", "Problem", "count_images", "scan_dataset", "split_files", "LAYOUT_POOL", "LAYOUT_SPLITS",
+           "LAYOUT_NAMES", "LAYOUT_CSV", "LAYOUT_UNLABELLED"]
 
 IMBALANCE_RATIO = 3.0
 # Below this many pictures, starting worker threads isn't worth it.
@@ -135,7 +137,7 @@ class _Assembler:
         self.root, self.walk, self.results = root, walk, results
         self.mini_batch_size, self.split_ratio, self.seed = mini_batch_size, split_ratio, seed
         self.problems = list(walk.problems)
-        self.fixes: list[str] = []
+        self.fixes: list[str] = list(walk.fixes)
 
     def report(self) -> DatasetReport:
         pictures = self._judge_files()
@@ -171,6 +173,7 @@ class _Assembler:
             mini_batch_size=self.mini_batch_size,
             split_ratio=self.split_ratio,
             seed=self.seed,
+            labels_from=self.walk.labels_from,
         )
 
     def _judge_files(self) -> list[tuple[FoundPicture, ImageInfo, str]]:
@@ -199,14 +202,16 @@ class _Assembler:
 
     def _splits(self, pictures: list[tuple[FoundPicture, ImageInfo, str]]) -> dict[str, list[tuple[str, str]]]:
         pairs = [(found.relpath, found.label_folder) for found, _, _ in pictures]
-        if self.walk.layout == LAYOUT_POOL:
+        if self.walk.layout in SPLIT_HERE:
             train, test = split_files(pairs, self.split_ratio, self.seed)
             return {"train": train, "test": test}
         split_of = {found.relpath: found.split for found, _, _ in pictures}
         return {split: sorted(p for p in pairs if split_of[p[0]] == split) for split in self.walk.folders}
 
     def _class_path(self, split: str, name: str) -> str:
-        folder = self.walk.folders["pool" if self.walk.layout == LAYOUT_POOL else split]
+        folder = self.walk.folders["pool" if self.walk.layout in SPLIT_HERE else split]
+        if self.walk.layout in (LAYOUT_NAMES, LAYOUT_CSV):  # no class folder: the folder that holds them all
+            return folder
         return name if folder == "." else f"{folder}/{name}"
 
     def _error(self, path: str, reason: str, fix: str) -> None:
@@ -217,6 +222,13 @@ class _Assembler:
         if not self.walk.found and not self.walk.stray_images:
             self._error(".", "no pictures (JPEG, PNG, WebP, HEIC, AVIF, BMP, TIFF or GIF) were found", f"Put your pictures in one folder per class inside {self.root}, "
                         "for example cat/ and dog/ (or train/cat/, train/dog/, test/cat/ and test/dog/).")
+            return
+        if self.walk.layout == LAYOUT_UNLABELLED:
+            self._error(".", f"{self.walk.stray_images:,} pictures and no labels: no class folders, no labels.csv, and their names "
+                        "don't start with a class name (cat.0.jpg), so these are pictures to predict, not to train on",
+                        f"To have a trained model say what they show: sagewiz predict MODEL {self.root}. To train on them, put them "
+                        "in one folder per class (cat/, dog/), name them by class (cat.0.jpg, dog.0.jpg), or list them in a "
+                        "labels.csv of file,label beside them.")
             return
         present: dict[str, set[str]] = defaultdict(set)
         for found, _, _ in pictures:
@@ -271,7 +283,7 @@ class _Assembler:
         groups: dict[str, list[FoundPicture]] = defaultdict(list)
         for found, _, digest in pictures:
             groups[digest].append(found)
-        after = " after the split" if self.walk.layout == LAYOUT_POOL else ""
+        after = " after the split" if self.walk.layout in SPLIT_HERE else ""
         for members in groups.values():
             if len(members) < 2:
                 continue
@@ -300,6 +312,8 @@ class _Assembler:
                 self.problems.append(Problem(copy.relpath, severity, reason, "kept"))
 
     def _summary(self, usable: bool, counts: dict[str, dict[str, int]], pictures: int, classes: int, to_jpeg: dict[str, int]) -> list[str]:
+        if self.walk.layout == LAYOUT_UNLABELLED:
+            return ["Not ready to train: these are pictures to predict (they have no labels).", *self.fixes]
         if not usable:
             errors = sum(p.severity == ERROR for p in self.problems)
             return [f"Not ready to train: {errors} problem{'s' * (errors != 1)} to fix first.", *self.fixes]
@@ -312,7 +326,12 @@ class _Assembler:
         if to_jpeg:
             each, total = ", ".join(f"{name} {n:,}" for name, n in to_jpeg.items()), sum(to_jpeg.values())
             lines.append(f"{total:,} picture{'s' * (total != 1)} will be converted to JPEG when packed ({each}).")
-        if self.walk.layout == LAYOUT_POOL:
+        if self.walk.layout == LAYOUT_NAMES:
+            lines.append(f"The labels were read from the {self.walk.labels_from}: the word before each name's number "
+                         "(there are no class folders).")
+        elif self.walk.layout == LAYOUT_CSV:
+            lines.append(f"The labels were read from {self.walk.labels_from} (file,label), not from folders.")
+        if self.walk.layout in SPLIT_HERE:
             share = round(self.split_ratio * 100)
             lines.append(f"Each class will be split {share}% for training and {100 - share}% for testing (seed {self.seed}).")
         warnings = sum(p.severity == WARNING for p in self.problems)

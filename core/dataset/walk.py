@@ -1,7 +1,9 @@
 """Find a dataset's layout and every file in it, without opening any picture.
 
 Two layouts are understood: ``train/`` + ``test/`` (+ ``validation/``) holding class folders, or
-class folders directly under the root (to be split). Everything that can't be used is recorded as
+class folders directly under the root (to be split). Without class folders, the labels may be in a
+CSV beside the pictures or in their file names (:mod:`labels`); a flat folder of pictures with
+neither is pictures to predict. Everything that can't be used is recorded as
 a :class:`Problem` here, so nothing is dropped silently.
 """
 
@@ -13,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from sagewiz.core.dataset.labels import find_labels_csv, labels_from_names, read_labels_csv
 from sagewiz.core.dataset.links import FolderVisits, once_each
-from sagewiz.core.dataset.report import INFO, LAYOUT_POOL, LAYOUT_SPLITS, WARNING, Problem
+from sagewiz.core.dataset.report import (INFO, LAYOUT_CSV, LAYOUT_NAMES, LAYOUT_POOL, LAYOUT_SPLITS, LAYOUT_UNLABELLED, WARNING,
+                                         Problem)
 from sagewiz.core.errors import InputError
 
 # Compared on the lower-cased suffix, like im2rec. JPEG and PNG are packed as they are; the
@@ -44,6 +48,8 @@ class Walk:
     problems: list[Problem] = field(default_factory=list)
     stray_images: int = 0
     ignored: int = 0
+    labels_from: str = ""  # without class folders: "file names like cat.0.jpg", "labels.csv"
+    fixes: list[str] = field(default_factory=list)  # what to do about the errors among the problems
 
 
 def _hidden(name: str) -> bool:
@@ -95,7 +101,8 @@ def _walk_layout(root: str, top: list[os.DirEntry], visits: FolderVisits) -> Wal
             for entry in top:
                 if entry.path != base:
                     _outside_classes(walk, root, entry, f"it is not inside {walk.folders['pool']}/")
-        _walk_split(walk, root, base, "pool", top if not splits else None, visits)
+        if not _labels_without_folders(walk, root, base, top if not splits else None, visits):
+            _walk_split(walk, root, base, "pool", top if not splits else None, visits)
         return walk
     walk = Walk(LAYOUT_SPLITS)
     in_splits = {e.name for entries in splits.values() for e in entries}
@@ -140,13 +147,85 @@ def _walk_split(walk: Walk, root: str, base: str, split: str, entries: list[os.D
                 relpath = relative_path(path, root)
                 if not _is_image_name(path):
                     _ignore(walk, relpath)
-                elif any(c in relpath for c in "\t\r\n"):
-                    walk.stray_images += 1
-                    walk.problems.append(Problem(relpath, WARNING, "its name holds a tab or line break, which an image list can't hold", "skipped"))
                 else:
-                    walk.found.append(FoundPicture(path, relpath, split, entry.name, linked))
+                    _add_picture(walk, FoundPicture(path, relpath, split, entry.name, linked))
         else:
             _outside_classes(walk, root, entry, "it is not inside a class folder")
+
+
+def _add_picture(walk: Walk, found: FoundPicture) -> None:
+    if any(c in found.relpath for c in "\t\r\n"):
+        walk.stray_images += 1
+        walk.problems.append(Problem(found.relpath, WARNING, "its name holds a tab or line break, which an image list can't hold", "skipped"))
+    else:
+        walk.found.append(found)
+
+
+def _labels_without_folders(walk: Walk, root: str, base: str, entries: list[os.DirEntry] | None, visits: FolderVisits) -> bool:
+    """Whether ``base`` (the root, or a lone train/) holds its labels without class folders: a labels
+    CSV that names its pictures, or, in a folder of pictures only, file names that carry labels;
+    such a folder with neither is pictures to predict. Walked here when so."""
+    if entries is None:
+        if not visits.enter(base):
+            return False
+        try:
+            entries = _entries(base)
+        except OSError:
+            return False  # said by the class-folder walk
+    csv_name = find_labels_csv([e.name for e in entries if not e.is_dir()])
+    if csv_name and _walk_csv(walk, root, base, csv_name, visits):
+        return True
+    pictures = [e for e in entries if _is_image_name(e.name)]
+    if any(e.is_dir() for e in entries) or not pictures:
+        return False
+    named = labels_from_names([e.name for e in pictures])
+    walk.layout = LAYOUT_UNLABELLED if named is None else LAYOUT_NAMES
+    if named is not None:
+        walk.labels_from = f"file names like {named.example}"
+        others = ", ".join(sorted(set(named.labels.values())))
+    for entry in entries:
+        relpath = relative_path(entry.path, root)
+        if not _is_image_name(entry.name):
+            _ignore(walk, relpath)
+        elif named is None:
+            walk.stray_images += 1  # said once for them all, by the check
+        elif entry.name in named.labels:
+            _add_picture(walk, FoundPicture(entry.path, relpath, "pool", named.labels[entry.name], entry.is_symlink()))
+        else:
+            walk.stray_images += 1
+            walk.problems.append(Problem(relpath, WARNING, f"its name carries none of the labels the other names do ({others}), "
+                                         "so it has no label", "skipped"))
+    return True
+
+
+def _walk_csv(walk: Walk, root: str, base: str, csv_name: str, visits: FolderVisits) -> bool:
+    """Walk ``base`` with the labels of its CSV, when the CSV names its pictures."""
+    trial, scratch = FolderVisits(root), Walk(LAYOUT_CSV)  # nothing is kept unless the CSV is used
+    trial.enter(base)
+    files = list(_files_under(scratch, root, base, trial))
+    pictures = {relative_path(path, base): (path, linked) for path, linked in files if _is_image_name(path)}
+    labels = read_labels_csv(os.path.join(base, csv_name), set(pictures))
+    if labels is None:
+        return False
+    where = relative_path(base, root)
+    inside = (lambda path: path) if where == "." else (lambda path: f"{where}/{path}")
+    visits.left_out += trial.left_out
+    walk.layout, walk.labels_from = LAYOUT_CSV, inside(csv_name)
+    walk.problems += scratch.problems + [Problem(inside(p.path), p.severity, p.reason, p.action) for p in labels.problems]
+    walk.fixes += labels.fixes
+    for path, _ in files:
+        relpath = relative_path(path, base)
+        if relpath == csv_name:
+            continue
+        if relpath not in pictures:
+            _ignore(walk, inside(relpath))
+        elif relpath in labels.labels:
+            _add_picture(walk, FoundPicture(path, inside(relpath), "pool", labels.labels[relpath], pictures[relpath][1]))
+        else:
+            walk.stray_images += 1
+            if relpath not in labels.listed:
+                walk.problems.append(Problem(inside(relpath), WARNING, f"not in {csv_name}, so it has no label", "skipped"))
+    return True
 
 
 def _outside_classes(walk: Walk, root: str, entry: os.DirEntry, where: str) -> None:

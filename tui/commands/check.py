@@ -15,6 +15,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from sagewiz.core.dataset.report import SPLIT_HERE
 from sagewiz.core.dataset.scan import ERROR, INFO, WARNING, DatasetReport, count_images, scan_dataset
 from sagewiz.core.errors import InputError
 from sagewiz.tui.console import err_console, fitted_table, print_error, print_json_error, progress_bar
@@ -33,7 +34,8 @@ def register(subparsers) -> None:
         help="check a folder of labelled pictures before training: classes, counts, damaged files",
         description="Open every picture under DIR and report the classes, how many pictures each "
         "split has, and every file that will be skipped or converted, with the reason. DIR holds "
-        "one folder per class (cat/, dog/, …), or train/ and test/ folders with class folders inside. "
+        "one folder per class (cat/, dog/, …), or train/ and test/ folders with class folders inside, or the pictures "
+        "themselves with their labels in a labels.csv (file,label) or in their names (cat.0.jpg, dog.0.jpg). "
         "Exit status: 0 ready to train, 2 not ready (or DIR is missing or can't be read), 1 a bad flag value.",
     )
     parser.add_argument("dir", metavar="DIR", help="the folder that holds your class folders (or train/ and test/)")
@@ -95,7 +97,7 @@ def print_report(report: DatasetReport) -> None:
 
 def _classes_table(report: DatasetReport) -> Table:
     splits = list(report.counts)
-    title = "Pictures per class" + (" (after the split)" if len(report.counts) and "to be split" in report.layout else "")
+    title = "Pictures per class" + (" (after the split)" if len(report.counts) and report.layout in SPLIT_HERE else "")
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("Label", justify="right")
     table.add_column("Class")

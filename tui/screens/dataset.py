@@ -46,6 +46,7 @@ class DatasetScreen(Screen[str]):
         self.typed = False  # the field changed since
         self.ready_for = ""  # the folder Next goes on with, once checked (and packed)
         self.waiting = ""  # a folder to check once the packing ends
+        self.names_taken = ""  # the folder whose file names the user agreed to use as labels
 
     def compose(self) -> ComposeResult:
         yield StepBar("Pictures")
@@ -60,6 +61,8 @@ class DatasetScreen(Screen[str]):
                 yield DataTable(id="problems", cursor_type="row", zebra_stripes=True)
                 yield ClassThumbnails(id="thumbnails")
             yield Static("", id="packed")
+            with Horizontal(id="names-question"):
+                yield Button("Use the file names as labels", variant="success", id="use-names")
             with Horizontal(classes="buttons"):
                 yield Button("Back", id="back")
                 yield Button("Next: where to train", variant="primary", id="next", disabled=True)
@@ -68,6 +71,7 @@ class DatasetScreen(Screen[str]):
     def on_mount(self) -> None:
         self.query_one("#progress").display = False
         self.query_one("#classes").display = self.query_one("#problems").display = False
+        self.query_one("#names-question").display = False
         if self.state.report is not None and self.state.data_dir:
             self.show_report(self.state.report)  # came back to this step: keep what was found
         elif self.state.data_dir:
@@ -98,6 +102,10 @@ class DatasetScreen(Screen[str]):
             self.check(self.query_one("#folder", Input).value)
         elif event.button.id == "browse":
             self.action_browse()
+        elif event.button.id == "use-names" and self.state.report is not None:
+            self.names_taken = self.state.report.root
+            self.query_one("#names-question").display = False
+            self._go_on(self.state.report)
         elif event.button.id == "next":
             self.dismiss("next")
         elif event.button.id == "back":
@@ -139,6 +147,7 @@ class DatasetScreen(Screen[str]):
         self.ready_for = self.scanning = ""
         self.query_one("#next", Button).disabled = True
         self.query_one("#classes").display = self.query_one("#problems").display = False
+        self.query_one("#names-question").display = False
         self.query_one(ClassThumbnails).update("")
         if not self.packing:  # the packing's progress stays in view until it ends
             self.state.report = self.state.packed = None
@@ -206,6 +215,26 @@ class DatasetScreen(Screen[str]):
         self.query_one(ClassThumbnails).show(report)
         if not report.usable:
             return
+        from sagewiz.core.dataset.report import LAYOUT_NAMES
+        from sagewiz.core.journey import packed_folder
+
+        packed_already = self.state.packed is not None and self.state.packed.folder == packed_folder(report.root)
+        if report.layout == LAYOUT_NAMES and self.names_taken != report.root and not packed_already:
+            self._ask_about_names(report)
+            return
+        self._go_on(report)
+
+    def _ask_about_names(self, report) -> None:
+        """File names as labels are a guess: nothing is packed, and Next stays off, until the user says yes."""
+        from sagewiz.core.dataset.labels import what_names_say
+
+        self.query_one("#packed", Static).update(
+            f"[b]No class folders:[/] the labels come from the file names. {escape(what_names_say(report))}. "
+            "Are these the classes you mean?")
+        self.query_one("#names-question").display = True
+
+    def _go_on(self, report) -> None:
+        """A usable report (its labels agreed to): pack it, unless packed already or packed later."""
         from sagewiz.core.journey import packed_folder
 
         if self.state.continue_from:  # the earlier model decides the picture size: packed when training starts
