@@ -57,6 +57,15 @@ async def through_region_and_storage(pilot) -> None:
     await click(pilot, "#create")
 
 
+async def until_trained_on_sagemaker(pilot) -> None:
+    """On the Training step: wait for the model (or say why not, with the log)."""
+    app = pilot.app
+    await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
+    await wait_for(pilot, lambda: app.state.trained is not None or not app.screen.query_one("#back").disabled,
+                   timeout=120, what="training on SageMaker")
+    assert app.state.trained is not None, "\n".join(line.text for line in app.screen.query_one("#log").lines)
+
+
 def row_of(app, region: str) -> int:
     return [r.region for r in app.screen.reports].index(region)
 
@@ -203,10 +212,7 @@ async def trained_on_sagemaker(pilot, epochs: str = "2") -> None:
     app.screen.query_one("#epochs").value = epochs
     await pilot.pause()
     await click(pilot, "#next")
-    await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
-    await wait_for(pilot, lambda: app.state.trained is not None or not app.screen.query_one("#back").disabled,
-                   timeout=120, what="training on SageMaker")
-    assert app.state.trained is not None, "\n".join(line.text for line in app.screen.query_one("#log").lines)
+    await until_trained_on_sagemaker(pilot)
     await click(pilot, "#next")
     await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")
 

@@ -7,7 +7,7 @@ import pytest
 
 from pilot_steps import click, wait_for
 from test_tui import run_async, screen_name, text_of
-from test_tui_aws import new_account, through_region_and_storage  # noqa: F401 - new_account: a fixture
+from test_tui_aws import new_account, through_region_and_storage, until_trained_on_sagemaker  # noqa: F401 - new_account: a fixture
 
 from sagewiz.core.dataset.sample import write_sample_dataset
 from sagewiz.tui.app import SagewizApp
@@ -53,10 +53,7 @@ async def test_a_model_trained_here_learns_on_on_sagemaker_from_the_incremental_
             app.screen.query_one("#epochs").value = "1"
             await pilot.pause()
             await click(pilot, "#next")
-            await wait_for(pilot, lambda: screen_name(app) == "TrainingScreen")
-            await wait_for(pilot, lambda: app.state.trained is not None or not app.screen.query_one("#back").disabled,
-                           timeout=120, what="training on SageMaker")
-            assert app.state.trained is not None, "\n".join(line.text for line in app.screen.query_one("#log").lines)
+            await until_trained_on_sagemaker(pilot)
             assert app.state.trained.summary["continued_from"] == job
     [trained] = [j for name, j in sim.backend.training_jobs.items() if name == app.state.trained.summary["model_from"]]
     assert [c for c in trained.input_data_config if c["ChannelName"] == "model"]  # the local model went in as the model channel
