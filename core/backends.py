@@ -44,12 +44,13 @@ def refused_settings(hyperparameters, backend: str) -> list[tuple[str, str]]:
         from sagewiz.core.hyperparams import sagemaker_pretrained_problems
 
         return sagemaker_pretrained_problems(hyperparameters)
+    from sagewiz.core.model.download import ZOO_FILES
     from sagewiz.core.model.pretrained import find_pretrained
 
     if find_pretrained(hyperparameters.num_layers, hyperparameters.image_shape_tuple) is not None:
         return []
     depth, shape = hyperparameters.num_layers, hyperparameters.image_shape
-    how = (f"`sagewiz pretrained download {depth}` installs ImageNet's" if depth in (18, 34, 50, 101, 152) and shape == "3,224,224"
+    how = (f"`sagewiz pretrained download {depth}` installs ImageNet's" if depth in ZOO_FILES and shape == "3,224,224"
            else f"`sagewiz pretrained add MODEL.tar.gz` installs those of a ResNet-{depth} trained at {shape}")
     return [("use_pretrained_model", f"use_pretrained_model=1 needs a pretrained ResNet-{depth} for {shape} pictures on this "
                                      f"computer, and none is installed: {how}, or set use_pretrained_model=0.")]

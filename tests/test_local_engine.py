@@ -240,3 +240,18 @@ def test_an_engine_just_launched_counts_as_running_while_it_is_still_starting(tm
             child.kill()
             child.wait()
     assert not jobs._is_engine(child.pid, tmp_path)  # ended and reaped: not running
+
+
+def test_a_job_refused_for_missing_pretrained_weights_is_not_recorded(tmp_path, monkeypatch):
+    """The settings are checked before the job is written to the ledger: a refused job leaves no
+    entry for `sagewiz cleanup` to find."""
+    from sagewiz.core.backend import TrainingSpec
+    from sagewiz.core.hyperparams import HyperparameterError, Hyperparameters
+    from sagewiz.core.local.backend import LocalBackend
+
+    monkeypatch.setenv("SAGEWIZ_HOME", str(tmp_path / "home"))
+    backend = LocalBackend(home=tmp_path / "home")
+    hp = Hyperparameters(num_classes=2, num_training_samples=10, use_pretrained_model=True, num_layers=18)
+    with pytest.raises(HyperparameterError, match="none is installed"):
+        backend.start_training(TrainingSpec("sagewiz-refused-train", hp, (), "", "local-cpu"))
+    assert backend.ledger.resources(include_deleted=True) == []

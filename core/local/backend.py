@@ -135,14 +135,16 @@ class LocalBackend(Backend):
 
     def start_training(self, spec: TrainingSpec, *, run_id: str | None = None) -> TrainingJob:
         folder = self.job_dir(spec.job_name)
+        started = jobs.read_status(folder) is not None
+        if not started:  # refused before it is recorded: a job that can't start leaves nothing to clean up
+            from sagewiz.core.backends import check_settings
+
+            check_settings(spec.hyperparameters, self.name)  # use_pretrained_model=1 needs installed weights
         record = self.ledger.intend(self.name, "training-job", spec.job_name, run_id=run_id,
                                     details={"job_dir": str(folder), "instance_type": spec.instance_type,
                                              "class_names": list(spec.class_names)})
-        if jobs.read_status(folder) is not None:
+        if started:
             return self.describe_training(spec.job_name)  # started before: never twice
-        from sagewiz.core.backends import check_settings
-
-        check_settings(spec.hyperparameters, self.name)  # use_pretrained_model=1 needs installed weights
         try:
             jobs.write_spec(folder, {
                 "job_name": spec.job_name,
