@@ -10,7 +10,6 @@ broken one is refused before anything is uploaded or billed. The endpoint stays 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -18,6 +17,7 @@ from typing import Callable
 from sagewiz.core.backend import Backend, Endpoint, EndpointSpec
 from sagewiz.core.errors import InputError
 from sagewiz.core.model.archive import ModelInfo, read_info
+from sagewiz.core.model.download import sha256_of
 from sagewiz.core.model.find import FoundModel
 
 Progress = Callable[[int, int], None]
@@ -50,7 +50,7 @@ def deploy_model(backend: Backend, found: FoundModel, *, instance_type: str = ""
     if found.path is None:
         raise InputError(f"{found.described} is already an endpoint.", hint="Name a training job or a model.tar.gz to deploy.")
     info = read_info(found.path, class_names=found.class_names)  # refused here, before anything is uploaded
-    digest = _sha256(found.path)
+    digest = sha256_of(found.path)
     name = name or endpoint_name_for(found, digest)
     if len(name) > 63 or not _NAME.match(name):
         raise InputError(f"{name!r} can't be an endpoint's name.", hint="Use up to 63 letters, digits and hyphens, e.g. --name cats-dogs")
@@ -72,11 +72,3 @@ def deploy_model(backend: Backend, found: FoundModel, *, instance_type: str = ""
 
 def _belongs_to(backend: Backend, uri: str) -> bool:
     return uri.startswith("s3://") if backend.name == "aws" else uri.startswith("file:")
-
-
-def _sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
