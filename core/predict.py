@@ -136,7 +136,7 @@ def _model_top_k(hyperparameters) -> int:
 
 
 def _predict_with_endpoint(found: "FoundModel", pictures: Pictures, progress: Progress | None) -> PredictionResult:
-    from sagewiz.core.dataset.packer import ordered_map
+    from sagewiz.core.ordered import ordered_map
     from sagewiz.core.evaluate import ImageRejectedError, content_type_of
     from sagewiz.core.model.archive import unknown_class_names
 

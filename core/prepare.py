@@ -154,25 +154,31 @@ def _prepare_in(report: DatasetReport, folder: Path, resize: int, seed: int, wor
     fingerprint = _fingerprint(report.root, splits, options)
     manifest_path = folder / _MANIFEST
     previous = _read_manifest(manifest_path)
-    if previous and previous.get("fingerprint") == fingerprint and all((folder / f"{s}.rec").exists() for s in ("train", "validation")):
+    if previous and previous.get("fingerprint") == fingerprint and "counts" in previous and all((folder / f"{s}.rec").exists() for s in ("train", "validation")):
         return _prepared(folder, names, label_of, report.root, splits, previous)
 
-    skipped: list[str] = []
-    counts: dict[str, int] = {}
+    # each split is kept as soon as it is packed, and a split stopped by Ctrl-C keeps the records
+    # it finished: a run started again goes on where the last one stopped
+    done = previous.get("splits", {}) if previous and previous.get("fingerprint") == fingerprint else {}
     for split in ("train", "validation"):
+        if split in done and (folder / f"{split}.rec").exists():
+            continue
         entries = [ListEntry(i, path, (float(label_of[name]),)) for i, (path, name) in enumerate(splits[split])]
         with room_needed(folder, f"write the list {split}.lst"):  # pack_images says a full disk itself
             write_list(folder / f"{split}.lst", entries)
         result: PackResult = pack_images(entries, report.root, folder / f"{split}.rec", folder / f"{split}.idx", options,
                                          workers=workers or os.cpu_count() or 1,
-                                         progress=_counter(progress, split, len(entries)) if progress else None)
-        skipped += [f"{s.path}: {s.reason}" for s in result.skipped]
-        counts[split] = result.packed
+                                         progress=_counter(progress, split, len(entries)) if progress else None,
+                                         resume_key=f"{fingerprint}/{split}")
         if not result.packed:
             raise DatasetError(f"None of the {split} pictures could be packed.", hint="Run `sagewiz check` on the folder to see why.")
+        done[split] = {"packed": result.packed, "skipped": [f"{s.path}: {s.reason}" for s in result.skipped]}
+        _write_manifest(manifest_path, {"fingerprint": fingerprint, "splits": done})
+    counts = {split: done[split]["packed"] for split in ("train", "validation")}
     counts["test"] = len(splits["test"])
     counts["smallest_training_class"] = min(_per_class(splits["train"]).values())
-    manifest = {"fingerprint": fingerprint, "counts": counts, "skipped": skipped}
+    manifest = {"fingerprint": fingerprint, "splits": done, "counts": counts,
+                "skipped": [line for split in ("train", "validation") for line in done[split]["skipped"]]}
     _write_manifest(manifest_path, manifest)
     return _prepared(folder, names, label_of, report.root, splits, manifest)
 

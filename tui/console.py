@@ -13,10 +13,12 @@ from rich.progress import (
     DownloadColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.text import Text
 
 from sagewiz.core.errors import WizardError
 from sagewiz.tui.words import error_text
@@ -52,18 +54,32 @@ def go_ahead(refused: str, question: str, *, hint: str, declined: str = "") -> b
     return False
 
 
+class RateColumn(ProgressColumn):
+    """How many things a second: "1,234 pictures/s" (nothing until there is a rate to say)."""
+
+    def __init__(self, unit: str):
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        if not speed:
+            return Text("")
+        return Text(f"{speed:,.0f} {self.unit}/s" if speed >= 10 else f"{speed:.1f} {self.unit}/s", style="progress.data.speed")
+
+
+def counting_progress(unit: str = "pictures", console: Console | None = None) -> Progress:
+    """A rich Progress for counted work: description, bar, done/total, rate, time left; on
+    stderr, cleared when done, hidden when stderr is not a terminal."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(unit), TimeRemainingColumn(),
+                    console=console or err_console, transient=True, disable=not sys.stderr.isatty())
+
+
 @contextmanager
-def progress_bar(description: str, total: int) -> Iterator[callable]:
-    """A progress bar on stderr; yields ``advance(n=1)``. Hidden when stderr is not a terminal."""
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-        disable=not sys.stderr.isatty(),
-    )
+def progress_bar(description: str, total: int, unit: str = "pictures") -> Iterator[callable]:
+    """A progress bar on stderr with the rate and the time left; yields ``advance(n=1)``.
+    Hidden when stderr is not a terminal."""
+    progress = counting_progress(unit)
     with progress:
         task = progress.add_task(description, total=total)
         yield lambda n=1: progress.advance(task, n)

@@ -130,3 +130,33 @@ def left_behind(resources: list) -> list[str]:
         lines.append(f"sagewiz keeps {counted(len(resources), 'thing')} it made ({escape(', '.join(kinds))}): "
                      f"`sagewiz resources` lists {them}, `sagewiz cleanup` deletes {them}.")
     return lines
+
+
+class Pace:
+    """The rate and the time left of counted work, in words: "1,234 pictures/s, about 2 minutes
+    left". Measured from the first report on, so that time spent before the work began (finding
+    the files) doesn't count."""
+
+    def __init__(self, unit: str = "pictures", clock=time.monotonic):
+        self.unit, self.clock = unit, clock
+        self._first: tuple[float, int] | None = None
+
+    def restart(self) -> None:
+        self._first = None
+
+    def __call__(self, done: int, total: int) -> str:
+        now = self.clock()
+        if self._first is None or done < self._first[1]:
+            self._first = (now, done)
+            return ""
+        seconds, count = now - self._first[0], done - self._first[1]
+        if seconds < 0.5 or count <= 0:
+            return ""
+        rate = count / seconds
+        left = (total - done) / rate
+        said = f"{rate:,.0f} {self.unit}/s" if rate >= 10 else f"{rate:.1f} {self.unit}/s"
+        if done >= total:
+            return said
+        if left < 60:
+            return f"{said}, under a minute left"
+        return f"{said}, about {left / 60:.0f} minutes left" if left < 5400 else f"{said}, about {left / 3600:.1f} hours left"

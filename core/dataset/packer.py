@@ -19,20 +19,17 @@ Every listed image is either packed or reported with its reason; nothing is drop
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Callable, Sequence
 
 from sagewiz.core.dataset.listing import ListEntry
 from sagewiz.core.dataset.recordio import RecordWriter, pack_image_header
 from sagewiz.core.disk import room_needed
 from sagewiz.core.errors import InputError
-
-T = TypeVar("T")
-R = TypeVar("R")
+from sagewiz.core.ordered import ordered_map
 
 _JPEG_START = b"\xff\xd8\xff"
 _PNG_START = b"\x89PNG\r\n\x1a\n"
@@ -161,22 +158,6 @@ def _encode_entry(root: str, entry: ListEntry, options: PackOptions) -> tuple[by
     return pack_image_header(entry.index, labels), image, converted
 
 
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, window: int = 64) -> Iterator[R]:
-    """``map(fn, items)`` on ``workers`` threads, yielding results in input order with at most
-    ``window`` per worker in flight, so memory stays bounded however long the list."""
-    if workers <= 1:
-        yield from map(fn, items)
-        return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sagewiz-pack") as pool:
-        pending: deque[Future[R]] = deque()
-        for item in items:
-            pending.append(pool.submit(fn, item))
-            if len(pending) >= window * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
 def pack_images(
     entries: Sequence[ListEntry],
     root: str | os.PathLike,
@@ -186,11 +167,15 @@ def pack_images(
     *,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    resume_key: str | None = None,
 ) -> PackResult:
     """Pack ``entries`` (paths relative to ``root``) into ``rec_path`` and ``idx_path``.
 
     The files are written beside their final names and moved into place at the end, so an
-    interrupted pack never leaves a half-written ``.rec`` behind under the real name.
+    interrupted pack never leaves a half-written ``.rec`` behind under the real name. With
+    ``resume_key`` (what ``entries``, ``root`` and ``options`` are, as the caller fingerprints
+    them), a pack stopped by Ctrl-C keeps the records it finished beside the final names, and a
+    later pack with the same key goes on after them instead of starting over.
     """
     options.validate()
     root = os.path.abspath(root)
@@ -199,7 +184,7 @@ def pack_images(
     # a full disk is said as one (DiskFullError), once the partial files are gone again
     with room_needed(Path(rec_path).parent, f"pack the pictures into {Path(rec_path).name}",
                      needed=lambda: _pictures_size(root, entries)):
-        _pack(entries, root, options, workers, progress, result, partial_rec, partial_idx)
+        _pack(entries, root, options, workers, progress, result, partial_rec, partial_idx, resume_key)
     return result
 
 
@@ -213,29 +198,49 @@ def _pictures_size(root: str, entries: Sequence[ListEntry]) -> int:
 
 
 def _pack(entries: Sequence[ListEntry], root: str, options: PackOptions, workers: int, progress: Callable[[int], None] | None,
-          result: PackResult, partial_rec: str, partial_idx: str) -> None:
+          result: PackResult, partial_rec: str, partial_idx: str, resume_key: str | None) -> None:
     rec_path, idx_path = result.rec_path, result.idx_path
+    stopped_at = f"{partial_rec}.json"  # where a pack stopped by Ctrl-C was, to go on from there
+    earlier = _stopped_pack(stopped_at, resume_key, partial_rec, partial_idx)
+    start = earlier["done"] if earlier else 0
+    keep_partials = False
     try:
-        with RecordWriter(partial_rec, partial_idx) as writer:
+        if earlier:
+            result.packed, result.converted = earlier["packed"], dict(earlier["converted"])
+            result.skipped = [SkippedImage(path, reason) for path, reason in earlier["skipped"]]
+        with RecordWriter(partial_rec, partial_idx, go_on_from=tuple(earlier["mark"]) if earlier else None) as writer:
             # Pass-through is a copy that holds the GIL for its magic scan: one thread was faster
             # than two on a warm cache (benchmarks/bench_pack.py), so extra workers only decode.
             threads = 1 if options.pass_through else workers
-            encoded = ordered_map(lambda entry: _encode_entry(root, entry, options), entries, threads)
+            todo = entries[start:]
+            encoded = ordered_map(lambda entry: _encode_entry(root, entry, options), todo, threads)
+            if progress and start:
+                progress(start)  # the bar starts where the earlier pack stopped
             unreported = 0
-            for entry, payload in zip(entries, encoded):
-                if isinstance(payload, SkippedImage):
-                    result.skipped.append(payload)
-                else:
-                    writer.write_parts(payload[0], payload[1], entry.index)
-                    result.packed += 1
-                    if payload[2]:
-                        result.converted[payload[2]] = result.converted.get(payload[2], 0) + 1
-                unreported += 1
-                if progress and unreported == _PROGRESS_EVERY:
-                    progress(unreported)  # a progress bar redraw per image would cost more than the copy
-                    unreported = 0
-            if progress and unreported:
-                progress(unreported)
+            # what is whole after each picture: Ctrl-C may come in the middle of the next one
+            whole = (start, writer.mark, result.packed, len(result.skipped), tuple(result.converted.items()))
+            try:
+                for position, (entry, payload) in enumerate(zip(todo, encoded), start + 1):
+                    if isinstance(payload, SkippedImage):
+                        result.skipped.append(payload)
+                    else:
+                        writer.write_parts(payload[0], payload[1], entry.index)
+                        result.packed += 1
+                        if payload[2]:
+                            result.converted[payload[2]] = result.converted.get(payload[2], 0) + 1
+                    whole = (position, writer.mark, result.packed, len(result.skipped), tuple(result.converted.items()))
+                    unreported += 1
+                    if progress and unreported == _PROGRESS_EVERY:
+                        progress(unreported)  # a progress bar redraw per image would cost more than the copy
+                        unreported = 0
+                if progress and unreported:
+                    progress(unreported)
+            except KeyboardInterrupt:
+                if resume_key is not None:
+                    writer.close()  # flushed; what follows the last whole record is cut off when going on
+                    _note_stop(stopped_at, resume_key, whole, result)
+                    keep_partials = True
+                raise
             result.bytes_written = writer.offset
         for partial, final in ((partial_rec, rec_path), (partial_idx, idx_path)):
             # Remove an old output first instead of renaming over it: ext4 (auto_da_alloc) flushes
@@ -245,6 +250,30 @@ def _pack(entries: Sequence[ListEntry], root: str, options: PackOptions, workers
                 os.remove(final)
             os.replace(partial, final)
     finally:
-        for leftover in (partial_rec, partial_idx):
-            if os.path.exists(leftover):
-                os.remove(leftover)
+        if not keep_partials:
+            for leftover in (partial_rec, partial_idx, stopped_at):
+                if os.path.exists(leftover):
+                    os.remove(leftover)
+
+
+def _note_stop(path: str, key: str, whole: tuple, result: PackResult) -> None:
+    done, mark, packed, skipped, converted = whole
+    state = {"key": key, "done": done, "mark": list(mark), "packed": packed, "converted": dict(converted),
+             "skipped": [[s.path, s.reason] for s in result.skipped[:skipped]]}
+    with open(f"{path}.new", "w") as f:
+        json.dump(state, f)
+    os.replace(f"{path}.new", path)
+
+
+def _stopped_pack(path: str, key: str | None, partial_rec: str, partial_idx: str) -> dict | None:
+    """What an earlier pack of the same pictures, stopped by Ctrl-C, finished (None: start afresh)."""
+    if key is None:
+        return None
+    try:
+        with open(path) as f:
+            state = json.load(f)
+        if state["key"] != key or os.path.getsize(partial_rec) < state["mark"][0] or os.path.getsize(partial_idx) < state["mark"][1]:
+            return None
+        return state
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None

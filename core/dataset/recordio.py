@@ -133,11 +133,23 @@ class RecordWriter:
     Use as a context manager. Offsets are counted, not asked of the file, so writing stays cheap.
     """
 
-    def __init__(self, rec_path: str | os.PathLike, idx_path: str | os.PathLike | None = None):
-        self._rec = open(rec_path, "wb", buffering=1 << 20)
-        self._idx = open(idx_path, "w", encoding="ascii", buffering=1 << 16) if idx_path else None
-        self.offset = 0
-        self.count = 0
+    def __init__(self, rec_path: str | os.PathLike, idx_path: str | os.PathLike | None = None, *,
+                 go_on_from: tuple[int, int, int] | None = None):
+        """A new pair of files; or, with ``go_on_from`` (a :attr:`mark` of an earlier writer of
+        these files), the same files cut back to that mark and written on from there."""
+        if go_on_from is None:
+            self._rec = open(rec_path, "wb", buffering=1 << 20)
+            self._idx = open(idx_path, "w", encoding="ascii", buffering=1 << 16) if idx_path else None
+            self.offset = self.idx_bytes = self.count = 0
+            return
+        self.offset, self.idx_bytes, self.count = go_on_from
+        self._rec = _cut_back(rec_path, self.offset, "b", buffering=1 << 20)
+        self._idx = _cut_back(idx_path, self.idx_bytes, "", encoding="ascii", buffering=1 << 16) if idx_path else None
+
+    @property
+    def mark(self) -> tuple[int, int, int]:
+        """Where the records written so far end: bytes of ``.rec``, bytes of ``.idx``, records."""
+        return self.offset, self.idx_bytes, self.count
 
     def write(self, payload: bytes, key: int | None = None) -> int:
         """Append one record (indexed under ``key`` when there is an index); returns its offset."""
@@ -167,7 +179,7 @@ class RecordWriter:
         if self._idx is not None:
             if key is None:
                 raise ValueError("an indexed writer needs a key for every record")
-            self._idx.write(f"{key}\t{offset}\n")
+            self.idx_bytes += self._idx.write(f"{key}\t{offset}\n")  # ASCII: characters are bytes
         self.count += 1
         return offset
 
@@ -182,6 +194,15 @@ class RecordWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _cut_back(path: str | os.PathLike, size: int, binary: str, **how):
+    """``path`` opened for appending after its first ``size`` bytes, the rest cut off."""
+    with open(path, "r+b") as f:
+        if f.seek(0, os.SEEK_END) < size:
+            raise RecordIOError(f"{path} is shorter than the {size:,} bytes it was left with: it can't be written on.")
+        f.truncate(size)
+    return open(path, "a" + binary, **how)
 
 
 def _read_exact(stream: BinaryIO, size: int, what: str, offset: int) -> bytes:

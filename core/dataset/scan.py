@@ -13,15 +13,17 @@ from __future__ import annotations
 import math
 import os
 import random
+import time
 from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Sequence
 
+from sagewiz.core.dataset.check_cache import CheckCache, stat_key
 from sagewiz.core.dataset.images import CONVERTED_FORMATS, ImageInfo, content_hash, inspect_image
 from sagewiz.core.dataset.report import (ERROR, INFO, LAYOUT_CSV, LAYOUT_NAMES, LAYOUT_POOL, LAYOUT_SPLITS, LAYOUT_UNLABELLED,
                                          SPLIT_HERE, WARNING, ClassInfo, DatasetReport, Problem)
 from sagewiz.core.dataset.walk import FoundPicture, Walk, absolute_path, walk_dataset
 from sagewiz.core.errors import InputError
+from sagewiz.core.ordered import ordered_map
 
 __all__ = ["ERROR", "INFO", "WARNING", "ClassInfo", "DatasetReport", "Problem", "count_images", "scan_dataset", "split_files", "LAYOUT_POOL", "LAYOUT_SPLITS",
            "LAYOUT_NAMES", "LAYOUT_CSV", "LAYOUT_UNLABELLED"]
@@ -29,6 +31,7 @@ __all__ = ["ERROR", "INFO", "WARNING", "ClassInfo", "DatasetReport", "Problem", 
 IMBALANCE_RATIO = 3.0
 # Below this many pictures, starting worker threads isn't worth it.
 PARALLEL_FROM = 200
+_REPORT_EVERY_S = 0.1
 _SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 # Colours change visibly only for CMYK (no colour profile is applied); the rest is lossless or
 # what the picture already looks like on screen.
@@ -71,6 +74,7 @@ def scan_dataset(
     seed: int = 100,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
+    remember: bool = True,
 ) -> DatasetReport:
     """Check every picture under ``root`` and say whether it can be trained on, and why not.
 
@@ -78,52 +82,71 @@ def scan_dataset(
     out of range. Anything about the files themselves is in the report, never raised.
     ``workers`` threads open the pictures when there are many (default: one per CPU);
     ``progress(n)`` is called with the number of pictures checked since its last call.
+    With ``remember`` (the default), what each picture was found to be is kept in the sagewiz
+    home (:mod:`check_cache`) and a picture unchanged since an earlier check is not opened again.
     """
     if not 0 < split_ratio < 1:
         raise InputError(f"The split ratio must be between 0 and 1, not {split_ratio}.", hint="0.8 keeps 80% of each class for training and 20% for testing.")
     if mini_batch_size < 1:
         raise InputError(f"mini_batch_size must be at least 1, not {mini_batch_size}.", hint="32 is the algorithm's default; use fewer for small datasets.")
     walk = walk_dataset(root)
-    results = _inspect_all([f.path for f in walk.found], workers or os.cpu_count() or 1, progress)
+    cache = CheckCache() if remember else None
+    try:
+        results = _inspect_all([f.path for f in walk.found], workers or os.cpu_count() or 1, progress, cache)
+    finally:  # also on Ctrl-C: what was checked so far is kept, and the next check goes on from there
+        if cache:
+            cache.close()
     return _Assembler(absolute_path(root), walk, results, mini_batch_size, split_ratio, seed).report()
 
 
 # --- opening the pictures ------------------------------------------------------------------------
 
 
-def _examine(path: str) -> tuple[ImageInfo, str | None]:
-    """Inspect one picture and fingerprint it when usable (runs in a worker thread)."""
+def _examine(path: str, cache: CheckCache | None) -> tuple[ImageInfo, str | None]:
+    """Inspect one picture and fingerprint it when usable, or say what the cache remembers of it
+    (runs in a worker thread)."""
+    key = stat_key(path) if cache else None  # before opening: a change while it is read shows next time
+    if cache and (known := cache.lookup(path, key)):
+        return known
     info = inspect_image(path)
-    if not info.usable:
-        return info, None
-    try:
-        return info, content_hash(path)
-    except OSError as error:
-        return ImageInfo(info.format, info.width, info.height, info.mode, problem=f"can't read it: {error.strerror or error}"), None
+    digest = None
+    if info.usable:
+        try:
+            digest = content_hash(path)
+        except OSError as error:
+            info = ImageInfo(info.format, info.width, info.height, info.mode, problem=f"can't read it: {error.strerror or error}")
+    if cache:
+        cache.keep(path, key, info, digest)
+    return info, digest
 
 
-def _inspect_all(paths: Sequence[str], workers: int, progress: Callable[[int], None] | None) -> list[tuple[ImageInfo, str | None]]:
-    results: list[tuple[ImageInfo, str | None]] = []
-    if len(paths) <= PARALLEL_FROM or workers <= 1:
-        for path in paths:
-            results.append(_examine(path))
-            if progress:
-                progress(1)
-        return results
+def _inspect_all(paths: Sequence[str], workers: int, progress: Callable[[int], None] | None,
+                 cache: CheckCache | None) -> list[tuple[ImageInfo, str | None]]:
     # Threads, not processes: Pillow and hashlib release the GIL while they decode and hash, so
     # threads scale like processes (measured: 600 2-MP JPEGs on 2 cores, serial 11.1 s, 2 threads
     # 5.9 s, 2 processes 5.8 s) without pickling, without "spawn" re-importing the caller's
     # __main__, and without forking the threaded wizard app (which can deadlock the child).
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sagewiz-scan")
+    # ordered_map keeps a bounded window in flight, so 50,000 pictures cost no more memory per
+    # picture than their answers, and Ctrl-C doesn't wait for the thousands still queued.
+    threads = 1 if len(paths) <= PARALLEL_FROM else workers
+    results: list[tuple[ImageInfo, str | None]] = []
+    unreported, reported_at = 0, time.monotonic()
     try:
-        for result in pool.map(_examine, paths):
+        for result in ordered_map(lambda path: _examine(path, cache), paths, threads):
             results.append(result)
-            if progress:
-                progress(1)
-        return results
-    finally:
-        # on Ctrl-C, don't open the thousands of pictures still queued before stopping
-        pool.shutdown(wait=True, cancel_futures=True)
+            unreported += 1
+            # a few reports a second: a progress bar (or the wizard's thread hop) per cached picture
+            # would cost more than looking the picture up
+            if progress and time.monotonic() - reported_at >= _REPORT_EVERY_S:
+                progress(unreported)
+                unreported, reported_at = 0, time.monotonic()
+    except KeyboardInterrupt:  # the count so far is what the user is told was checked
+        if progress and unreported:
+            progress(unreported)
+        raise
+    if progress and unreported:
+        progress(unreported)
+    return results
 
 
 # --- judging the dataset -------------------------------------------------------------------------

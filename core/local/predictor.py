@@ -63,7 +63,7 @@ class ArchivePredictor:
         """Each picture's :class:`PicturePrediction`, in the order given; a file that can't be read
         or isn't a picture this model can take is an :class:`UnreadableImage` with the reason,
         and the rest go on. ``progress(n)`` after each batch (and each unreadable file)."""
-        from sagewiz.core.dataset.packer import ordered_map
+        from sagewiz.core.ordered import ordered_map
         from sagewiz.core.local.batching import forward
 
         batch: list[tuple[str, bytes]] = []

@@ -56,8 +56,20 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print_json_error(error)
         return NOT_USABLE
-    with progress_bar("Checking pictures", total) as advance:
-        report = scan_dataset(args.dir, mini_batch_size=mini_batch_size, progress=advance)
+    checked = 0
+
+    with progress_bar("Checking pictures", total) as bar:
+        def advance(n: int) -> None:
+            nonlocal checked
+            checked += n
+            bar(n)
+
+        try:
+            report = scan_dataset(args.dir, mini_batch_size=mini_batch_size, progress=advance)
+        except KeyboardInterrupt:
+            err_console.print(f"Stopped after checking {checked:,} of {total:,} pictures. What was checked is remembered: "
+                              f"`sagewiz check {_safe(args.dir)}` again goes on from there.")
+            return 130
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -117,7 +117,18 @@ def run(args: argparse.Namespace) -> int:
                 args.step = event.step  # the step a failure happens in, for --json's error object (cli.main)
                 ledger.save_progress(run_record.id, event.step, answers)
 
-        summary = run_journey(backend, options, run_record.id, listen)
+        try:
+            summary = run_journey(backend, options, run_record.id, listen)
+        except KeyboardInterrupt:
+            if args.step not in ("check", "prepare"):
+                raise
+            printer.close()
+            doing = "checking" if args.step == "check" else "packing"
+            err_console.print(f"Stopped while {doing} the pictures; what was {'checked' if doing == 'checking' else 'packed'} "
+                              f"is kept. `sagewiz run --resume {run_record.id[:8]}` goes on from there.")
+            return 130
+        finally:
+            printer.close()
         ledger.finish_run(run_record.id)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
@@ -170,10 +181,16 @@ class Printer:
     def __init__(self, console, verbose: bool):
         self.console, self.verbose = console, verbose
         self.trial_status: dict[str, str] = {}
+        self._bar = None  # (rich Progress, its task, what it counts) while pictures are checked or packed
 
     def __call__(self, event) -> None:
         from rich.markup import escape
 
+        if event.kind == "progress":
+            self._progress(event)
+            return
+        if event.kind in ("step", "done"):
+            self.close()
         if event.kind == "step":
             self.console.print(f"[bold cyan]▸ {escape(event.text)}[/]")
         elif event.kind == "done" and event.text:
@@ -193,6 +210,27 @@ class Printer:
                 result = f", validation accuracy {objective:.3f}" if objective is not None else ""
                 label = "stopped early (pruned)" if pruned else status
                 self.console.print(f"  trial {escape(name)}: {label}{result}")
+
+
+    def _progress(self, event) -> None:
+        """A bar with the rate and the time left for checking and packing: 50,000 pictures take minutes."""
+        from sagewiz.tui.console import counting_progress
+
+        what = {"check": "Checking pictures", "prepare": f"Packing {event.text}"}.get(event.step)
+        if what is None or "total" not in event.data:
+            return
+        if self._bar is None or self._bar[2] != what:
+            self.close()
+            bar = counting_progress(console=self.console)
+            bar.start()
+            self._bar = (bar, bar.add_task(what, total=event.data["total"]), what)
+        self._bar[0].update(self._bar[1], completed=event.data["done"], total=event.data["total"])
+
+    def close(self) -> None:
+        """Take the bar away (the journey moved on, or ended)."""
+        if self._bar is not None:
+            self._bar[0].stop()
+            self._bar = None
 
 
 def _worth_showing(line: str) -> bool:

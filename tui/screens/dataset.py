@@ -17,7 +17,7 @@ from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar, fill_table, ready_to_go_on, room_for
 from sagewiz.tui.screens.folders import PathField
 from sagewiz.tui.thumbnails import ClassThumbnails
-from sagewiz.tui.words import error_text
+from sagewiz.tui.words import Pace, error_text
 
 _SEVERITY = {"error": "[b red]error[/]", "warning": "[yellow]warning[/]", "info": "[dim]info[/]"}
 
@@ -46,6 +46,8 @@ class DatasetScreen(Screen[str]):
         self.typed = False  # the field changed since
         self.ready_for = ""  # the folder Next goes on with, once checked (and packed)
         self.waiting = ""  # a folder to check once the packing ends
+        self.pace = Pace()  # "1,234 pictures/s, about 2 minutes left" for checking and packing
+        self.packing_split = ""
         self.names_taken = ""  # the folder whose file names the user agreed to use as labels
 
     def compose(self) -> ComposeResult:
@@ -174,10 +176,17 @@ class DatasetScreen(Screen[str]):
             bar = self.query_one("#progress", ProgressBar)
             bar.display = True
             bar.update(total=max(total, 1), progress=0)
+            self.pace.restart()
+            self.pace(0, total)
 
     def _advance(self, path: str, n: int) -> None:
         if path == self.scanning:
-            self.query_one("#progress", ProgressBar).advance(n)
+            bar = self.query_one("#progress", ProgressBar)
+            bar.advance(n)
+            done, total = int(bar.progress), int(bar.total or 0)
+            pace = self.pace(done, total)
+            self.query_one("#summary", Static).update(f"Checking {escape(self.checked_text)}: {done:,} of {total:,} pictures"
+                                                      + (f" ({pace})" if pace else "") + " …")
 
     def _failed(self, path: str, error) -> None:
         if path != self.scanning:  # a check since, or the field cleared: this answer is for nobody
@@ -265,7 +274,7 @@ class DatasetScreen(Screen[str]):
 
     # ---- packing ------------------------------------------------------------------------
     def start_packing(self, report) -> None:
-        self.packing = True
+        self.packing, self.packing_split = True, ""
         self.query_one("#next", Button).disabled = True
         self.query_one("#packed", Static).update("Packing the pictures into RecordIO files for training …")
         self.pack(report, self.state.data_dir)
@@ -286,9 +295,14 @@ class DatasetScreen(Screen[str]):
 
     def _packing(self, split: str, done: int, total: int) -> None:
         bar = self.query_one("#progress", ProgressBar)
+        if self.packing_split != split:
+            self.packing_split = split
+            self.pace.restart()
         bar.display = True
         bar.update(total=max(total, 1), progress=done)
-        self.query_one("#packed", Static).update(f"Packing the {split} pictures into RecordIO: {done:,} of {total:,}")
+        pace = self.pace(done, total)
+        self.query_one("#packed", Static).update(f"Packing the {split} pictures into RecordIO: {done:,} of {total:,}"
+                                                 + (f" ({pace})" if pace else ""))
 
     def _pack_failed(self, error) -> None:
         self.packing = False

@@ -17,7 +17,7 @@ from sagewiz.tui.background import tell, watching_in_background
 from sagewiz.tui.screens.chart import AccuracyChart
 from sagewiz.tui.screens.common import StepBar, StepList, journey_listener, ready_to_go_on
 from sagewiz.tui.screens.watching import JobScreen
-from sagewiz.tui.words import error_text
+from sagewiz.tui.words import Pace, error_text
 
 SLOWER = 2.0  # how many times the estimate a training may take before the screen says it is slow
 
@@ -54,6 +54,7 @@ class TrainingScreen(JobScreen):
         self.accuracy: list[float] = []
         self.epochs, self.estimate = 0, 0.0  # the training's epochs, and the seconds the settings step estimated for them
         self.verbose = False
+        self.pace, self.counting = Pace(), ("", "")  # the rate and time left of checking and packing
         state.trained = None  # a new training: the model comes when it ends
 
     def compose(self) -> ComposeResult:
@@ -121,12 +122,20 @@ class TrainingScreen(JobScreen):
             self.follow_job(event.data.get("job", ""))
             log.write(f"[b cyan]▸ {escape(event.text)}[/]")
             self.query_one("#progress").display = False
+            self.query_one("#outcome", Static).update("")
         elif event.kind == "started":  # the job's own start: a resumed one has been running a while
             self.follow_job(event.data["job"], since=event.data["started_at"])
         elif event.kind == "progress":
             bar = self.query_one("#progress", ProgressBar)
             bar.display = True
             bar.update(total=max(event.data["total"], 1), progress=event.data["done"])
+            if self.counting != (event.step, event.text):  # checking, then packing each split: a pace each
+                self.counting = (event.step, event.text)
+                self.pace.restart()
+            pace = self.pace(event.data["done"], event.data["total"])
+            what = {"check": "Checking pictures", "prepare": f"Packing {event.text}"}.get(event.step, "")
+            self.query_one("#outcome", Static).update(f"[dim]{escape(what)}: {event.data['done']:,} of {event.data['total']:,}"
+                                                      + (f" ({pace})" if pace else "") + "[/]" if what else "")
         elif event.kind == "log":
             line = event.text if self.verbose else event.text.split("] ", 1)[-1]
             if self.verbose or "Epoch[" in line and "Batch" not in line or "Error" in line:
