@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import os
 import sqlite3
+import sys
 import threading
 import time
 from pathlib import Path
@@ -151,7 +152,9 @@ class CheckCache:
             self.hits += 1
             if row[12] != self._today:  # so that pictures still in use are not forgotten
                 self._pending.append(("seen", path))
-            return ImageInfo(row[4], row[5], row[6], row[7], problem=row[8], conversion=row[9], frames=row[10]), row[11]
+            # interned: 50,000 answers share a handful of format and mode strings, as Pillow's do
+            fmt, mode = (sys.intern(row[4]) if row[4] else None), sys.intern(row[7] or "")
+            return ImageInfo(fmt, row[5], row[6], mode, problem=row[8], conversion=row[9], frames=row[10]), row[11]
 
     def keep(self, path: str, key: StatKey | None, info: ImageInfo, digest: str | None) -> None:
         """Remember what checking ``path`` found (read before it was opened: ``key``)."""

@@ -49,7 +49,7 @@ _SIXTEEN_BIT = {"I;16", "I;16L", "I;16B", "I;16N"}
 _WITH_ALPHA = {"RGBA", "RGBa", "LA", "La", "PA"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImageInfo:
     """What one image file is. ``problem`` is why it can't be used (None when it can);
     ``conversion`` says how it becomes 8-bit RGB (None when it already is)."""

@@ -28,7 +28,7 @@ SPLIT_FOLDERS = {"train": "train", "test": "test", "validation": "validation", "
 SPLIT_ORDER = ("train", "validation", "test")
 
 
-@dataclass
+@dataclass(slots=True)
 class FoundPicture:
     """A picture-named file inside a class folder: to be opened and checked."""
 

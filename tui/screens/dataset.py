@@ -46,7 +46,7 @@ class DatasetScreen(Screen[str]):
         self.typed = False  # the field changed since
         self.ready_for = ""  # the folder Next goes on with, once checked (and packed)
         self.waiting = ""  # a folder to check once the packing ends
-        self.pace = Pace()  # "1,234 pictures/s, about 2 minutes left" for checking and packing
+        self.count_pace = Pace()  # "1,234 pictures/s, about 2 minutes left" for checking and packing
         self.packing_split = ""
         self.names_taken = ""  # the folder whose file names the user agreed to use as labels
 
@@ -176,15 +176,15 @@ class DatasetScreen(Screen[str]):
             bar = self.query_one("#progress", ProgressBar)
             bar.display = True
             bar.update(total=max(total, 1), progress=0)
-            self.pace.restart()
-            self.pace(0, total)
+            self.count_pace.restart()
+            self.count_pace(0, total)
 
     def _advance(self, path: str, n: int) -> None:
         if path == self.scanning:
             bar = self.query_one("#progress", ProgressBar)
             bar.advance(n)
             done, total = int(bar.progress), int(bar.total or 0)
-            pace = self.pace(done, total)
+            pace = self.count_pace(done, total)
             self.query_one("#summary", Static).update(f"Checking {escape(self.checked_text)}: {done:,} of {total:,} pictures"
                                                       + (f" ({pace})" if pace else "") + " …")
 
@@ -297,10 +297,10 @@ class DatasetScreen(Screen[str]):
         bar = self.query_one("#progress", ProgressBar)
         if self.packing_split != split:
             self.packing_split = split
-            self.pace.restart()
+            self.count_pace.restart()
         bar.display = True
         bar.update(total=max(total, 1), progress=done)
-        pace = self.pace(done, total)
+        pace = self.count_pace(done, total)
         self.query_one("#packed", Static).update(f"Packing the {split} pictures into RecordIO: {done:,} of {total:,}"
                                                  + (f" ({pace})" if pace else ""))
 

@@ -54,7 +54,7 @@ class TrainingScreen(JobScreen):
         self.accuracy: list[float] = []
         self.epochs, self.estimate = 0, 0.0  # the training's epochs, and the seconds the settings step estimated for them
         self.verbose = False
-        self.pace, self.counting = Pace(), ("", "")  # the rate and time left of checking and packing
+        self.count_pace, self.counting = Pace(), ("", "")  # the rate and time left of checking and packing
         state.trained = None  # a new training: the model comes when it ends
 
     def compose(self) -> ComposeResult:
@@ -131,8 +131,8 @@ class TrainingScreen(JobScreen):
             bar.update(total=max(event.data["total"], 1), progress=event.data["done"])
             if self.counting != (event.step, event.text):  # checking, then packing each split: a pace each
                 self.counting = (event.step, event.text)
-                self.pace.restart()
-            pace = self.pace(event.data["done"], event.data["total"])
+                self.count_pace.restart()
+            pace = self.count_pace(event.data["done"], event.data["total"])
             what = {"check": "Checking pictures", "prepare": f"Packing {event.text}"}.get(event.step, "")
             self.query_one("#outcome", Static).update(f"[dim]{escape(what)}: {event.data['done']:,} of {event.data['total']:,}"
                                                       + (f" ({pace})" if pace else "") + "[/]" if what else "")
