@@ -1,0 +1,71 @@
+"""Which arithmetic the local engine uses: the algorithm's ``precision_dtype`` on this computer.
+
+On SageMaker, ``precision_dtype=float16`` means mixed precision on the GPU's tensor cores. Here
+the same setting means the fastest mixed precision the hardware has:
+
+* a CUDA GPU: float16 autocast with loss scaling (as the algorithm does);
+* a CPU with AMX or AVX-512 BF16 (recent Xeons, some Core and Ryzen chips): bfloat16 autocast.
+  bfloat16 keeps float32's range, so no loss scaling is needed, and oneDNN runs its
+  convolutions on those instructions;
+* any other CPU: float32, with a one-line note, since emulated half precision is slower.
+
+``SAGEWIZ_NO_BF16=1`` makes a CPU count as one without BF16 (to see the fallback, or to compare).
+The engine's log says which precision and which kernels it used.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+NO_BF16_VARIABLE = "SAGEWIZ_NO_BF16"
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How one job computes. ``dtype`` is the autocast type, or None for plain float32."""
+
+    device_type: str  # "cpu" or "cuda"
+    dtype: torch.dtype | None
+    said: str  # for the log: what is used, and on which instructions
+    note: str = ""  # why it isn't what was asked for ("" when it is)
+
+    @property
+    def mixed(self) -> bool:
+        return self.dtype is not None
+
+    @property
+    def needs_loss_scaling(self) -> bool:
+        """float16's narrow range underflows small gradients; bfloat16's doesn't."""
+        return self.dtype is torch.float16
+
+    def autocast(self):
+        """The context a forward pass runs in (a no-op in float32)."""
+        return torch.autocast(self.device_type, dtype=self.dtype or torch.float32, enabled=self.mixed)
+
+
+def cpu_bf16() -> str:
+    """"AMX", "AVX-512 BF16", or "" when this CPU has neither (or SAGEWIZ_NO_BF16 says so)."""
+    if os.environ.get(NO_BF16_VARIABLE, "").strip() not in ("", "0"):
+        return ""
+    if torch.cpu._is_amx_tile_supported():
+        return "AMX"
+    if torch.cpu._is_avx512_bf16_supported():
+        return "AVX-512 BF16"
+    return ""
+
+
+def choose(precision_dtype: str, device_type: str) -> Precision:
+    """The arithmetic for ``precision_dtype`` ("float32" or "float16") on ``device_type``."""
+    if precision_dtype != "float16":
+        return Precision(device_type, None, "float32")
+    if device_type == "cuda":
+        return Precision("cuda", torch.float16, "float16 mixed precision (CUDA autocast with loss scaling)")
+    instructions = cpu_bf16()
+    if instructions:
+        return Precision("cpu", torch.bfloat16, f"bfloat16 mixed precision (autocast; oneDNN on the CPU's {instructions})")
+    return Precision("cpu", None, "float32", note="precision_dtype=float16 asks for mixed precision, which this CPU has no "
+                     "instructions for (AMX or AVX-512 BF16): the job trains in float32, the same model at the same speed "
+                     "float32 always has here")
