@@ -121,7 +121,11 @@ def main() -> int:
         cells = [f"{results[n][name][0]:,.1f} · {n / results[n][name][0]:,.0f} · {results[n][name][1]:,.0f}" for n in sizes]
         growth = f"{results[big][name][0] / results[small][name][0]:.1f}×, {results[big][name][1] / results[small][name][1]:.2f}×"
         lines.append(f"| `sagewiz {name} | " + " | ".join(cells) + f" | {growth} |")
+    per_picture = (results[big][small_name := next(iter(results[small]))][1] - results[small][small_name][1]) * 1024 / (big - small)
     lines += [
+        "",
+        f"Memory grows with the list of pictures and what was found about each (about {per_picture:.1f} KiB a picture in "
+        f"`sagewiz check`), never with their pixels: no picture is kept once it is checked or packed.",
         "",
         "\"Check again\" reads what the first check found from the sagewiz home's cache (a picture unchanged since is not "
         "opened); \"after Ctrl-C halfway\" is the second of two checks, the first stopped by SIGINT at half the first check's time.",

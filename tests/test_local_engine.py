@@ -50,6 +50,19 @@ def accuracy(status, epoch, name="validation:accuracy"):
     return next(m["value"] for m in status["metrics"] if m["epoch"] == epoch and m["name"] == name)
 
 
+def test_each_precision_trains_the_digits_as_well_as_float32(tmp_path, digits, monkeypatch):
+    monkeypatch.setenv("SAGEWIZ_BF16_TRAINING", "1")  # bfloat16 wherever the CPU has it, AVX-512 BF16 included
+    from sagewiz.core.local.precision import cpu_bf16
+
+    settings = {"epochs": 4, "learning_rate": 0.05}
+    plain, _, _ = run(tmp_path, digits, "float32", precision_dtype="float32", **settings)
+    mixed, log, _ = run(tmp_path, digits, "mixed", precision_dtype="float16", **settings)
+    assert ("Arithmetic: bfloat16 mixed precision" if cpu_bf16() else "Arithmetic: float32") in log
+    assert mixed["status"] == plain["status"] == "Completed"
+    ours, theirs = accuracy(mixed, 3), accuracy(plain, 3)
+    assert theirs > 0.8 and abs(ours - theirs) <= 0.1, (ours, theirs)
+
+
 def test_images_with_lst_channels_train_like_recordio(tmp_path, digits):
     report, prepared = digits
     labels = {c.name: c.label for c in report.classes}
@@ -64,10 +77,11 @@ def test_images_with_lst_channels_train_like_recordio(tmp_path, digits):
     assert read_info(folder / "output" / "model.tar.gz").class_names == prepared.class_names
 
 
-def test_statuses_follow_sagemakers_secondary_statuses(tmp_path, digits):
+def test_statuses_follow_sagemakers_secondary_statuses(tmp_path, digits, monkeypatch):
+    monkeypatch.setenv("SAGEWIZ_NO_BF16", "1")  # a CPU without BF16: float16 falls back, and the log says so
     status, log, _ = run(tmp_path, digits, epochs=1, precision_dtype="float16")
     assert [h["status"] for h in status["history"]] == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
-    assert "float16 is a GPU setting" in log and "trains in float32" in log
+    assert "Arithmetic: float32. precision_dtype=float16 asks for mixed precision" in log and "trains in float32" in log
 
 
 @pytest.mark.parametrize("damage, says", [

@@ -23,6 +23,14 @@ def test_float16_on_a_cpu_with_bf16_is_bfloat16_autocast(monkeypatch):
     assert chosen.dtype is torch.bfloat16 and not chosen.needs_loss_scaling and "AMX" in chosen.said
 
 
+def test_avx512_bf16_without_amx_trains_in_float32_unless_asked(monkeypatch):
+    monkeypatch.setattr(precision, "cpu_bf16", lambda: "AVX-512 BF16")
+    chosen = precision.choose("float16", "cpu")
+    assert not chosen.mixed and "slower in bfloat16" in chosen.note
+    monkeypatch.setenv(precision.BF16_TRAINING_VARIABLE, "1")
+    assert precision.choose("float16", "cpu").dtype is torch.bfloat16
+
+
 def test_a_cpu_without_bf16_falls_back_to_float32_and_says_why(monkeypatch):
     monkeypatch.setenv(precision.NO_BF16_VARIABLE, "1")
     assert precision.cpu_bf16() == ""

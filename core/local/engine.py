@@ -190,12 +190,11 @@ class Engine:
         optimizer = self._optimizer(hp, model)
         steps = [s for s in hp.lr_scheduler_steps if s > 0]
         scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=steps, gamma=hp.lr_scheduler_factor) if steps else None
-        half = hp.precision_dtype == "float16"
-        if half and device.type == "cpu":
-            self.say("precision_dtype=float16 is a GPU setting (half-precision weights and maths on its tensor cores); "
-                     "on this CPU the job trains in float32, which gives the same model, only without the GPU speed-up")
-        autocast = half and device.type == "cuda"
-        scaler = torch.amp.GradScaler("cuda") if autocast else None
+        from sagewiz.core.local.precision import choose
+
+        self.precision = choose(hp.precision_dtype, device.type)
+        self.say(f"Arithmetic: {self.precision.said}" + (f". {self.precision.note}" if self.precision.note else ""))
+        scaler = torch.amp.GradScaler("cuda") if self.precision.needs_loss_scaling else None
         pos_weight = None
         if hp.multi_label and hp.use_weighted_loss:
             counts = torch.tensor(count_by_label(train.labels, hp.num_classes), dtype=torch.float32).clamp(min=1)
@@ -214,7 +213,7 @@ class Engine:
             window_start, window_seen = time.monotonic(), 0
             for batch, (images, labels) in enumerate(train_batches, 1):
                 x, y = _to_input(images, device), labels.to(device, non_blocking=True)
-                with torch.autocast("cuda", dtype=torch.float16, enabled=autocast):
+                with self.precision.autocast():
                     logits = model(x)
                     loss = _loss(logits, y, hp.multi_label, pos_weight)
                 optimizer.zero_grad(set_to_none=True)
@@ -260,9 +259,9 @@ class Engine:
     def _validate(self, hp, model, batches, device, epoch: int, top_k: int | None) -> float:
         model.eval()
         correct = top_correct = seen = 0
-        with torch.inference_mode():
+        with torch.inference_mode(), self.precision.autocast():
             for images, labels in batches:
-                logits = model(_to_input(images, device))
+                logits = model(_to_input(images, device)).float()
                 c, t = _hits(logits, labels.to(device), hp.multi_label, top_k)
                 correct, top_correct, seen = correct + c, top_correct + t, seen + len(labels)
         accuracy = correct / max(seen, 1)

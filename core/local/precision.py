@@ -4,9 +4,10 @@ On SageMaker, ``precision_dtype=float16`` means mixed precision on the GPU's ten
 the same setting means the fastest mixed precision the hardware has:
 
 * a CUDA GPU: float16 autocast with loss scaling (as the algorithm does);
-* a CPU with AMX or AVX-512 BF16 (recent Xeons, some Core and Ryzen chips): bfloat16 autocast.
-  bfloat16 keeps float32's range, so no loss scaling is needed, and oneDNN runs its
-  convolutions on those instructions;
+* a CPU with AMX (Xeons since Sapphire Rapids): bfloat16 autocast. bfloat16 keeps float32's
+  range, so no loss scaling is needed, and oneDNN runs its convolutions on the matrix tiles. A CPU
+  with AVX-512 BF16 but no AMX trains in float32 (measured faster there; prediction may still
+  use bfloat16, see :mod:`inference`); ``SAGEWIZ_BF16_TRAINING=1`` trains in bfloat16 anyway;
 * any other CPU: float32, with a one-line note, since emulated half precision is slower.
 
 ``SAGEWIZ_NO_BF16=1`` makes a CPU count as one without BF16 (to see the fallback, or to compare).
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import torch
 
 NO_BF16_VARIABLE = "SAGEWIZ_NO_BF16"
+BF16_TRAINING_VARIABLE = "SAGEWIZ_BF16_TRAINING"
 
 
 @dataclass(frozen=True)
@@ -57,15 +59,26 @@ def cpu_bf16() -> str:
     return ""
 
 
+def bf16_training_forced() -> bool:
+    """``SAGEWIZ_BF16_TRAINING=1``: train in bfloat16 on AVX-512 BF16 too, where it is slower (to compare, or to test)."""
+    return os.environ.get(BF16_TRAINING_VARIABLE, "").strip() not in ("", "0")
+
+
 def choose(precision_dtype: str, device_type: str) -> Precision:
-    """The arithmetic for ``precision_dtype`` ("float32" or "float16") on ``device_type``."""
+    """The arithmetic for training with ``precision_dtype`` ("float32" or "float16") on ``device_type``."""
     if precision_dtype != "float16":
         return Precision(device_type, None, "float32")
     if device_type == "cuda":
         return Precision("cuda", torch.float16, "float16 mixed precision (CUDA autocast with loss scaling)")
     instructions = cpu_bf16()
-    if instructions:
+    # AVX-512 BF16 alone has bfloat16 dot products but no matrix tiles: oneDNN's bfloat16 training
+    # on it measured slower than float32 here (ResNet-18 at 224, 2 threads: 6.9 against 12.8
+    # images/s; ResNet-20 at 28: 441 against 509), so only AMX trains in bfloat16
+    if instructions == "AMX" or (instructions and bf16_training_forced()):
         return Precision("cpu", torch.bfloat16, f"bfloat16 mixed precision (autocast; oneDNN on the CPU's {instructions})")
+    if instructions:
+        return Precision("cpu", None, "float32", note="precision_dtype=float16 asks for mixed precision; this CPU's AVX-512 "
+                         "BF16 (without AMX) trains slower in bfloat16 than in float32, so the job trains in float32")
     return Precision("cpu", None, "float32", note="precision_dtype=float16 asks for mixed precision, which this CPU has no "
                      "instructions for (AMX or AVX-512 BF16): the job trains in float32, the same model at the same speed "
                      "float32 always has here")
