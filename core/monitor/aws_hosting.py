@@ -66,11 +66,10 @@ def endpoint_item(described: dict[str, Any], config: dict[str, Any], reader: Rea
         today = None if today is None or money.cost_today is None else today + money.cost_today
     if duration is None and started is not None:
         duration = max(reader.now - started.timestamp(), 0.0)
+    # so far = since it was created at today's instance count: an endpoint that scaled is approximate
     serverless = [v for v in variants if v[2]]
     note = "serverless: billed per request, not per hour" if serverless and len(serverless) == len(variants) else \
         "" if variants else "its configuration couldn't be read"
-    if billing and variants and not serverless and so_far:
-        note = "cost so far assumes its instance count never changed"
     types = ", ".join(dict.fromkeys(v[0] for v in variants if v[0])) or ("serverless" if serverless else "")
     return Item(name=described["EndpointName"], kind=ENDPOINT, status=status, region=reader.region,
                 instance_type=types, instance_count=sum(v[1] for v in variants), started=started, duration_s=duration,

@@ -50,13 +50,15 @@ def training_jobs(reader: Reader) -> list[Item]:
     ours = reader.marks.ours(reader, TRAINING, [(n, s.get("TrainingJobArn", "")) for n, s in listed.items()])
 
     def describe(summary: dict[str, Any]) -> dict[str, Any]:
-        return reader.describe(TRAINING, summary["TrainingJobName"], version_of(summary), "describe_training_job",
-                               TrainingJobName=summary["TrainingJobName"])
+        described = reader.describe(TRAINING, summary["TrainingJobName"], version_of(summary), "describe_training_job",
+                                    TrainingJobName=summary["TrainingJobName"])
+        return {**described, "TrainingJobStatus": summary.get("TrainingJobStatus") or described.get("TrainingJobStatus")}
 
     return [training_item(d, reader, d["TrainingJobName"] in ours) for d in reader.each(describe, listed.values())]
 
 
 def training_item(described: dict[str, Any], reader: Reader, ours: bool) -> Item:
+    """The item of a DescribeTrainingJob answer (its status the List answer's: the latest)."""
     status = described.get("TrainingJobStatus", "")
     instance_type, count = _resources(described.get("ResourceConfig", {}))
     price, source = _price(reader, instance_type, TRAINING)

@@ -56,8 +56,10 @@ def figures(price_each: float | None, count: int, *, started: datetime | None, e
 
 def _share_of_today(so_far: float, started: datetime | None, end: float, duration: float | None, now: float) -> float:
     """The part of ``so_far`` spent since midnight UTC, pro rata of the running time."""
-    if not so_far or started is None or not duration:
-        return 0.0
     midnight = day_start(now).timestamp()
+    if not so_far or started is None:
+        return 0.0
+    if not duration:  # no running time to share out (billed, yet started and ended at once): its end's day
+        return so_far if end >= midnight else 0.0
     overlap = end - max(started.timestamp(), midnight)
     return so_far * min(max(overlap, 0.0), duration) / duration

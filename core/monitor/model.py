@@ -117,25 +117,30 @@ class Snapshot:
     def items(self) -> list[Item]:
         return [item for section in self.sections for item in section.items]
 
-    def _counted(self) -> list[Item]:
+    def counted(self) -> list[Item]:
         """Every item once: a tuning trial is in its tuning job's figures when that job is listed."""
         tuning = {(i.region, i.name) for i in self.items if i.kind == TUNING}
         return [i for i in self.items if not (i.parent and (i.region, i.parent) in tuning)]
 
     @property
+    def billing(self) -> list[Item]:
+        """What bills now (each tuning trial inside its tuning job)."""
+        return [i for i in self.counted() if i.billing]
+
+    @property
     def cost_per_hour(self) -> float:
         """USD per hour of everything billing now whose price is known."""
-        return sum(i.cost_per_hour or 0.0 for i in self._counted())
+        return sum(i.cost_per_hour or 0.0 for i in self.counted())
 
     @property
     def unpriced(self) -> list[Item]:
         """What bills now at a price sagewiz doesn't know (not in cost_per_hour)."""
-        return [i for i in self._counted() if i.cost_per_hour is None]
+        return [i for i in self.counted() if i.cost_per_hour is None]
 
     @property
     def cost_today(self) -> float:
         """USD spent since midnight UTC by what is listed, as far as prices are known."""
-        return sum(i.cost_today or 0.0 for i in self._counted())
+        return sum(i.cost_today or 0.0 for i in self.counted())
 
     @property
     def slowed_down(self) -> bool:
