@@ -123,16 +123,18 @@ def transform_job(sm: Any, name: str, model: str) -> None:
                             TransformResources={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1})
 
 
-def tutorial_account(sm: Any) -> None:
-    """What a person who followed the tutorial (and then tried sagewiz) has in us-east-1."""
+def tutorial_account(sm: Any, *, tuning: bool = True) -> None:
+    """What a person who followed the tutorial (and then tried sagewiz) has in us-east-1; without
+    ``tuning`` no tuning job (whose tags only the stub of :class:`MissingCalls` can answer)."""
     training_job(sm, "ic-tutorial-2026-11-30", "ml.p3.2xlarge")
     finished("ic-tutorial-2026-11-30", billable_s=1800)                 # 0.5 h × $3.825
     training_job(sm, "notebook-started-training")
     running("notebook-started-training", hours=2)                      # ml.p2.xlarge, $1.125/h
-    tuning_job(sm, "ic-tuning", trials_running=2)
-    for n in (1, 2):
-        training_job(sm, f"ic-tuning-00{n}-abcdef0{n}", "ml.p3.2xlarge")
-        running(f"ic-tuning-00{n}-abcdef0{n}", hours=1, tuning_job="ic-tuning")
+    if tuning:
+        tuning_job(sm, "ic-tuning", trials_running=2)
+        for n in (1, 2):
+            training_job(sm, f"ic-tuning-00{n}-abcdef0{n}", "ml.p3.2xlarge")
+            running(f"ic-tuning-00{n}-abcdef0{n}", hours=1, tuning_job="ic-tuning")
     endpoint(sm, "image-classification-ep", "ml.m5.xlarge")           # $0.23/h
     up_for("image-classification-ep", hours=3)
     notebook(sm, "tutorial-notebook", "ml.t2.medium", started_hours_ago=5)

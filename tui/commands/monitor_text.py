@@ -12,7 +12,9 @@ from rich.markup import escape
 
 from sagewiz.core.monitor.model import KIND_TITLES, Item, Section, Snapshot
 
-HEADERS = ("name", "status", "instance", "so far", "per hour", "made by", "started")
+# The instance type, start and duration go on a line of their own under the name: in 80 columns
+# that keeps a sagewiz name (sagewiz-1a2b3c4d-endpoint) and the money columns whole.
+HEADERS = ("name", "status", "so far", "per hour", "made by", "instance")
 
 
 def print_snapshot(snapshot: Snapshot, console: Console | None = None) -> None:
@@ -32,8 +34,8 @@ def print_snapshot(snapshot: Snapshot, console: Console | None = None) -> None:
             console.print(f"  [dim]{escape(note)}[/]")
         if section.items:
             rows = [row(item) for item in section.items]
-            console.print(fitted_table(HEADERS, rows, beneath={6: 0}, give_way=[(0, 16), (2, 10)],
-                                       justify={3: "right", 4: "right"}, width=console.width))
+            console.print(fitted_table(HEADERS, rows, beneath={5: 0}, give_way=[(0, 16)],
+                                       justify={2: "right", 3: "right"}, width=console.width))
     for place, kinds in empty.items():
         said = ", ".join(kinds[:-1]) + (" or " if len(kinds) > 1 else "") + kinds[-1]
         console.print(f"\n[dim]No {said} {place}.[/]")
@@ -65,23 +67,20 @@ def freshness(section: Section, now: float) -> str:
 
 
 def row(item: Item) -> tuple[str, ...]:
-    instance = item.instance_type.removeprefix("ml.") if item.instance_type else "—"
-    if item.instance_count and item.instance_type:
-        instance += f" ×{item.instance_count}"
     per_hour = "price unknown" if item.cost_per_hour is None else "free" if item.backend == "local" else \
         f"${item.cost_per_hour:.3f}" if item.cost_per_hour else "—"
     so_far = "—" if item.cost_so_far is None else "free" if item.backend == "local" else f"${item.cost_so_far:.2f}"
-    started = ""
+    said = [item.instance_type + (f" ×{item.instance_count}" if item.instance_count else "") if item.instance_type else "—"]
     if item.started:
-        started = item.started.astimezone().strftime("%Y-%m-%d %H:%M")
-        if item.duration_s is not None:
-            started += f", for {_span(item.duration_s)}" + ("" if item.ended else " so far")
+        running = "" if item.ended else " so far"
+        said.append(f"started {item.started.astimezone().strftime('%Y-%m-%d %H:%M')}"
+                    + (f", for {_span(item.duration_s)}{running}" if item.duration_s is not None else ""))
     if item.parent:
-        started += f"; a trial of {item.parent}"
+        said.append(f"a trial of {item.parent}")
     if item.note:
-        started += f" — {item.note}" if started else item.note
-    return (escape(item.name), item.status, instance, so_far, per_hour, "sagewiz" if item.made_by_sagewiz else "other",
-            escape(started))
+        said.append(item.note)
+    return (escape(item.name), item.status, so_far, per_hour, "sagewiz" if item.made_by_sagewiz else "other",
+            escape(" · ".join(said)))
 
 
 def _place(region: str) -> str:
