@@ -278,3 +278,25 @@ def test_today_counts_only_what_ran_since_midnight_utc():
     assert (money.cost_per_hour, money.cost_so_far, money.cost_today) == (0.0, pytest.approx(8.0), pytest.approx(4.0))
     unknown = figures(None, 1, started=midnight, ended=None, billing=True, now=midnight.timestamp() + 60)
     assert (unknown.cost_per_hour, unknown.cost_so_far) == (None, None)  # "price unknown", never 0
+
+
+def test_all_regions_covers_every_region_the_account_has_enabled(account, ledger, aws_env):
+    from aws_faults import _Raw
+    from botocore.awsrequest import AWSResponse
+
+    training_job(sagemaker(aws_env, "eu-west-1"), "dublin-job")
+    running("dublin-job", hours=1, region="eu-west-1")
+    enabled = "".join(f"<item><regionName>{name}</regionName><regionEndpoint>ec2.{name}.amazonaws.com</regionEndpoint>"
+                      f"<optInStatus>opt-in-not-required</optInStatus></item>" for name in ("us-east-1", "eu-west-1"))
+    answer = AWSResponse("https://stub.invalid", 200, {"content-type": "text/xml"}, _Raw(
+        f'<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>1</requestId>'
+        f"<regionInfo>{enabled}</regionInfo></DescribeRegionsResponse>".encode()))
+    with Monitor("aws", all_regions=True, ledger=ledger) as monitor:
+        MissingCalls().attach(monitor.session.boto.events)
+        # an account with two regions enabled (moto enables every region it knows)
+        monitor.session.boto.events.register("before-send.ec2.DescribeRegions", lambda **_: answer)
+        snapshot = monitor.refresh()
+    assert snapshot.regions == ("eu-west-1", "us-east-1")
+    dublin = by_name(snapshot)["dublin-job"]
+    assert (dublin.region, dublin.cost_per_hour) == ("eu-west-1", pytest.approx(1.215))  # eu-west-1's bundled ml.p2.xlarge
+    assert snapshot.cost_per_hour == pytest.approx(P2 + 2 * P3 + M5_XL + M5_L + T2_MEDIUM + 1.215)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sagewiz.core.aws.errors import translated
+from sagewiz.core.aws.errors import error_code, translated
 from sagewiz.core.errors import InputError, NotFoundError, WizardError
 from sagewiz.core.monitor.calls import SectionFailed, version_of
 from sagewiz.core.monitor.model import ENDPOINT, NOTEBOOK, TRAINING, TUNING, Item
@@ -105,6 +105,8 @@ def carry_out(action: Action, monitor) -> str:
     item = action.item
     if item.backend == "local":
         return _carry_out_locally(action, monitor)
+    # SageMaker is asked directly, not through AwsBackend.stop_training, which waits for the job to
+    # have stopped (minutes): the monitor's next refreshes show it stopping
     client = monitor.session.client("sagemaker", item.region)
     what = f"the {_SAID[item.kind]} {item.name}"
     with translated(f"{action.verb} {what}", profile=getattr(monitor.session, "profile", None)):
@@ -125,16 +127,18 @@ def carry_out(action: Action, monitor) -> str:
 
 
 def _delete_part(client, kind: str, name: str) -> None:
+    """Delete an endpoint configuration or model; one already gone is what was wanted. (Not
+    ``hosting.delete``: that deletes the configuration and model named like the endpoint, as
+    sagewiz names them, whoever else uses them.)"""
     try:
         with translated(f"delete the {kind.replace('-', ' ')} {name}"):
             if kind == "endpoint-config":
                 client.delete_endpoint_config(EndpointConfigName=name)
             else:
                 client.delete_model(ModelName=name)
-    except NotFoundError:
-        pass  # already gone: what was wanted
     except WizardError as error:
-        if "could not find" not in error.message.lower():
+        # SageMaker says "no such configuration/model" with a ValidationException, as hosting.py knows
+        if not (isinstance(error, NotFoundError) or error_code(error) in ("ValidationException", "ResourceNotFound")):
             raise
 
 

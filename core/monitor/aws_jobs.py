@@ -9,6 +9,7 @@ status moves on.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterable
 
 from sagewiz.core.monitor.calls import Reader, version_of
@@ -119,8 +120,6 @@ def tuning_item(summary: dict[str, Any], described: dict[str, Any], reader: Read
 def with_trials(tuning: Item, trials: Iterable[Item]) -> Item:
     """The tuning job with the figures of its trials that are listed: what it bills now and has
     cost is theirs (the totals then count each trial once, inside its tuning job)."""
-    from dataclasses import replace
-
     trials = list(trials)
     if not trials:
         return replace(tuning, note=f"{tuning.note}; cost so far: its trials aren't listed")
