@@ -68,6 +68,7 @@ class Reader:
     pool: Executor
     prices: Any  # PriceBook
     marks: Any  # Marks
+    profile: str | None = None  # named in the hint of a sign-in error
     slowed_down: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -77,7 +78,7 @@ class Reader:
         client = client or self.client
         operation = client.meta.method_to_api_mapping.get(method, method)
         try:
-            with translated(f"read {operation} in {self.region}"):
+            with translated(f"read {operation} in {self.region}", profile=self.profile):
                 answer = getattr(client, method)(**kwargs)
         except CredentialsError:
             raise

@@ -124,7 +124,8 @@ class Monitor:
         now = self.clock() if now is None else now
         return Reader(client=client or self.session.client("sagemaker", region), region=region, now=now,
                       since=datetime.fromtimestamp(now, timezone.utc) - self.window, cache=self.cache,
-                      pool=self._describe_pool, prices=self.prices, marks=self.marks)
+                      pool=self._describe_pool, prices=self.prices, marks=self.marks,
+                      profile=getattr(self.session, "profile", None))
 
     def _read(self, client: Any, region: str, kind: str, now: float) -> Section:
         reader = self.reader(region, now, client)
