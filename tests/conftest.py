@@ -6,6 +6,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import os
 
 import pytest
+from moto_env import point_at_moto
 
 
 @pytest.fixture(scope="session")
@@ -53,15 +54,7 @@ def aws_env(moto_server, monkeypatch, tmp_path):
     import urllib.request
 
     urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=10).read()
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    return moto_server
+    return point_at_moto(moto_server, monkeypatch, tmp_path)
 
 
 @pytest.fixture

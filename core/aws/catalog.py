@@ -27,7 +27,10 @@ BUNDLED_PRICES_AS_OF = "2026-11"
 PRICE_SOURCE_API = "pricing-api"
 PRICE_SOURCE_BUNDLED = f"bundled table ({BUNDLED_PRICES_AS_OF})"
 
-USAGES = ("training", "hosting")
+USAGES = ("training", "hosting", "notebook", "transform")
+# The bundled table has no batch transform column: SageMaker's published on-demand batch transform
+# prices are those of real-time inference for the same instance type, so that column stands in.
+_BUNDLED_COLUMN = {"transform": "hosting"}
 
 # GPU families the built-in Image Classification algorithm trains on (it needs a GPU for
 # training; hosting also runs on CPU).
@@ -158,10 +161,19 @@ def bundled_prices_as_of() -> str:
     return str(_prices()["as_of"])
 
 
+def bundled_source(usage: str) -> str:
+    """How a bundled price for ``usage`` is cited: the table and the date of its column."""
+    if usage == "notebook":
+        return f"bundled table ({_prices().get('notebook_as_of', BUNDLED_PRICES_AS_OF)})"
+    return PRICE_SOURCE_BUNDLED
+
+
 def bundled_price(region: str, instance_type: str, usage: str = "training") -> float | None:
-    """The bundled on-demand USD/hour of ``instance_type`` for ``usage`` ("training" or
-    "hosting") in ``region``; None when the table has no value for it."""
+    """The bundled on-demand USD/hour of ``instance_type`` for ``usage`` ("training", "hosting",
+    "notebook" for notebook instances, "transform" for batch transform) in ``region``; None when
+    the table has no value for it."""
     if usage not in USAGES:
         raise ValueError(f"usage must be one of {USAGES}, not {usage!r}")
-    value = _prices()["prices"].get(region, {}).get(usage, {}).get(instance_type)
+    column = _BUNDLED_COLUMN.get(usage, usage)
+    value = _prices()["prices"].get(region, {}).get(column, {}).get(instance_type)
     return None if value is None else float(value)

@@ -37,7 +37,7 @@ READY, NO_QUOTA, NO_CAPACITY, ALGORITHM_MISSING = "ready", "no quota", "no capac
 _QUOTA_USAGE = {"training": "training job", "hosting": "endpoint"}
 _QUOTA_NAME = re.compile(r"^(ml\.[a-z0-9-]+\.[a-z0-9]+) for (training job|endpoint) usage$")
 # The Pricing API's "platoinstancetype" attribute for each usage.
-_PRICING_COMPONENT = {"training": "Training", "hosting": "Hosting"}
+_PRICING_COMPONENT = {"training": "Training", "hosting": "Hosting", "notebook": "Notebook", "transform": "BatchTransform"}
 
 # boto3 creates clients from one Session, which is not thread-safe: one creation at a time.
 _client_lock = threading.Lock()
