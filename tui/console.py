@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    MofNCompleteColumn,
     Progress,
     ProgressColumn,
     TextColumn,
@@ -71,7 +70,8 @@ class RateColumn(ProgressColumn):
 def counting_progress(unit: str = "pictures", console: Console | None = None) -> Progress:
     """A rich Progress for counted work: description, bar, done/total, rate, time left; on
     stderr, cleared when done, hidden when stderr is not a terminal."""
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(unit), TimeRemainingColumn(),
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
+                    RateColumn(unit), TimeRemainingColumn(),
                     console=console or err_console, transient=True, disable=not sys.stderr.isatty())
 
 
