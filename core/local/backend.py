@@ -80,7 +80,9 @@ class LocalBackend(Backend):
 
     # ---- where to run -------------------------------------------------------------------
     def regions(self) -> list[RegionReport]:
-        cores = os.cpu_count() or 1
+        from sagewiz.core.local.cores import usable_cores
+
+        cores = usable_cores()
         training = [InstanceOption(CPU, 0, None, 1, 0.0, "free")]
         notes = [f"{cores} CPU cores; training uses all of them"]
         gpu = _cuda_device()

@@ -112,7 +112,9 @@ class Engine:
             raise ClientError("The job asks for a CUDA GPU, but torch sees none on this computer.", hint="Train on the CPU instead.")
         device = torch.device("cuda" if wanted != "cpu" and torch.cuda.is_available() else "cpu")
         if device.type == "cpu":
-            torch.set_num_threads(os.cpu_count() or 1)
+            from sagewiz.core.local.cores import usable_cores
+
+            torch.set_num_threads(usable_cores())
             self.say(f"Training on the CPU with {torch.get_num_threads()} threads")
         else:
             self.say(f"Training on {torch.cuda.get_device_name(device)}")
@@ -121,7 +123,7 @@ class Engine:
     def _model(self, hp, device: torch.device) -> torch.nn.Module:
         from sagewiz.core.local.resnet import build_resnet
         from sagewiz.core.model.archive import read_archive
-        from sagewiz.core.model.weights import load_checkpoint_params, state_dict_keys
+        from sagewiz.core.model.weights import load_checkpoint_params
 
         try:
             model = build_resnet(hp.num_layers, hp.num_classes, hp.image_shape_tuple, channels_last=device.type == "cpu")
@@ -205,12 +207,20 @@ class Engine:
         validation_batches = loader(validation, hp.mini_batch_size, shuffle=False, seed=seed, workers=workers, drop_last=False)
         top_k = hp.top_k
         patience_left, best_accuracy = hp.early_stopping_patience, -1.0
+        threads = None
+        if device.type == "cpu":
+            from sagewiz.core.local.cores import usable_cores
+            from sagewiz.core.local.threads import ThreadChooser
+
+            threads = ThreadChooser(usable_cores(), self.say)
 
         for epoch in range(hp.epochs):
             started = time.monotonic()
             model.train()
             correct = top_correct = seen = 0
             window_start, window_seen = time.monotonic(), 0
+            if threads:
+                threads.pause()  # the validation since the last step was no step
             for batch, (images, labels) in enumerate(train_batches, 1):
                 x, y = _to_input(images, device), labels.to(device, non_blocking=True)
                 with self.precision.autocast():
@@ -226,6 +236,8 @@ class Engine:
                     optimizer.step()
                 c, t = _hits(logits.detach(), y, hp.multi_label, top_k)
                 correct, top_correct, seen = correct + c, top_correct + t, seen + len(y)
+                if threads:
+                    threads.step(len(y))
                 window_seen += len(y)
                 if batch % SPEEDOMETER_BATCHES == 0:
                     speed = window_seen / max(time.monotonic() - window_start, 1e-9)
@@ -308,7 +320,9 @@ def _workers(dataset) -> int:
     if len(dataset) * height * width * 3 * 4 <= CACHE_LIMIT_BYTES and height * width <= 64 * 64:
         dataset.cache_decoded = True
         return 0
-    return os.cpu_count() or 1
+    from sagewiz.core.local.cores import usable_cores
+
+    return usable_cores()
 
 
 def _to_input(images: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -1,0 +1,69 @@
+"""The engine's thread count follows what the computer is doing: fewer threads beside a busy
+program when that trains faster, a thread per core again once the cores are free."""
+
+from sagewiz.core.local import threads as chooser_module
+from sagewiz.core.local.threads import ThreadChooser
+
+
+class Computer:
+    """Steps whose time depends on the thread count and on whether another program is busy."""
+
+    def __init__(self):
+        self.now, self.threads, self.busy = 0.0, None, False
+        self.said: list[str] = []
+
+    def clock(self):
+        return self.now
+
+    def set_threads(self, n):
+        self.threads = n
+
+    def seconds_per_step(self):
+        if self.busy:  # a thread that keeps losing its core holds every step up
+            return {2: 0.30, 1: 0.12}[self.threads]
+        return {2: 0.06, 1: 0.10}[self.threads]
+
+    def train(self, chooser, steps):
+        for _ in range(steps):
+            self.now += self.seconds_per_step()
+            chooser.step(32)
+
+
+def chooser_on(computer, cores=2):
+    return ThreadChooser(cores, computer.said.append, clock=computer.clock, set_threads=computer.set_threads)
+
+
+def test_on_a_quiet_computer_it_keeps_a_thread_per_core_and_says_nothing():
+    computer = Computer()
+    chooser = chooser_on(computer)
+    computer.train(chooser, 500)
+    assert chooser.current == 2 and computer.said == []
+
+
+def test_beside_a_busy_program_it_trains_on_fewer_threads_and_says_why_then_goes_back():
+    computer = Computer()
+    chooser = chooser_on(computer)
+    computer.busy = True
+    computer.train(chooser, 30)
+    assert chooser.current == 1
+    assert "Threads: 1 instead of 2: other programs are using the cores" in computer.said[0]
+    computer.busy = False
+    computer.train(chooser, 2 * chooser_module.EXPLORE_EVERY_STEPS)
+    assert chooser.current == 2 and "one per core" in computer.said[-1]
+
+
+def test_trying_the_slower_count_costs_little():
+    computer = Computer()
+    chooser = chooser_on(computer)
+    computer.train(chooser, 600)
+    ideal = 600 * 0.06
+    assert computer.now < ideal * 1.06  # a few steps in sixty on the other count
+
+
+def test_one_core_has_nothing_to_choose():
+    computer = Computer()
+    computer.threads = 1
+    chooser = chooser_on(computer, cores=1)
+    computer.busy = True
+    computer.train(chooser, 100)
+    assert chooser.current == 1 and computer.said == []
