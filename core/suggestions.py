@@ -37,7 +37,7 @@ def photographs(image_size: tuple[int, int] | None) -> bool:
 
 def suggest(num_classes: int, num_training_samples: int, smallest_class: int,
             image_size: tuple[int, int] | None = None, *, device: str = "cpu",
-            max_mini_batch_size: int = 32, pretrained: bool = False) -> Hyperparameters:
+            max_mini_batch_size: int = 32, pretrained: bool = False, mixed_precision: bool = False) -> Hyperparameters:
     """Settings that fit a dataset, for a beginner to start from.
 
     ``image_size`` is (width, height) of the smallest picture, if known; ``device`` is where
@@ -57,6 +57,8 @@ def suggest(num_classes: int, num_training_samples: int, smallest_class: int,
       is scaled to just above the crop instead of being cropped to a tiny patch.
     * a step schedule at half and three quarters of training; top_k when there are more than two
       classes.
+    * precision_dtype=float16 when ``mixed_precision`` (training runs where mixed precision is
+      faster: :func:`mixed_precision_pays`), else the algorithm's float32.
 
     Raises :class:`~sagewiz.core.errors.InputError` for counts that can't describe a dataset.
     """
@@ -68,7 +70,8 @@ def suggest(num_classes: int, num_training_samples: int, smallest_class: int,
     while batch * 2 <= min(max_mini_batch_size, num_training_samples, smallest_class):
         batch *= 2
     common = dict(num_classes=num_classes, num_training_samples=num_training_samples, mini_batch_size=batch,
-                  top_k=min(5, num_classes - 1) if num_classes > 2 else None)
+                  top_k=min(5, num_classes - 1) if num_classes > 2 else None,
+                  precision_dtype="float16" if mixed_precision else "float32")
     if pretrained and photographs(image_size):
         epochs = TRANSFER_EPOCHS["gpu" if is_gpu(device) else "cpu"]
         depth = DEEPER_DEPTH if is_gpu(device) and num_training_samples >= DEEPER_FROM else TRANSFER_DEPTH
@@ -111,6 +114,10 @@ def reasons(hp: Hyperparameters, image_size: tuple[int, int] | None, *, device: 
     else:
         said.append(f"ResNet-{hp.num_layers} at {side}×{side}, learning from nothing in {hp.epochs} epochs.")
     said.append(f"mini_batch_size {hp.mini_batch_size}: the most that fits your smallest class and the algorithm's default of 32.")
+    if hp.precision_dtype == "float16" and local:
+        said.append("precision_dtype float16: " + ("this computer's GPU trains in mixed precision (float16 on its tensor cores), "
+                    "faster to the same accuracy." if is_gpu(device) else "this computer's CPU has AMX, on which mixed precision "
+                    "(bfloat16) trains about 2–3× faster than float32, to the same accuracy."))
     return said
 
 
@@ -123,7 +130,21 @@ def suggest_for(report, device: str = "cpu", *, prepared=None, seed: int = 0, ba
     (core/prepare.py holds a tenth of each class out for validation). Photographs get transfer
     learning where pretrained weights are at hand on ``backend`` (:func:`pretrained_at_hand`)."""
     pictures, smallest, size = _dataset_figures(report, prepared, seed)
-    return suggest(len(report.classes), pictures, smallest, size, device=device, pretrained=pretrained_at_hand(backend))
+    return suggest(len(report.classes), pictures, smallest, size, device=device, pretrained=pretrained_at_hand(backend),
+                   mixed_precision=mixed_precision_pays(backend, device))
+
+
+def mixed_precision_pays(backend: str, device: str) -> bool:
+    """Whether precision_dtype=float16 trains faster where training runs: on this computer's
+    GPU, or its CPU when it has AMX (core/local/precision.py: AVX-512 BF16 alone measured slower).
+    On SageMaker the algorithm's float32 is kept, as its examples do."""
+    if backend != "local":
+        return False
+    if is_gpu(device):
+        return True
+    from sagewiz.core.local.cores import cpu_bf16
+
+    return cpu_bf16() == "AMX"
 
 
 def suggestion_reasons(report, hyperparameters, device: str = "cpu", *, backend: str = "local",

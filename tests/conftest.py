@@ -6,6 +6,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 import os
 
 import pytest
+
+# The suggested settings, their reasons and time estimates depend on whether the CPU has AMX
+# (core/local/cores.py); the tests, snapshots included, read the same on every CPU. The tests of
+# bfloat16 itself remove this.
+os.environ.setdefault("SAGEWIZ_NO_BF16", "1")
 from moto_env import point_at_moto
 
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from sagewiz.core.local import precision
+from sagewiz.core.local import cores, precision
 
 
 def test_float32_is_float32_everywhere():
@@ -32,12 +32,13 @@ def test_avx512_bf16_without_amx_trains_in_float32_unless_asked(monkeypatch):
 
 
 def test_a_cpu_without_bf16_falls_back_to_float32_and_says_why(monkeypatch):
-    monkeypatch.setenv(precision.NO_BF16_VARIABLE, "1")
+    monkeypatch.setenv(cores.NO_BF16_VARIABLE, "1")
     assert precision.cpu_bf16() == ""
     chosen = precision.choose("float16", "cpu")
     assert not chosen.mixed and "float32" in chosen.note and "AMX or AVX-512 BF16" in chosen.note
 
 
 @pytest.mark.skipif(not torch.cpu._is_avx512_bf16_supported(), reason="this CPU has no AVX-512 BF16")
-def test_this_cpus_bf16_is_found():
-    assert precision.cpu_bf16() in ("AMX", "AVX-512 BF16")
+def test_this_cpus_bf16_is_found_without_torch_and_as_torch_finds_it(monkeypatch):
+    monkeypatch.delenv(cores.NO_BF16_VARIABLE, raising=False)
+    assert cores.cpu_bf16() == ("AMX" if torch.cpu._is_amx_tile_supported() else "AVX-512 BF16")

@@ -43,3 +43,22 @@ def test_the_digits_sample_keeps_its_small_image_settings_even_with_weights_inst
         assert not hp.use_pretrained_model and (hp.num_layers, hp.image_shape) == (20, "3,28,28")
     said = " ".join(reasons(hp, (28, 28), device="cpu", pretrained=True))
     assert "Your pictures are small" in said and "pretrained" not in said
+
+
+def test_mixed_precision_is_suggested_where_it_trains_faster_and_said(monkeypatch):
+    from sagewiz.core import suggestions
+    from sagewiz.core.estimates import estimate_minutes
+    from sagewiz.core.local import cores
+
+    monkeypatch.setattr(cores, "cpu_bf16", lambda: "AMX")
+    assert suggestions.mixed_precision_pays("local", "cpu") and suggestions.mixed_precision_pays("local", "cuda")
+    assert not suggestions.mixed_precision_pays("aws", "cuda")  # SageMaker keeps the algorithm's float32
+    fast = suggestions.suggest(2, 800, 400, (500, 375), pretrained=True, mixed_precision=True)
+    assert fast.precision_dtype == "float16"
+    assert any("AMX" in reason and "bfloat16" in reason for reason in suggestions.reasons(fast, (500, 375), pretrained=True))
+    plain = fast.replace(precision_dtype="float32")
+    assert estimate_minutes(fast) < estimate_minutes(plain) / 2  # the estimate follows the faster engine
+
+    monkeypatch.setattr(cores, "cpu_bf16", lambda: "AVX-512 BF16")  # bfloat16 without AMX trains slower: not suggested
+    assert not suggestions.mixed_precision_pays("local", "cpu")
+    assert estimate_minutes(fast) == estimate_minutes(plain)

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import torch
 
-NO_BF16_VARIABLE = "SAGEWIZ_NO_BF16"
+from sagewiz.core.local.cores import cpu_bf16
+
 BF16_TRAINING_VARIABLE = "SAGEWIZ_BF16_TRAINING"
 
 
@@ -46,17 +47,6 @@ class Precision:
     def autocast(self):
         """The context a forward pass runs in (a no-op in float32)."""
         return torch.autocast(self.device_type, dtype=self.dtype or torch.float32, enabled=self.mixed)
-
-
-def cpu_bf16() -> str:
-    """"AMX", "AVX-512 BF16", or "" when this CPU has neither (or SAGEWIZ_NO_BF16 says so)."""
-    if os.environ.get(NO_BF16_VARIABLE, "").strip() not in ("", "0"):
-        return ""
-    if torch.cpu._is_amx_tile_supported():
-        return "AMX"
-    if torch.cpu._is_avx512_bf16_supported():
-        return "AVX-512 BF16"
-    return ""
 
 
 def bf16_training_forced() -> bool:
