@@ -64,6 +64,16 @@ accuracy = dict(module.score(val, "acc"))["accuracy"]
 print(json.dumps({"costs": costs, "accuracy": accuracy}))
 '''
 
+# both sides' inference scripts end with the same timing: two warm-up batches, then as many as fit in the seconds
+TIMED_RUNS = r'''
+for _ in range(2):
+    run()
+start, n = time.perf_counter(), 0
+while time.perf_counter() - start < a["seconds"]:
+    run(); n += 1
+print(json.dumps({"images_per_s": n * a["batch"] / (time.perf_counter() - start)}))
+'''
+
 MXNET_INFER = r'''
 import json, sys, time, mxnet as mx
 a = json.loads(sys.argv[1])
@@ -75,12 +85,6 @@ batch = mx.io.DataBatch([mx.nd.random.uniform(0, 255, (a["batch"], *a["image_sha
 def run():
     module.forward(batch, is_train=False)
     module.get_outputs()[0].wait_to_read()
-for _ in range(2):
-    run()
-start, n = time.perf_counter(), 0
-while time.perf_counter() - start < a["seconds"]:
-    run(); n += 1
-print(json.dumps({"images_per_s": n * a["batch"] / (time.perf_counter() - start)}))
 '''
 
 SAGEWIZ_INFER = r'''
@@ -99,12 +103,6 @@ x = (torch.rand(a["batch"], *a["image_shape"]) * 255).to(memory_format=torch.cha
 def run():
     with torch.inference_mode():
         model(x)
-for _ in range(2):
-    run()
-start, n = time.perf_counter(), 0
-while time.perf_counter() - start < a["seconds"]:
-    run(); n += 1
-print(json.dumps({"images_per_s": n * a["batch"] / (time.perf_counter() - start)}))
 '''
 
 BUSY_LOOP = "while True: pass"
@@ -209,8 +207,8 @@ def infer(side: str, case: dict, cores: int, seconds: float, mxnet: str) -> floa
                  "symbol": case["symbol"], "seconds": seconds}
     if side == "mxnet":
         env = {**os.environ, "OMP_NUM_THREADS": str(cores), "MXNET_CPU_WORKER_NTHREADS": str(cores)}
-        return run_json([*cores_command(cores), mxnet, "-c", MXNET_INFER, json.dumps(arguments)], env)["images_per_s"]
-    return run_json([*cores_command(cores), sys.executable, "-c", SAGEWIZ_INFER, json.dumps(arguments)], dict(os.environ))["images_per_s"]
+        return run_json([*cores_command(cores), mxnet, "-c", MXNET_INFER + TIMED_RUNS, json.dumps(arguments)], env)["images_per_s"]
+    return run_json([*cores_command(cores), sys.executable, "-c", SAGEWIZ_INFER + TIMED_RUNS, json.dumps(arguments)], dict(os.environ))["images_per_s"]
 
 
 def cpu_flags() -> str:
