@@ -217,7 +217,7 @@ class Engine:
         for epoch in range(hp.epochs):
             started = time.monotonic()
             model.train()
-            correct = top_correct = seen = 0
+            hits, seen = torch.zeros(2, dtype=torch.long, device=device), 0
             window_start, window_seen = time.monotonic(), 0
             if threads:
                 threads.pause()  # the validation since the last step was no step
@@ -234,20 +234,21 @@ class Engine:
                 else:
                     loss.backward()
                     optimizer.step()
-                c, t = _hits(logits.detach(), y, hp.multi_label, top_k)
-                correct, top_correct, seen = correct + c, top_correct + t, seen + len(y)
+                hits += _hits(logits.detach(), y, hp.multi_label, top_k)
+                seen += len(y)
                 if threads:
                     threads.step(len(y))
                 window_seen += len(y)
                 if batch % SPEEDOMETER_BATCHES == 0:
                     speed = window_seen / max(time.monotonic() - window_start, 1e-9)
-                    self.say(f"Epoch[{epoch}] Batch [{batch}]\tSpeed: {speed:.2f} samples/sec\taccuracy={correct / seen:.6f}")
+                    self.say(f"Epoch[{epoch}] Batch [{batch}]\tSpeed: {speed:.2f} samples/sec\taccuracy={int(hits[0]) / seen:.6f}")
                     window_start, window_seen = time.monotonic(), 0
                 if self.should_stop():
                     break
             if self.should_stop() and epoch > 0 and seen < len(train) // 2:
                 break  # a stop early in an epoch: its partial numbers would mislead
             if seen:
+                correct, top_correct = hits.tolist()
                 self._report(epoch, "Train", correct / seen, top_correct / seen, top_k)
             self.say(f"Epoch[{epoch}] Time cost={time.monotonic() - started:.3f}")
             accuracy = self._validate(hp, model, validation_batches, device, epoch, top_k)
@@ -270,12 +271,13 @@ class Engine:
 
     def _validate(self, hp, model, batches, device, epoch: int, top_k: int | None) -> float:
         model.eval()
-        correct = top_correct = seen = 0
+        hits, seen = torch.zeros(2, dtype=torch.long, device=device), 0
         with torch.inference_mode(), self.precision.autocast():
             for images, labels in batches:
                 logits = model(_to_input(images, device)).float()
-                c, t = _hits(logits, labels.to(device), hp.multi_label, top_k)
-                correct, top_correct, seen = correct + c, top_correct + t, seen + len(labels)
+                hits += _hits(logits, labels.to(device), hp.multi_label, top_k)
+                seen += len(labels)
+        correct, top_correct = hits.tolist()
         accuracy = correct / max(seen, 1)
         self._report(epoch, "Validation", accuracy, top_correct / max(seen, 1), top_k)
         return accuracy
@@ -337,18 +339,20 @@ def _loss(logits: torch.Tensor, labels: torch.Tensor, multi_label: bool, pos_wei
     return F.cross_entropy(logits.float(), labels)
 
 
-def _hits(logits: torch.Tensor, labels: torch.Tensor, multi_label: bool, top_k: int | None) -> tuple[int, int]:
-    """(correct, correct within the top k) in a batch; multi-label counts a picture right when
-    every one of its labels is predicted (probability ≥ 0.5) and nothing else is."""
+def _hits(logits: torch.Tensor, labels: torch.Tensor, multi_label: bool, top_k: int | None) -> torch.Tensor:
+    """[correct, correct within the top k] in a batch, as a tensor on the batch's device: adding
+    these up and reading them only when the log needs them keeps the step free of host syncs
+    (on a GPU, ``.item()`` per step waits for every kernel). Multi-label counts a picture right
+    when every one of its labels is predicted (probability ≥ 0.5) and nothing else is."""
     if multi_label:
-        exact = ((logits.sigmoid() >= 0.5) == (labels >= 0.5)).all(dim=1).sum().item()
-        return int(exact), int(exact)
-    correct = int((logits.argmax(dim=1) == labels).sum().item())
+        exact = ((logits.sigmoid() >= 0.5) == (labels >= 0.5)).all(dim=1).sum()
+        return torch.stack((exact, exact))
+    correct = (logits.argmax(dim=1) == labels).sum()
     if not top_k:
-        return correct, correct
+        return torch.stack((correct, correct))
     k = min(top_k, logits.shape[1])
-    top = int((logits.topk(k, dim=1).indices == labels.unsqueeze(1)).any(dim=1).sum().item())
-    return correct, top
+    top = (logits.topk(k, dim=1).indices == labels.unsqueeze(1)).any(dim=1).sum()
+    return torch.stack((correct, top))
 
 
 def run_job(folder: str | os.PathLike) -> int:
