@@ -159,7 +159,7 @@ def load_for_inference(model_path: Path, device: str = "auto", class_names=None)
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
     info, model = load_model(model_path, class_names=class_names)
-    return info, inference_form(model.to(device), info.image_shape, device), device
+    return info, inference_form(model.to(device), info.image_shape, device, multi_label=is_multi_label(info)), device
 
 
 def is_multi_label(info) -> bool:
