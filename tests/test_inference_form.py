@@ -170,6 +170,47 @@ def test_bfloat16_is_chosen_only_where_it_measures_clearly_faster(monkeypatch, m
     assert f"bfloat16 on the CPU's AMX measured {measured:.2f}× float32's speed" in form.said
 
 
+def test_the_bfloat16_answers_it_is_unsure_of_are_answered_again_in_float32():
+    reduced = torch.tensor([[4.0, 0.0, 0.0], [1.0, 0.8, 0.0], [-4.0, 4.0, -4.0]])  # sure, unsure, sure
+    exact = torch.full((3, 3), 7.0)
+    pictures = torch.arange(3.0).reshape(3, 1, 1, 1)
+    one_of = inference.SureOrAgain(lambda batch: reduced.clone(), lambda batch: exact[batch.flatten().long()], multi_label=False)
+    each_on_its_own = inference.SureOrAgain(lambda batch: reduced.clone(), lambda batch: exact[batch.flatten().long()],
+                                            multi_label=True)
+
+    assert one_of(pictures).tolist() == [[4.0, 0.0, 0.0], [7.0, 7.0, 7.0], [-4.0, 4.0, -4.0]]
+    assert one_of.answered_again == 1
+    # each class on its own: sigmoid(0) = 0.5 is unsure, so the first picture is run again as well
+    assert each_on_its_own(pictures).tolist() == [[7.0, 7.0, 7.0], [7.0, 7.0, 7.0], [-4.0, 4.0, -4.0]]
+
+
+def test_a_network_torchscript_cant_freeze_answers_eager_and_says_so(monkeypatch):
+    def refuse(network, example):
+        raise RuntimeError("tracing is gone")
+
+    monkeypatch.setattr(inference, "_frozen", refuse)
+    model = network_as_if_trained(20, 28)
+    pictures = (torch.rand(4, *SHAPE, generator=torch.Generator().manual_seed(2)) * 255).to(memory_format=torch.channels_last)
+
+    form = inference_form(model, SHAPE, precision="float32")
+
+    assert form.kernels == "eager" and "TorchScript failed (RuntimeError: tracing is gone)" in form.said
+    with torch.inference_mode():
+        assert probability_gap(form(pictures), model(pictures)) <= 1e-5
+
+
+def test_a_network_torch_fx_cant_trace_is_answered_by_the_plain_network(monkeypatch):
+    def refuse(model):
+        raise TypeError("can't trace this")
+
+    monkeypatch.setattr(inference, "fold_batchnorms", refuse)
+    model = network_as_if_trained(20, 28)
+
+    form = inference_form(model, SHAPE)
+
+    assert form.run is model and form.said == "runs as float32, the plain network; folding failed (TypeError: can't trace this)"
+
+
 # ---- predict, the endpoint and evaluation answer with it ------------------------------------------
 
 @pytest.fixture
