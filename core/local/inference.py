@@ -17,12 +17,11 @@ bfloat16, the same top-1. Its ``said`` is the one line the endpoint's log and pr
 * **oneDNN's fused kernels**: the folded network traced, frozen and ``optimize_for_inference``'d
   by TorchScript keeps its activations in oneDNN's blocked layout from the first convolution to
   the pool instead of reordering them around each operation. Alternated on this shared 2-core
-  machine, one thread: ResNet-20 at 28 px, batch 32, folding alone 1.4× the plain network,
-  folded and frozen 2.1×; ResNet-18 at 224 px, batch 16, 1.4× and 1.6× (``benchmarks/
-  bench_inference.py`` keeps the figures of the whole form). TorchScript's trace is deprecated
-  in torch 2.13: where it fails the folded eager network answers, and the form says so.
-  ``torch.compile`` was not tried: its compiling, at every load, would cost a laptop more than it
-  saves on a folder of pictures.
+  machine (medians of 3 rounds): ResNet-20 at 28 px, batch 32, one thread, folding alone 1.25× the
+  plain network, frozen 1.34×, optimised too 1.66×; ResNet-18 at 224 px, batch 16, two threads,
+  1.15×, 1.18× and 1.29× (``benchmarks/bench_inference.py`` times the whole form). TorchScript's
+  trace is deprecated in torch 2.13: where it fails the folded eager network answers, and the
+  form says so. ``torch.compile`` was not tried: it would compile at every load of the model.
 * **bfloat16 where it is faster on this computer**, measured rather than assumed. On this
   machine's AVX-512 BF16 (no AMX) a bfloat16 convolution ran 0.5–0.7× as fast as float32 at one
   thread, and the bfloat16 form 0.3–0.5× (ResNet-20/28) and 0.4–0.9× (ResNet-18/224) at load; an
@@ -215,7 +214,8 @@ def inference_form(model: nn.Module, image_shape: tuple[int, int, int], device: 
         return _plain(model, f"folding failed ({_short(error)})")
     folded = folding.network.to(device)
     if device != "cpu":
-        return _checked([InferenceForm(folded, "float32", "eager", folding.folded, folding.total)], model, probe, expected, multi_label)
+        eager = InferenceForm(folded, "float32", "eager", folding.folded, folding.total)
+        return _checked([eager], model, probe, expected, multi_label)
 
     instructions = cpu_bf16()
     exact = _scripted(folded, probe, "float32", folding)
@@ -284,13 +284,14 @@ def probe_speed(first: Callable, second: Callable, probe: torch.Tensor) -> float
     """How many times faster ``second`` runs ``probe`` than ``first``, as a busy computer can tell:
     passes alternated in pairs (a busy moment hits both), ``PROBE_ROUNDS`` of them or more while
     they take under ``PROBE_BUDGET_S``. The lesser of two estimates — the median ratio of a pair's
-    times and the ratio of each one's best time — so that a neighbour slowing down a few passes
-    of one of them can't make it look slower (the best of three passes alone once read 7× for a pair
-    that measures 0.6×)."""
+    times and the ratio of each one's best time — so that a neighbour slowing some passes of
+    ``first`` can't make ``second`` look faster (the best of three passes alone once read 7× for a
+    pair that reads 0.6× otherwise)."""
     times: tuple[list[float], list[float]] = ([], [])
     started = time.perf_counter()
     with torch.inference_mode():
-        while len(times[0]) < PROBE_ROUNDS or (len(times[0]) < PROBE_MAX_ROUNDS and time.perf_counter() - started < PROBE_BUDGET_S):
+        while len(times[0]) < PROBE_ROUNDS or (
+                len(times[0]) < PROBE_MAX_ROUNDS and time.perf_counter() - started < PROBE_BUDGET_S):
             pair = (0, 1) if len(times[0]) % 2 == 0 else (1, 0)
             for which in pair:
                 passed = time.perf_counter()
