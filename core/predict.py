@@ -80,7 +80,8 @@ class Predicted:
 class PredictionResult:
     """Every picture's answer from one model. ``class_names_known`` is False when the model's
     classes were never named (a SageMaker archive with no run behind it): they are ``class 0``…;
-    ``top_k`` is how many classes to show a picture with by default (the model's top_k, or 1)."""
+    ``top_k`` is how many classes to show a picture with by default (the model's top_k, or 1);
+    ``runs_as`` how the network ran in this process ("" when an endpoint answered)."""
 
     model: str
     class_names: tuple[str, ...]
@@ -88,6 +89,7 @@ class PredictionResult:
     top_k: int
     predictions: list[Predicted] = field(default_factory=list)
     unreadable: list[UnreadableImage] = field(default_factory=list)
+    runs_as: str = ""
 
     def predicted_class(self, answer: Predicted) -> tuple[str, float]:
         label, probability = answer.top(1)[0]
@@ -95,7 +97,7 @@ class PredictionResult:
 
     def to_dict(self, top_k: int | None = None) -> dict:
         """Plain JSON-ready data: per picture its ``path``, ``prediction`` (as the endpoint
-        answers) and ``top`` (label, class, probability, most likely first)."""
+        answers) and ``top`` (label, class, probability, most likely first); ``runs_as``."""
         k = min(top_k or self.top_k, len(self.class_names))
         return {
             "model": self.model, "class_names": list(self.class_names), "class_names_known": self.class_names_known,
@@ -103,6 +105,7 @@ class PredictionResult:
                           "top": [{"label": label, "class": self.class_names[label], "probability": p} for label, p in a.top(k)]}
                          for a in self.predictions],
             "unreadable": [{"path": u.path, "reason": u.reason} for u in self.unreadable],
+            "runs_as": self.runs_as,
         }
 
 
@@ -119,7 +122,7 @@ def predict_pictures(found: "FoundModel", pictures: Pictures, *, progress: Progr
     predictor = ArchivePredictor(found.path, class_names=found.class_names, device=device, batch_size=batch_size or DEFAULT_BATCH)
     info = predictor.info
     result = PredictionResult(found.described, tuple(info.class_names), info.class_names_known, _model_top_k(info.hyperparameters),
-                              unreadable=list(pictures.unreadable))
+                              unreadable=list(pictures.unreadable), runs_as=f"ResNet-{info.num_layers} {predictor.form.said}")
     for answer in predictor.predict(pictures.paths, progress):
         if isinstance(answer, UnreadableImage):
             result.unreadable.append(answer)

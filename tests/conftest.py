@@ -78,3 +78,13 @@ def fake_aws(aws_env, monkeypatch):
 
     monkeypatch.setattr(AwsSession, "__init__", init)
     return fake
+
+
+@pytest.fixture(scope="module")
+def float32_inference():
+    """The float32 inference form for a whole module (SAGEWIZ_NO_BF16=1, inherited by the endpoints it
+    starts): its tests compare answers from different paths at 1e-5, and a CPU where bfloat16 measures
+    faster at load would answer within 1e-2 only (tests/test_inference_form.py holds it to that)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SAGEWIZ_NO_BF16", "1")
+        yield

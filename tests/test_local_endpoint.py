@@ -23,6 +23,7 @@ from sagewiz.core.local.endpoint import EndpointNotRunningError, LocalEndpoint, 
 from sagewiz.core.local.resnet import build_resnet
 from sagewiz.core.local.transforms import EvalTransform, batch_to_float, decode_image
 
+pytestmark = pytest.mark.usefixtures("float32_inference")  # answers compared at 1e-5 (see conftest)
 SHAPE = (3, 28, 28)
 CLASSES = ("cat", "dog", "fox")
 

@@ -21,6 +21,7 @@ from test_local_endpoint import model_path, reference  # noqa: F401 - fixtures
 from sagewiz.core.local.endpoint import start_endpoint
 from sagewiz.core.local.limits import PixelBudget, ServerLimits
 
+pytestmark = pytest.mark.usefixtures("float32_inference")  # answers compared at 1e-5 (see conftest)
 DEADLINE_S = 1.0
 CAP = 4
 TRICKLE_INTERVAL_S = 0.1  # far shorter than any per-read timeout the server had (60 s)

@@ -27,6 +27,7 @@ from sagewiz.core.model.archive import ModelInfo
 from sagewiz.core.model.params import read_params
 from sagewiz.core.model.symbol import model_shapes_json
 
+pytestmark = pytest.mark.usefixtures("float32_inference")  # answers compared at 1e-5 (see conftest)
 SAGEWIZ = str(Path(sys.executable).with_name("sagewiz"))
 SHAPE = (3, 28, 28)
 CLASSES = ("cat", "dog", "fox")

@@ -20,6 +20,7 @@ from sagewiz.core.ledger import Ledger
 from sagewiz.core.processes import process_exists
 from test_predict_cli import archive, picture, sagewiz  # noqa: F401 - the same small model
 
+pytestmark = pytest.mark.usefixtures("float32_inference")  # answers compared at 1e-5 (see conftest)
 SAGEWIZ = str(Path(sys.executable).with_name("sagewiz"))
 
 

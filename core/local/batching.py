@@ -26,12 +26,13 @@ class Stats:
     largest_batch: int = 0
     incoming: int = 0  # images whose body is being read or decoded right now
     errors: dict[str, int] = field(default_factory=dict)
+    runs_as: str = ""  # the inference form that answers (InferenceForm.said), once loaded
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def as_dict(self) -> dict:
         with self.lock:
             return {"predictions": self.predictions, "batches": self.batches, "largest_batch": self.largest_batch,
-                    "incoming": self.incoming, "errors": dict(self.errors)}
+                    "incoming": self.incoming, "errors": dict(self.errors), "runs_as": self.runs_as}
 
 
 class Batcher:
@@ -54,6 +55,7 @@ class Batcher:
         self.model_path, self.device = model_path, device
         self.stats, self.max_batch, self.wait_s = stats, max_batch, wait_s
         self.info = None  # ModelInfo, once loaded
+        self.form = None  # the InferenceForm that answers, once loaded
         self._last_forward_s = 0.0
         self._queue: queue.Queue = queue.Queue()
         self._ready = threading.Event()
@@ -107,9 +109,11 @@ class Batcher:
         return batch
 
     def _load(self):
-        info, model, self.device = load_for_inference(self.model_path, self.device)
-        self.info = info
-        return model
+        info, form, self.device = load_for_inference(self.model_path, self.device)
+        self.info, self.form = info, form
+        with self.stats.lock:
+            self.stats.runs_as = form.said
+        return form
 
     def _run(self) -> None:
         try:
@@ -142,20 +146,20 @@ class Batcher:
 
 
 def load_for_inference(model_path: Path, device: str = "auto", class_names=None):
-    """(ModelInfo, network on ``device``, the device's name) of a model archive, ready to answer:
-    ``device`` "auto" is CUDA when there is one, and the first forward pass (oneDNN's set-up) is
-    paid here rather than by the first picture. Call it on the thread that will run
-    :func:`forward`. Raises ArtifactError/ModelFileError, or torch's errors for a bad device."""
+    """(ModelInfo, the network's inference form on ``device``, the device's name) of a model
+    archive, ready to answer: ``device`` "auto" is CUDA when there is one. The form
+    (:func:`sagewiz.core.local.inference.inference_form`: BatchNorm folded, oneDNN's kernels, the
+    faster precision) is built, checked and warmed up here rather than by the first picture; its
+    ``said`` tells how it runs. Call this on the thread that will run :func:`forward`. Raises
+    ArtifactError/ModelFileError, or torch's errors for a bad device."""
     import torch
 
     from sagewiz.core.local.artifact import load_model
+    from sagewiz.core.local.inference import inference_form
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
     info, model = load_model(model_path, class_names=class_names)
-    model = model.to(device)
-    with torch.inference_mode():
-        model(torch.zeros(1, *info.image_shape, device=device).to(memory_format=torch.channels_last))
-    return info, model, device
+    return info, inference_form(model.to(device), info.image_shape, device, multi_label=is_multi_label(info)), device
 
 
 def is_multi_label(info) -> bool:
@@ -164,9 +168,10 @@ def is_multi_label(info) -> bool:
 
 
 def forward(model, pictures: list[bytes], image_shape: tuple[int, int, int], device: str, multi_label: bool) -> list[list[float]]:
-    """The probabilities, in label order, of preprocessed pictures (H×W×3 RGB bytes each, as
-    :func:`sagewiz.core.local.pictures.make_preprocess` makes them) run as one batch: what the
-    endpoint answers and ``sagewiz predict`` prints come from this one function."""
+    """The probabilities, in label order, that ``model`` (the inference form
+    :func:`load_for_inference` gives, or any network) gives preprocessed pictures (H×W×3 RGB bytes
+    each, as :func:`sagewiz.core.local.pictures.make_preprocess` makes them) run as one batch: what
+    the endpoint answers and ``sagewiz predict`` prints come from this one function."""
     import torch
 
     from sagewiz.core.local.transforms import batch_to_float

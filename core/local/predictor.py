@@ -39,7 +39,8 @@ def _cores() -> int:
 class ArchivePredictor:
     """A model archive (either kind) loaded once and ready to predict folders of pictures.
     ``class_names`` (the run's) win over the archive's own; ``device`` "auto" is CUDA when there is
-    one. Raises ArtifactError or ModelFileError for an archive it can't use."""
+    one; ``form`` is the network's inference form that answers (its ``said`` tells how it runs).
+    Raises ArtifactError or ModelFileError for an archive it can't use."""
 
     def __init__(self, archive: str | os.PathLike, *, class_names: Sequence[str] | None = None, device: str = "auto",
                  batch_size: int = DEFAULT_BATCH, workers: int | None = None):
@@ -48,7 +49,7 @@ class ArchivePredictor:
         from sagewiz.core.local.pictures import preprocess_for
         from sagewiz.core.model.archive import ArtifactError
 
-        self.info, self._model, self.device = load_for_inference(Path(archive), device, class_names)
+        self.info, self.form, self.device = load_for_inference(Path(archive), device, class_names)
         try:
             self._preprocess = preprocess_for(self.info, PixelBudget(DEFAULT_PIXEL_BUDGET))
         except ValueError as error:  # a resize hyperparameter that isn't a size
@@ -81,7 +82,7 @@ class ArchivePredictor:
             yield from self._run(batch, forward, progress)
 
     def _run(self, batch, forward, progress) -> Iterator[PicturePrediction]:
-        rows = forward(self._model, [pixels for _, pixels in batch], self.info.image_shape, self.device, self._multi_label)
+        rows = forward(self.form, [pixels for _, pixels in batch], self.info.image_shape, self.device, self._multi_label)
         if progress:
             progress(len(batch))
         for (path, _), row in zip(batch, rows):

@@ -431,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
                                             "max_body_bytes": server.max_body_bytes})
     print(f"{LOG_PREFIX}: serving {args.model} (ResNet-{info.num_layers}, {info.num_classes} classes, "
           f"{'x'.join(map(str, info.image_shape))}) at {url} on {batcher.device}, pid {os.getpid()}", file=sys.stderr, flush=True)
+    print(f"{LOG_PREFIX}: ResNet-{info.num_layers} {batcher.form.said}", file=sys.stderr, flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

@@ -78,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
             data["sorted_into"] = [{"path": picture, "copy": copy} for picture, copy in copies]
         print(json.dumps(data, indent=2))
     else:
+        if result.runs_as:  # which form of the network answered, and in which precision
+            err_console.print(f"[dim]{escape(result.runs_as)}[/]")
         _print_result(result, k, err_console)
         if args.csv:
             err_console.print(f"Wrote {len(result.predictions):,} rows to [bold]{escape(args.csv)}[/]")

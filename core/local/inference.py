@@ -1,0 +1,339 @@
+"""The network as it answers predictions: an *inference form* of a trained model, built once when
+the endpoint (and so evaluation, which asks the endpoint) or ``sagewiz predict`` loads it, whose
+answers agree with the plain float32 network: probabilities within 1e-5 in float32 and 1e-2 in
+bfloat16, the same top-1. Its ``said`` is the one line the endpoint's log and predict print.
+
+* **BatchNorm folded into the convolution before it**, wherever that is exact. The network is the
+  algorithm's pre-activation ResNet (v2, :mod:`sagewiz.core.local.resnet`; there is no v1 here):
+  most of its BatchNorms *precede* a convolution, with a ReLU between (``bn1 → relu → conv1`` in
+  every unit) or zero padding after (``bn_data → conv0``: the padded zeros would become
+  ``-shift/scale``), or follow a sum or a max-pool, and are left as they are. Those that *follow*
+  a convolution whose output nothing else reads are folded: ``conv1 → bn2`` in every unit,
+  ``conv2 → bn3`` in bottleneck units, ``conv0 → bn0`` in the 7×7 stem and, with the 3×3 stem,
+  ``conv0 → stage1_unit1.bn1``. A torch.fx trace finds them (a convolution with one reader, a
+  BatchNorm reading it), so the rule is the graph's, not a list of names; torch's
+  ``fuse_conv_bn_weights`` computes the new weights, here in float64. Folded: 10 of ResNet-20's
+  20 BatchNorms, 9 of ResNet-18's 19 (18 with the 3×3 stem), 33 of ResNet-50's 51.
+* **oneDNN's fused kernels**: the folded network traced, frozen and ``optimize_for_inference``'d
+  by TorchScript keeps its activations in oneDNN's blocked layout from the first convolution to
+  the pool instead of reordering them around each operation. Alternated on this shared 2-core
+  machine (medians of 3 rounds): ResNet-20 at 28 px, batch 32, one thread, folding alone 1.25× the
+  plain network, frozen 1.34×, optimised too 1.66×; ResNet-18 at 224 px, batch 16, two threads,
+  1.15×, 1.18× and 1.29× (``benchmarks/bench_inference.py`` times the whole form). TorchScript's
+  trace is deprecated in torch 2.13: where it fails the folded eager network answers, and the
+  form says so. ``torch.compile`` was not tried: it would compile at every load of the model.
+* **bfloat16 where it is faster on this computer**, measured rather than assumed. On this
+  machine's AVX-512 BF16 (no AMX) a bfloat16 convolution ran 0.5–0.7× as fast as float32 at one
+  thread, and the bfloat16 form 0.3–0.5× (ResNet-20/28) and 0.4–0.9× (ResNet-18/224) at load; an
+  earlier run here measured 1.46× for ResNet-18/224 under autocast at two threads but 0.69× for
+  ResNet-20/28, and DESIGN.md 3.6× for ResNet-18/224 on a CPU with AMX. No rule over depth and
+  size survives that, so where the CPU has BF16 instructions
+  (:func:`sagewiz.core.local.precision.cpu_bf16`; ``SAGEWIZ_NO_BF16=1`` forces float32) both
+  forms are built and timed at load on the model's input size (:func:`probe_speed`), and bfloat16
+  answers only when it reads at least 1.25× float32: a smaller gain is within what a busy
+  computer's probe misreads, and not worth answers that differ in the third decimal. Building
+  both and probing took 0.8 s for ResNet-20/28 (0.35 s for float32 alone) and 1.4–1.8 s for
+  ResNet-18/224 (0.7 s) here, with others' jobs running. A model whose reading sits near 1.25×
+  can load in either precision from one run to the next; ``SAGEWIZ_NO_BF16=1`` pins float32.
+  The bfloat16 form computes its convolutions in bfloat16 and the rest in float32, and answers
+  again in float32 each picture it is less than 90% sure of (:class:`SureOrAgain`): on a ResNet-20
+  trained two epochs on the digits sample that kept its test answers within 0.005 of float32's
+  with no top-1 changed, against 0.021 and 3 of 359 changed without.
+
+Whatever is chosen, its answers on the probe pictures are compared with the plain network's at
+load: a bfloat16 form outside 1e-2 gives way to the float32 one, a float32 one outside 1e-5 to
+the plain network, and the form says so. On CUDA the form is the folded network in float32,
+untimed: there was no GPU to measure float16 on.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+# At most this many pixels a probe pass: 10 pictures at 28 px (enough for a small net's per-batch
+# overheads to show), 8 at 32 px (the 4-stage nets, 10× the work a pixel), one at 224 px (its
+# ratio is the convolutions', which the batch size hardly changes).
+PROBE_PIXELS = 8 * 32 * 32
+PROBE_ROUNDS = 5  # pairs of passes at least; more while they take under PROBE_BUDGET_S, up to PROBE_MAX_ROUNDS
+PROBE_MAX_ROUNDS = 15
+PROBE_BUDGET_S = 0.2
+REDUCED_MUST_BE_FASTER = 1.25  # bfloat16 must beat float32 by this much (see the docstring)
+FLOAT32_TOLERANCE = 1e-5  # on probabilities, against the plain float32 network
+REDUCED_TOLERANCE = 1e-2
+SURE = 0.9  # a bfloat16 answer less sure than this is answered again in float32 (see SureOrAgain)
+
+
+@dataclass(frozen=True)
+class Folding:
+    """What folding did: the network with ``folded`` of its ``total`` BatchNorms in convolutions."""
+
+    network: nn.Module
+    folded: int
+    total: int
+
+
+def fold_batchnorms(model: nn.Module) -> Folding:
+    """A copy of ``model`` (eval mode, float32) with every BatchNorm that directly follows a
+    convolution read by nothing else folded into that convolution's weights and bias; the other
+    BatchNorms stay. Exact up to float32 rounding. Raises what torch.fx raises for a network it
+    can't trace (the callers fall back to the plain network)."""
+    import torch.fx as fx
+    from torch.nn.utils.fusion import fuse_conv_bn_weights
+
+    from sagewiz.core.local.resnet import BN_EPS, BatchNorm
+
+    class Tracer(fx.Tracer):
+        def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
+            return isinstance(module, BatchNorm) or super().is_leaf_module(module, qualified_name)
+
+    model = copy.deepcopy(model).float().eval()
+    network = fx.GraphModule(model, Tracer().trace(model))
+    modules = dict(network.named_modules())
+    folded = total = 0
+    for node in list(network.graph.nodes):
+        if node.op != "call_module" or not isinstance(modules[node.target], BatchNorm):
+            continue
+        total += 1
+        source = node.args[0]
+        if not (isinstance(source, fx.Node) and source.op == "call_module" and len(source.users) == 1
+                and type(modules[source.target]) is nn.Conv2d and len(node.args) == 1 and not node.kwargs):
+            continue
+        bn, conv = modules[node.target], modules[source.target]
+        weight, bias = fuse_conv_bn_weights(
+            conv.weight.double(), None if conv.bias is None else conv.bias.double(),
+            bn.moving_mean.double(), bn.moving_var.double(), BN_EPS,
+            None if bn.fix_gamma else bn.gamma.double(), bn.beta.double())
+        fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                          conv.dilation, conv.groups, bias=True, padding_mode=conv.padding_mode)
+        fused.weight = nn.Parameter(weight.float(), requires_grad=False)
+        fused.bias = nn.Parameter(bias.float(), requires_grad=False)
+        parent, _, name = source.target.rpartition(".")
+        setattr(network.get_submodule(parent), name, fused)
+        modules[source.target] = fused
+        node.replace_all_uses_with(source)
+        network.graph.erase_node(node)
+        folded += 1
+    network.graph.lint()
+    network.delete_all_unused_submodules()
+    network.recompile()
+    network.requires_grad_(False)
+    # channels_last, as build_resnet's network: oneDNN's convolutions are fastest on NHWC weights
+    return Folding(network.to(memory_format=torch.channels_last).eval(), folded, total)
+
+
+class _Bfloat16Convolution(nn.Module):
+    """A convolution computed in bfloat16 between float32 neighbours: the BatchNorms, ReLUs and
+    the residual sums around it stay float32, where bfloat16's 8-bit mantissa would add up."""
+
+    def __init__(self, conv: nn.Conv2d):
+        super().__init__()
+        self.conv = copy.deepcopy(conv).to(torch.bfloat16)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x.to(torch.bfloat16)).float()
+
+
+def with_bfloat16_convolutions(network: nn.Module) -> nn.Module:
+    """A copy of ``network`` whose convolutions compute in bfloat16, everything between them in
+    float32. On four ResNet-20s trained on the digits sample for one to four epochs, its answers
+    on the test set were within 0.010–0.021 of float32's and swapped the top two of up to 3 of 359
+    near-ties (torch.autocast, bfloat16 throughout: 0.015–0.021); keeping the first convolution in
+    float32 helped one model and hurt two. The remaining gap is why :class:`SureOrAgain` exists."""
+    network = copy.deepcopy(network).eval()
+    for name in [name for name, module in network.named_modules() if type(module) is nn.Conv2d]:
+        parent, _, attribute = name.rpartition(".")
+        setattr(network.get_submodule(parent), attribute, _Bfloat16Convolution(network.get_submodule(name)))
+    return network
+
+
+def _frozen(network: nn.Module, example: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``network`` traced, frozen (weights as constants, prepacked) and optimised for inference
+    by TorchScript: oneDNN's blocked layout end to end. Raises what TorchScript raises."""
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # "torch.jit is deprecated": the fallback covers its going
+        traced = torch.jit.trace(network.eval(), example, check_trace=False)
+        return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+
+
+@dataclass(frozen=True)
+class InferenceForm:
+    """The network as it answers: call it with a float32 N×C×H×W batch (0–255 pixels, as
+    :func:`sagewiz.core.local.transforms.batch_to_float` makes it) for float32 logits."""
+
+    run: Callable[[torch.Tensor], torch.Tensor]
+    precision: str  # "float32" or "bfloat16"
+    kernels: str  # "oneDNN fused kernels (TorchScript)", "eager", or "the plain network"
+    folded: int = 0
+    total: int = 0  # BatchNorms in the network
+    measured: str = ""  # how the other precision did, when both were timed
+    note: str = ""  # why something was left out ("" when nothing was)
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        return self.run(batch)
+
+    @property
+    def said(self) -> str:
+        """One line for a log: which form and precision answer."""
+        folding = f"{self.folded} of {self.total} BatchNorms folded into convolutions, " if self.total else ""
+        precision = f"bfloat16 (convolutions; float32 around them and again for answers under {SURE:.0%} sure)" \
+            if self.precision == "bfloat16" else self.precision
+        line = f"runs as {precision}, {folding}{self.kernels}"
+        if self.measured:
+            line += f" ({self.measured})"
+        return line + (f"; {self.note}" if self.note else "")
+
+
+def inference_form(model: nn.Module, image_shape: tuple[int, int, int], device: str = "cpu", *,
+                   precision: str | None = None, multi_label: bool = False) -> InferenceForm:
+    """The inference form of ``model`` (a trained network in eval mode, on ``device``) for pictures
+    of ``image_shape`` (C, H, W); ``multi_label`` says its answers are sigmoids (which answers are
+    unsure). ``precision`` None chooses by measurement (see the module's docstring); "float32" or
+    "bfloat16" asks for one (bfloat16 on a CPU only). Never raises for a network it can't
+    transform: each step that fails falls back to the one before, and :attr:`InferenceForm.note`
+    says which."""
+    from sagewiz.core.local.precision import NO_BF16_VARIABLE, cpu_bf16
+
+    if precision not in (None, "float32", "bfloat16"):
+        raise ValueError(f"precision must be float32 or bfloat16, not {precision!r}")
+    model = model.eval()
+    probe = _probe_batch(image_shape, device)
+    with torch.inference_mode():
+        expected = model(probe).float()
+    try:
+        folding = fold_batchnorms(model)
+    except Exception as error:  # noqa: BLE001 - a network torch.fx can't trace still answers
+        return _plain(model, f"folding failed ({_short(error)})")
+    folded = folding.network.to(device)
+    if device != "cpu":
+        eager = InferenceForm(folded, "float32", "eager", folding.folded, folding.total)
+        return _checked([eager], model, probe, expected, multi_label)
+
+    instructions = cpu_bf16()
+    exact = _scripted(folded, probe, "float32", folding)
+    if precision == "float32" or (precision is None and not instructions):
+        if precision is None:
+            why = f"{NO_BF16_VARIABLE} is set" if os.environ.get(NO_BF16_VARIABLE, "").strip() not in ("", "0") \
+                else "this CPU has no bfloat16 instructions"
+            exact = dataclasses.replace(exact, measured=f"no bfloat16: {why}")
+        return _checked([exact], model, probe, expected, multi_label)
+    reduced = _scripted(with_bfloat16_convolutions(folded), probe, "bfloat16", folding)
+    reduced = dataclasses.replace(reduced, run=SureOrAgain(reduced.run, exact.run, multi_label))
+    chosen = reduced if precision == "bfloat16" else _faster(exact, reduced, probe, instructions)
+    # Should the chosen form answer outside its tolerance: the float32 one, then the plain network
+    return _checked([chosen, *([exact] if chosen.precision != "float32" else [])], model, probe, expected, multi_label)
+
+
+class SureOrAgain:
+    """The bfloat16 network's answers where it is sure (top probability at least ``SURE``; for a
+    multi-label model every class's at most 1 − SURE or at least SURE), the float32 network's for
+    the other pictures, which are run again. bfloat16's rounding moves a logit by up to 0.1–0.2 on a
+    trained ResNet-20, which moves an unsure picture's probabilities by up to 0.02 and can swap its
+    top two; a sure picture's probabilities hardly move. ``answered_again`` counts those rerun."""
+
+    def __init__(self, reduced: Callable[[torch.Tensor], torch.Tensor], exact: Callable[[torch.Tensor], torch.Tensor],
+                 multi_label: bool):
+        self.reduced, self.exact, self.multi_label = reduced, exact, multi_label
+        self.answered_again = 0
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        logits = self.reduced(batch)
+        if self.multi_label:
+            probabilities = torch.sigmoid(logits)
+            unsure = ((probabilities > 1 - SURE) & (probabilities < SURE)).any(1)
+        else:
+            unsure = torch.softmax(logits, 1).amax(1) < SURE
+        again = int(unsure.sum())
+        if again:
+            self.answered_again += again
+            logits = logits.clone()  # the reduced network's own output, not to be written into
+            logits[unsure] = self.exact(batch[unsure].contiguous(memory_format=torch.channels_last))
+        return logits
+
+
+def _scripted(network: nn.Module, probe: torch.Tensor, precision: str, folding: Folding) -> InferenceForm:
+    try:
+        run = _frozen(network, probe)
+        with torch.inference_mode():
+            run(probe)
+            run(probe)  # TorchScript optimises on its second call: pay it here, not on a picture
+        return InferenceForm(run, precision, "oneDNN fused kernels (TorchScript)", folding.folded, folding.total)
+    except Exception as error:  # noqa: BLE001 - eager still answers, only slower
+        with torch.inference_mode():
+            network(probe)  # oneDNN's set-up, before the timing
+        return InferenceForm(network, precision, "eager", folding.folded, folding.total,
+                             note=f"TorchScript failed ({_short(error)})")
+
+
+def _faster(exact: InferenceForm, reduced: InferenceForm, probe: torch.Tensor, instructions: str) -> InferenceForm:
+    """The float32 form unless the bfloat16 one is clearly faster on ``probe``, with what was measured."""
+    speed = probe_speed(exact, reduced, probe)
+    said = f"bfloat16 on the CPU's {instructions} measured {speed:.2f}× float32's speed at load"
+    return dataclasses.replace(reduced if speed >= REDUCED_MUST_BE_FASTER else exact, measured=said)
+
+
+def probe_speed(first: Callable, second: Callable, probe: torch.Tensor) -> float:
+    """How many times faster ``second`` runs ``probe`` than ``first``, as a busy computer can tell:
+    passes alternated in pairs (a busy moment hits both), ``PROBE_ROUNDS`` of them or more while
+    they take under ``PROBE_BUDGET_S``. The lesser of two estimates — the median ratio of a pair's
+    times and the ratio of each one's best time — so that a neighbour slowing some passes of
+    ``first`` can't make ``second`` look faster (the best of three passes alone once read 7× for a
+    pair that reads 0.6× otherwise)."""
+    times: tuple[list[float], list[float]] = ([], [])
+    started = time.perf_counter()
+    with torch.inference_mode():
+        while len(times[0]) < PROBE_ROUNDS or (
+                len(times[0]) < PROBE_MAX_ROUNDS and time.perf_counter() - started < PROBE_BUDGET_S):
+            pair = (0, 1) if len(times[0]) % 2 == 0 else (1, 0)
+            for which in pair:
+                passed = time.perf_counter()
+                (first, second)[which](probe)
+                times[which].append(time.perf_counter() - passed)
+    ratios = sorted(a / b for a, b in zip(*times))
+    return min(ratios[len(ratios) // 2], min(times[0]) / min(times[1]))
+
+
+def _checked(forms: list[InferenceForm], model: nn.Module, probe: torch.Tensor, expected: torch.Tensor,
+             multi_label: bool) -> InferenceForm:
+    """The first of ``forms`` whose answers on ``probe`` agree with the plain network's, else the
+    plain network, saying which was dropped."""
+    dropped = []
+    for form in forms:
+        tolerance = FLOAT32_TOLERANCE if form.precision == "float32" else REDUCED_TOLERANCE
+        with torch.inference_mode():
+            got = form(probe).float()
+        if got.shape == expected.shape and _probability_gap(got, expected, multi_label) <= tolerance:
+            return dataclasses.replace(form, note="; ".join([form.note, *dropped]).strip("; ")) if dropped else form
+        dropped.append(f"the {form.precision} form answered outside {tolerance:g} of the plain network and was dropped")
+    return _plain(model, "; ".join(dropped))
+
+
+def _plain(model: nn.Module, note: str) -> InferenceForm:
+    return InferenceForm(model, "float32", "the plain network", note=note)
+
+
+def _probability_gap(logits: torch.Tensor, expected: torch.Tensor, multi_label: bool) -> float:
+    """The largest difference in probability, each class on its own (sigmoid) or one of them (softmax)."""
+    answer = torch.sigmoid if multi_label else (lambda x: torch.softmax(x, 1))
+    return (answer(logits) - answer(expected)).abs().max().item()
+
+
+def _probe_batch(image_shape: tuple[int, int, int], device: str) -> torch.Tensor:
+    channels, height, width = image_shape
+    count = max(1, PROBE_PIXELS // (height * width))
+    generator = torch.Generator().manual_seed(0)
+    pixels = torch.randint(0, 256, (count, channels, height, width), generator=generator, dtype=torch.uint8)
+    return pixels.to(device=device, dtype=torch.float32, memory_format=torch.channels_last)
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0][:120]}" if text else type(error).__name__
