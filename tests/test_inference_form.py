@@ -21,7 +21,7 @@ from sagewiz.core.local.batching import Batcher, Stats
 from sagewiz.core.local.endpoint import start_endpoint
 from sagewiz.core.local.engine import run_job
 from sagewiz.core.local.inference import InferenceForm, fold_batchnorms, inference_form
-from sagewiz.core.local.precision import NO_BF16_VARIABLE, cpu_bf16
+from sagewiz.core.local.cores import NO_BF16_VARIABLE
 from sagewiz.core.local.resnet import BatchNorm, build_resnet
 from sagewiz.core.local.transforms import batch_to_float
 from sagewiz.core.model.find import FoundModel
@@ -131,7 +131,8 @@ def test_the_float32_form_answers_the_whole_sample_test_set_like_the_float32_net
     assert probability_gap(answers, digits["expected"]) <= 1e-5
 
 
-@pytest.mark.skipif(not cpu_bf16(), reason="this CPU has neither AMX nor AVX-512 BF16 (or SAGEWIZ_NO_BF16 is set): "
+@pytest.mark.skipif(not (torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()),
+                    reason="this CPU has neither AMX nor AVX-512 BF16: "
                                            "bfloat16 would be emulated, and the form never chooses it")
 def test_the_bfloat16_form_answers_the_whole_sample_test_set_within_a_hundredth(digits):
     form = inference_form(digits["model"], SHAPE, precision="bfloat16")
@@ -161,7 +162,7 @@ def test_sagewiz_no_bf16_keeps_float32_without_timing_anything(monkeypatch):
 @pytest.mark.parametrize("measured, chosen", [(2.0, "bfloat16"), (1.1, "float32"), (0.6, "float32")])
 def test_bfloat16_is_chosen_only_where_it_measures_clearly_faster(monkeypatch, measured, chosen):
     monkeypatch.delenv(NO_BF16_VARIABLE, raising=False)
-    monkeypatch.setattr("sagewiz.core.local.precision.cpu_bf16", lambda: "AMX")
+    monkeypatch.setattr("sagewiz.core.local.cores.cpu_bf16", lambda: "AMX")
     monkeypatch.setattr(inference, "probe_speed", lambda *args: measured)
 
     form = inference_form(network_as_if_trained(20, 28), SHAPE)

@@ -28,7 +28,7 @@ bfloat16, the same top-1. Its ``said`` is the one line the endpoint's log and pr
   earlier run here measured 1.46× for ResNet-18/224 under autocast at two threads but 0.69× for
   ResNet-20/28, and DESIGN.md 3.6× for ResNet-18/224 on a CPU with AMX. No rule over depth and
   size survives that, so where the CPU has BF16 instructions
-  (:func:`sagewiz.core.local.precision.cpu_bf16`; ``SAGEWIZ_NO_BF16=1`` forces float32) both
+  (:func:`sagewiz.core.local.cores.cpu_bf16`; ``SAGEWIZ_NO_BF16=1`` forces float32) both
   forms are built and timed at load on the model's input size (:func:`probe_speed`), and bfloat16
   answers only when it reads at least 1.25× float32: a smaller gain is within what a busy
   computer's probe misreads, and not worth answers that differ in the third decimal. Building
@@ -200,7 +200,7 @@ def inference_form(model: nn.Module, image_shape: tuple[int, int, int], device: 
     "bfloat16" asks for one (bfloat16 on a CPU only). Never raises for a network it can't
     transform: each step that fails falls back to the one before, and :attr:`InferenceForm.note`
     says which."""
-    from sagewiz.core.local.precision import NO_BF16_VARIABLE, cpu_bf16
+    from sagewiz.core.local.cores import NO_BF16_VARIABLE, cpu_bf16
 
     if precision not in (None, "float32", "bfloat16"):
         raise ValueError(f"precision must be float32 or bfloat16, not {precision!r}")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
+from sagewiz.core.local.cores import usable_cores
 from sagewiz.core.evaluate import UnreadableImage
 
 DEFAULT_BATCH = 64  # pictures per forward pass; 28-px ones gain up to here, photos little past 16
@@ -30,10 +31,6 @@ class PicturePrediction:
 
     path: str
     probabilities: tuple[float, ...]
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class ArchivePredictor:
@@ -57,7 +54,7 @@ class ArchivePredictor:
         self._multi_label = is_multi_label(self.info)
         self.batch_size = max(1, int(batch_size))
         # one decoder per core: they sleep in file reads and overlap the forward pass, which uses every core anyway
-        self.workers = max(1, workers if workers is not None else _cores())
+        self.workers = max(1, workers if workers is not None else usable_cores())
 
     def predict(self, paths: Iterable[str | os.PathLike], progress: Progress | None = None
                 ) -> Iterator[PicturePrediction | UnreadableImage]:

@@ -397,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     from sagewiz.core.errors import WizardError
 
     warnings.simplefilter("error", Image.DecompressionBombWarning)  # a huge image is a 400, not a log line
-    torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    from sagewiz.core.local.cores import usable_cores
+
+    torch.set_num_threads(usable_cores())
     stats = Stats()
     batcher = Batcher(args.model, args.device, stats, args.max_batch, args.batch_wait_ms / 1000)
     try:
