@@ -94,11 +94,8 @@ from sagewiz.core.local.cores import usable_cores
 torch.set_num_threads(usable_cores())
 from sagewiz.core.local.resnet import build_resnet
 model = build_resnet(a["layers"], a["classes"], tuple(a["image_shape"]), channels_last=True).eval()
-try:  # the inference form the endpoint, evaluation and predict run, where there is one
-    from sagewiz.core.local.inference import inference_form
-    model = inference_form(model, tuple(a["image_shape"]), a["batch"])
-except ImportError:
-    pass
+from sagewiz.core.local.inference import inference_form  # what the endpoint, evaluation and predict run
+model = inference_form(model, tuple(a["image_shape"]))
 x = (torch.rand(a["batch"], *a["image_shape"]) * 255).to(memory_format=torch.channels_last)
 def run():
     with torch.inference_mode():
