@@ -34,21 +34,10 @@ class SagewizApp(App[None]):
         wizard can't go on, and Textual would end on a page of traceback with every local variable;
         a beginner gets what every bug gets instead: the error in a line, that it isn't their fault,
         what to do, and where the traceback went (errors.log). The exit status stays 1."""
-        from rich.text import Text
+        from sagewiz.tui.background import say_fatal
 
-        from sagewiz.tui.words import UNEXPECTED, fault_report
-
-        error = sys.exc_info()[1] or self._exception
-        if error is None:  # nothing to say it with: Textual's own report
+        if not say_fatal(self, "the wizard", "Run sagewiz again: it offers to pick up a run where it stopped."):
             super()._fatal_error()
-            return
-        try:
-            where = f"the wizard's {type(self.screen).__name__}"
-        except Exception:  # noqa: BLE001 - no screen left to name
-            where = "the wizard"
-        report = fault_report(error, where, "Run sagewiz again: it offers to pick up a run where it stopped.")
-        self.bell()
-        self.panic(Text.from_markup(f"[b red]{UNEXPECTED}:[/] {report}"))
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
