@@ -69,6 +69,39 @@ class SagewizApp(App[None]):
         except WizardError:
             return False
 
+    def _what_runs(self) -> tuple[str, str] | None:
+        """(backend, region) of the newest job or endpoint the ledger says still runs, for the
+        welcome's offer of the monitor; None when nothing does. Only the ledger is read: the
+        welcome paints at once, and the monitor itself asks the backend what is true."""
+        if not self.look_for_unfinished:
+            return None
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.ledger import Ledger
+
+        try:
+            with Ledger() as ledger:
+                live = ledger.live_resources()
+        except WizardError:
+            return None
+        running = [r for r in live if r.kind in ("training-job", "tuning-job", "endpoint")
+                   and r.state in ("creating", "running", "active")]
+        return (running[-1].backend, running[-1].region) if running else None
+
+    async def watch_what_runs(self, where: tuple[str, str]) -> None:
+        """The monitor, over the welcome, on the backend (and region) where something runs."""
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.ledger import Ledger
+        from sagewiz.core.monitor import Monitor
+        from sagewiz.tui.screens.monitor import MonitorScreen
+        from sagewiz.tui.words import error_text
+
+        backend, region = where
+        try:
+            with Ledger() as ledger, Monitor(backend, region=region or None, ledger=ledger) as monitor:
+                await self.push_screen_wait(MonitorScreen(monitor))
+        except WizardError as error:
+            self.notify(error_text(error), severity="error", timeout=30)
+
     @work(exclusive=True)
     async def flow(self) -> None:
         from sagewiz.tui.screens.cleanup import CleanupScreen
@@ -87,7 +120,11 @@ class SagewizApp(App[None]):
         step = "welcome"
         while step != "done":
             if step == "welcome":
-                answer = await self.push_screen_wait(WelcomeScreen(self.state, self._unfinished(), self._has_models()))
+                running = self._what_runs()
+                answer = await self.push_screen_wait(WelcomeScreen(self.state, self._unfinished(), self._has_models(), running))
+                if answer == "monitor":
+                    await self.watch_what_runs(running)
+                    continue  # back from the monitor: the welcome again
                 if answer == "sample":
                     from sagewiz.core.ledger import default_ledger_path
                     from sagewiz.tui.screens.welcome import SampleFolderScreen

@@ -24,8 +24,8 @@ from sagewiz.core.monitor.model import ENDPOINT, KIND_TITLES, TRAINING, TUNING, 
 from sagewiz.tui.background import tell, watching_in_background
 from sagewiz.tui.screens.common import fill_table, room_for
 from sagewiz.tui.screens.monitor_actions import ActsOnItems, allowed
-from sagewiz.tui.screens.monitor_rows import (HEADING, about, columns_for, freshness_lines, item_key, money_line,
-                                              table_rows, where)
+from sagewiz.tui.screens.monitor_rows import (HEADING, NARROW, OURS, about, columns_for, freshness_lines, item_key,
+                                              money_line, table_rows, where)
 from sagewiz.tui.words import error_text
 
 
@@ -101,7 +101,6 @@ class MonitorScreen(ActsOnItems, Screen[None]):
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
-        self.query_one("#title", Static).update(f"[b]sagewiz monitor[/] · {where(snapshot)}")
         self.query_one("#money", Static).update(money_line(snapshot))
         self.tick()
         self.fill()
@@ -120,6 +119,8 @@ class MonitorScreen(ActsOnItems, Screen[None]):
         table = self.query_one(ResourceTable)
         was = self.keys[table.cursor_row] if 0 <= table.cursor_row < len(self.keys) else None
         headers = columns_for(room_for(table))
+        mark = f" · {OURS} made by sagewiz" if headers == NARROW else ""
+        self.query_one("#title", Static).update(f"[b]sagewiz monitor[/] · {where(self.snapshot)}{mark}")
         rows, self.keys = table_rows(self.snapshot, headers)
         fill_table(table, headers, rows, room_for(table), give_way=[(0, 16), (2, 12)], keys=self.keys)
         at = self.keys.index(was) if was in self.keys else next(

@@ -36,15 +36,14 @@ def when(seconds: float) -> str:
 
 
 def history_text(detail) -> str:
-    """The status transitions, each with its time and SageMaker's word on it; the last one
-    running (▸) until the job ends, then done (✓) or failed (✗)."""
+    """The status transitions, each with its time; the last one running (▸) until the job ends,
+    then done (✓) or failed (✗). (SageMaker's word on the last one is the outcome line's.)"""
     lines = ["[b]Status[/]"]
     for number, change in enumerate(detail.history):
         last = number == len(detail.history) - 1
         mark = "[b yellow]▸[/]" if last and not detail.finished else \
             "[red]✗[/]" if last and detail.status in ("Failed", "Stopped") else "[green]✓[/]"
-        lines.append(f"{mark} {when(change.started_at)} {escape(change.status)}"
-                     + (f" [dim]{escape(change.message)}[/]" if change.message else ""))
+        lines.append(f"{mark} {when(change.started_at)} {escape(change.status)}")
     if not detail.history:
         lines.append(f"[b yellow]▸[/] {escape(detail.secondary_status or detail.status)}")
     return "\n".join(lines)
@@ -87,12 +86,12 @@ class MonitorJobScreen(ActsOnItems, Screen[None]):
                     yield AccuracyChart(id="chart")
                     yield Static("", id="final")
             yield Static("", id="outcome")
-            yield RichLog(id="log", max_lines=5000, wrap=False, markup=True)
+            yield RichLog(id="log", max_lines=5000, wrap=True, min_width=20, markup=True)
         yield Footer()
 
     def title_text(self) -> str:
-        where = "on this computer" if self.item.backend == "local" else f"SageMaker in {self.item.region}"
-        who = "sagewiz's" if self.item.made_by_sagewiz else "not made by sagewiz"
+        where = "on this computer" if self.item.backend == "local" else self.item.region
+        who = "sagewiz's" if self.item.made_by_sagewiz else "not sagewiz's"
         return f"[b]Training job {escape(self.item.name)}[/] · {where} · {who}"
 
     def on_mount(self) -> None:
@@ -154,7 +153,8 @@ class MonitorJobScreen(ActsOnItems, Screen[None]):
             if allowed("ask", self.now()) and detail.image_classification:
                 said += " [b]p[/] asks it about a picture."
         elif detail is not None:
-            said = "[dim]Running: the log follows it to its end. s stops it.[/]"
+            latest = detail.history[-1].message if detail.history else ""
+            said = (f"{escape(latest)} " if latest else "") + "[dim](the log follows it to its end; s stops it)[/]"
         self.query_one("#outcome", Static).update(said)
 
     def now(self) -> Item:

@@ -16,7 +16,10 @@ from sagewiz.core.monitor.model import KIND_TITLES, Item, Section, Snapshot
 from sagewiz.tui.commands.monitor_text import freshness, span
 
 WIDE = ("name", "status", "instance", "started", "for", "so far", "per hour", "by")
-NARROW = ("name", "status", "instance", "so far", "per hour", "by")
+OURS = "◆"
+NARROW = ("name", "status", "instance", "so far", "/hour", " ")
+"""At 80 columns: who made it is a mark (◆ sagewiz), so that a name like sagewiz-1a2b3c4d-endpoint
+and every money column stay on one line, and the tutorial's leftovers fit in 24 lines."""
 WIDE_ENOUGH = 104
 """Columns from which the start and duration of each thing fit beside its money."""
 HEADING = "heading:"
@@ -32,13 +35,14 @@ def where(snapshot: Snapshot) -> str:
 
 def money_line(snapshot: Snapshot) -> str:
     """What bills per hour now, and today's spend so far: the two figures that matter first."""
+    if snapshot.backend == "local":
+        running = sum(1 for i in snapshot.items if i.status in ("InProgress", "InService", "Creating", "Stopping"))
+        return f"[b]Free[/]: everything here runs on this computer · {running} running now"
     billing = len(snapshot.billing)
     line = (f"[b]${snapshot.cost_per_hour:.2f}/hour[/] now ({billing} billing) · "
             f"today [b]${snapshot.cost_today:.2f}[/] so far (UTC day)")
     if snapshot.unpriced:
         line += f" · [yellow]plus {len(snapshot.unpriced)} at a price unknown[/]"
-    if snapshot.backend == "local":
-        line += " · free: this computer"
     return line
 
 
@@ -50,7 +54,7 @@ def freshness_lines(snapshot: Snapshot, now: float, most: int = 2) -> str:
     wait = max(snapshot.next_refresh_s - age, 0.0)
     said += f" · next in {span(wait)}" if wait >= 1 else " · refreshing"
     if snapshot.slowed_down:
-        said = f"[yellow]{said} (AWS asked sagewiz to slow down: it waits {span(snapshot.next_refresh_s)})[/]"
+        said = f"[yellow]{said} · slower: AWS asked sagewiz to slow down[/]"
     lines = [said]
     stale = snapshot.stale
     for section in stale[:most]:
@@ -76,7 +80,8 @@ def table_rows(snapshot: Snapshot, headers: tuple[str, ...]) -> tuple[list[tuple
         rows.append(heading(section, headers, many))
         keys.append(f"{HEADING}{section.region}:{section.kind}")
         for item in section.items:
-            rows.append(row(item, headers))
+            cells = row(item, headers)  # what a stale section kept from before is dimmed: it never looks fresh
+            rows.append(cells if section.fresh else tuple(f"[dim]{cell}[/]" if cell else cell for cell in cells))
             keys.append(item_key(item))
     return rows, keys
 
@@ -88,7 +93,7 @@ def item_key(item: Item) -> str:
 def heading(section: Section, headers: tuple[str, ...], many: bool) -> tuple[str, ...]:
     title = KIND_TITLES[section.kind] + (f" · {section.region}" if many else "")
     count = f" ({len(section.items)})" if section.items else ": none"
-    state = "" if section.fresh else "[b yellow]⚠ not updated[/]"
+    state = "" if section.fresh else "[b yellow]⚠ stale[/]"
     return (f"[b]{escape(title)}[/]{count}", state) + ("",) * (len(headers) - 2)
 
 
@@ -96,7 +101,8 @@ def row(item: Item, headers: tuple[str, ...]) -> tuple[str, ...]:
     cells = {"name": escape(item.name), "status": status(item), "instance": instance(item),
              "started": item.started.astimezone().strftime("%m-%d %H:%M") if item.started else "—",
              "for": span(item.duration_s) if item.duration_s is not None else "—",
-             "so far": so_far(item), "per hour": per_hour(item), "by": "sagewiz" if item.made_by_sagewiz else "other"}
+             "so far": so_far(item), "per hour": per_hour(item), "/hour": per_hour(item),
+             "by": "sagewiz" if item.made_by_sagewiz else "other", " ": OURS if item.made_by_sagewiz else ""}
     return tuple(cells[header] for header in headers)
 
 
@@ -128,7 +134,7 @@ def so_far(item: Item) -> str:
 
 def about(item: Item) -> str:
     """The line under the table about the highlighted row: what its columns leave out."""
-    said = [f"[b]{escape(item.name)}[/]"]
+    said = [f"[b]{escape(item.name)}[/]", f"{OURS} made by sagewiz" if item.made_by_sagewiz else "not made by sagewiz"]
     secondary = str(item.details.get("secondary_status") or "")
     if secondary and secondary != item.status:
         said.append(escape(secondary))
@@ -148,20 +154,22 @@ def about(item: Item) -> str:
 
 def summary(item: Item, status_now: str = "") -> str:
     """A job's line at the top of its detail: status, machines, time and money."""
-    said = [status(item) if not status_now or status_now == item.status else status(replace(item, status=status_now))]
+    said = [status(replace(item, status=status_now or item.status))]
     secondary = str(item.details.get("secondary_status") or "")
     if secondary and secondary not in (item.status, status_now):
         said[0] += f" ({escape(secondary)})"
     if item.instance_type:
         said.append(instance(item))
     if item.started:
-        said.append(f"started {item.started.astimezone().strftime('%Y-%m-%d %H:%M')}"
-                    + (f", for {span(item.duration_s)}{'' if item.ended else ' so far'}" if item.duration_s is not None else ""))
+        since = item.started.astimezone().strftime("%m-%d %H:%M")
+        took = "" if item.duration_s is None else span(item.duration_s)
+        said.append(f"ran {took} from {since}" if item.ended else f"running {took} since {since}" if took else f"since {since}")
     if item.backend == "local":
         said.append("free (this computer)")
+    elif item.cost_per_hour:
+        said.append(f"{so_far(item)} so far at {per_hour(item)}/hour")
     else:
-        said.append(f"{so_far(item)} so far, {per_hour(item)}/hour" if item.cost_per_hour else
-                    f"{so_far(item)} so far, price unknown" if item.cost_per_hour is None else f"{so_far(item)} in all")
+        said.append(f"{so_far(item)} so far, price unknown" if item.cost_per_hour is None else f"cost {so_far(item)}")
     if item.parent:
         said.append(f"a trial of {escape(item.parent)}")
     if item.note:

@@ -14,25 +14,29 @@ from textual.widgets import DataTable, Footer, Static
 from sagewiz.core.monitor.model import TRAINING, Item
 from sagewiz.tui.background import in_background, tell
 from sagewiz.tui.screens.chart import TrialChart
-from sagewiz.tui.screens.common import fill_table, room_for
+from sagewiz.tui.screens.common import fill_table, fits, room_for
 from sagewiz.tui.screens.monitor_actions import ActsOnItems, allowed
 from sagewiz.tui.screens.monitor_rows import item_key, summary
+from sagewiz.tui.screens.tuning import _setting as setting_said
 from sagewiz.tui.words import error_text
 
-HEADERS = ("", "trial", "status", "objective", "settings tried")
+HEADERS = ["", "trial", "status", "objective"]
 
 
-def trial_rows(tuning) -> list[tuple[str, ...]]:
-    """A row per trial, oldest first; the best one starred."""
+def trial_rows(tuning) -> tuple[list[str], list[list[str]], list[list[str]]]:
+    """(the tuned settings' names, a row per trial, the values each tried), oldest first; the best
+    one starred, a trial's name without its tuning job's (as the Tune step shows them)."""
     best = tuning.best.job_name if tuning.best else None
-    rows = []
+    names = sorted({k for trial in tuning.trials for k in trial.hyperparameters})
+    prefix = f"{tuning.tuning_job_name}-"
+    rows, tried = [], []
     for trial in tuning.trials:
         objective = "—" if trial.objective is None else f"{trial.objective:.4f}"
-        status = trial.status.value + (" (early)" if trial.pruned else "")
-        tried = ", ".join(f"{k}={v}" for k, v in sorted(trial.hyperparameters.items()))
-        star = "[b yellow]★[/]" if trial.job_name == best else ""
-        rows.append((star, escape(trial.job_name), status, f"[b]{objective}[/]" if star else objective, escape(tried)))
-    return rows
+        star = trial.job_name == best
+        cells = [trial.job_name.removeprefix(prefix), "stopped early" if trial.pruned else trial.status.value, objective]
+        rows.append(["[b yellow]★[/]" if star else "", *(f"[b green]{escape(c)}[/]" if star else escape(c) for c in cells)])
+        tried.append([escape(setting_said(trial.hyperparameters.get(k, ""))) for k in names])
+    return names, rows, tried
 
 
 class TrialTable(DataTable):
@@ -51,8 +55,8 @@ class MonitorTuningScreen(ActsOnItems, Screen[None]):
         self.tuning = None
 
     def compose(self) -> ComposeResult:
-        where = "on this computer" if self.item.backend == "local" else f"SageMaker in {self.item.region}"
-        who = "sagewiz's" if self.item.made_by_sagewiz else "not made by sagewiz"
+        where = "on this computer" if self.item.backend == "local" else self.item.region
+        who = "sagewiz's" if self.item.made_by_sagewiz else "not sagewiz's"
         yield Static(f"[b]Tuning job {escape(self.item.name)}[/] · {where} · {who}", classes="steps")
         with Vertical(classes="body", id="tuning-body"):
             yield Static(summary(self.item), id="job-summary")
@@ -92,8 +96,15 @@ class MonitorTuningScreen(ActsOnItems, Screen[None]):
         self.tuning = tuning
         table = self.query_one(TrialTable)
         row = table.cursor_row
-        fill_table(table, HEADERS, trial_rows(tuning), room_for(table), give_way=[(4, 20), (1, 16)],
-                   keys=[t.job_name for t in tuning.trials])
+        names, rows, tried = trial_rows(tuning)
+        keys, room = [t.job_name for t in tuning.trials], room_for(table)
+        each_apart = [row + values for row, values in zip(rows, tried)]
+        if fits(HEADERS + names, each_apart, room):
+            fill_table(table, HEADERS + names, each_apart, room, keys=keys)
+        else:  # a setting per column would scroll sideways: the settings tried go in one column, wrapped
+            settings = [", ".join(f"{k}={v}" for k, v in zip(names, values) if v) for values in tried]
+            fill_table(table, HEADERS + ["settings tried"], [r + [s] for r, s in zip(rows, settings)], room,
+                       give_way=[(len(HEADERS), 20)], keys=keys)
         if tuning.trials:
             table.move_cursor(row=min(max(row, 0), len(tuning.trials) - 1), animate=False)
         best = tuning.best
@@ -104,6 +115,10 @@ class MonitorTuningScreen(ActsOnItems, Screen[None]):
         best_name = best.job_name if best else None
         self.query_one(TrialChart).show([(t.objective, t.job_name == best_name, t.pruned) for t in tuning.trials], None)
         self.refresh_bindings()
+
+    def on_resize(self) -> None:
+        if self.tuning is not None:
+            self.call_after_refresh(self.show_trials, self.tuning)  # the columns fit anew in the new width
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         from sagewiz.tui.screens.monitor_job import MonitorJobScreen

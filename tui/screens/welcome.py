@@ -27,14 +27,15 @@ EXPLAIN = ("[b]This computer[/] trains SageMaker's Image Classification algorith
 
 
 class WelcomeScreen(Screen[str]):
-    """Dismisses with "next" (pick pictures), "sample" (make the sample dataset), "resume" or
-    "continue" (incremental training from an earlier model)."""
+    """Dismisses with "next" (pick pictures), "sample" (make the sample dataset), "resume",
+    "continue" (incremental training from an earlier model) or "monitor" (watch what runs, when
+    ``running`` names where something does: (backend, region))."""
 
-    BINDINGS = [("enter", "next", "Next"), ("s", "sample", "Sample data")]
+    BINDINGS = [("enter", "next", "Next"), ("s", "sample", "Sample data"), ("m", "monitor", "Watch what runs")]
 
-    def __init__(self, state, unfinished=None, has_models: bool = False):
+    def __init__(self, state, unfinished=None, has_models: bool = False, running: tuple[str, str] | None = None):
         super().__init__()
-        self.state, self.unfinished, self.has_models = state, unfinished, has_models
+        self.state, self.unfinished, self.has_models, self.running = state, unfinished, has_models, running
         # a run another sagewiz is watching is that one's: resuming it here too would follow it twice
         self.watcher = watcher_of(unfinished.id) if unfinished else None
 
@@ -57,6 +58,10 @@ class WelcomeScreen(Screen[str]):
                 else:
                     said = f"An interrupted run {about} can be continued without redoing what it finished."
                 yield Static(said, classes="note", id="resume-note")
+            if self.running:
+                where = "on this computer" if self.running[0] == "local" else "on SageMaker, billed by the hour"
+                yield Static(f"Something sagewiz started still runs {where}: the monitor shows it, what it costs, "
+                             "and stops what you no longer need.", classes="note", id="running-note")
             yield Static(EXPLAIN, classes="explain")
             with Horizontal(classes="buttons", id="choices"):
                 yield Button("Choose my pictures", variant="primary", id="next")
@@ -65,6 +70,8 @@ class WelcomeScreen(Screen[str]):
                     yield Button("Continue an earlier model", id="continue")
                 if self.unfinished and not self.watcher:
                     yield Button("Resume the interrupted run", id="resume")
+                if self.running:
+                    yield Button("Watch what is running (monitor)", id="monitor")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -84,6 +91,9 @@ class WelcomeScreen(Screen[str]):
             self.state.backend = self.unfinished.backend
             self.dismiss("resume")
             return
+        if event.button.id == "monitor":
+            self.dismiss("monitor")
+            return
         if event.button.id == "continue":
             self.dismiss("continue")  # the backend is the earlier model's
             return
@@ -100,6 +110,13 @@ class WelcomeScreen(Screen[str]):
 
     def action_sample(self) -> None:
         self._leave("sample")
+
+    def action_monitor(self) -> None:
+        if self.running:
+            self.dismiss("monitor")
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        return bool(self.running) if action == "monitor" else True
 
 
 class SampleFolderScreen(ModalScreen[str | None]):
