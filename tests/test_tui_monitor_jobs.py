@@ -50,10 +50,16 @@ def ledger(home):  # noqa: F811 - the home fixture, imported
 
 
 @pytest.fixture
-def sim(aws_env):
+def bucket(aws_env):
+    """Where the simulated algorithm writes its models."""
     s3 = boto3.client("s3", region_name=REGION)
     if BUCKET not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
         s3.create_bucket(Bucket=BUCKET)
+    return BUCKET
+
+
+@pytest.fixture
+def sim(aws_env, bucket):
     with SteppedSimulator(aws_env, REGION, real_models=True) as simulator:
         yield simulator
 
@@ -143,3 +149,101 @@ async def test_monitor_job_opens_on_that_job_and_esc_shows_everything_else(aws_e
             await pilot.press("escape")
             await listed(pilot)
             assert "Training jobs (1)" in shown(app) and "notebook-training" in shown(app)
+
+
+@pytest.fixture
+def tuning_sim(aws_env, bucket):
+    with SteppedSimulator(aws_env, REGION) as simulator:
+        yield simulator
+
+
+def start_tuning(sm, name: str, trials: int = 3) -> None:
+    """A tuning job started from a notebook, as the tutorial tunes: the learning rate, one trial at a time."""
+    sm.create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name,
+        HyperParameterTuningJobConfig={
+            "Strategy": "Bayesian",
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:accuracy"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": trials, "MaxParallelTrainingJobs": 1},
+            "ParameterRanges": {"ContinuousParameterRanges": [{"Name": "learning_rate", "MinValue": "0.001", "MaxValue": "0.1"}]}},
+        TrainingJobDefinition={
+            "StaticHyperParameters": HYPERPARAMETERS, "RoleArn": ROLE,
+            "AlgorithmSpecification": {"TrainingImage": "image-classification:1", "TrainingInputMode": "File"},
+            "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {
+                "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/train/", "S3DataDistributionType": "FullyReplicated"}}}],
+            "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/tuning"},
+            "ResourceConfig": {"InstanceType": "ml.p3.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600}})
+
+
+@run_async
+async def test_a_tuning_jobs_trials_come_in_live_and_the_best_is_starred(aws_env, tuning_sim, ledger):
+    from monitor_account import MissingCalls
+
+    start_tuning(sagemaker(aws_env), "notebook-tuning")
+    with Monitor("aws", region=REGION, ledger=ledger, live_prices=False, refresh_s=0.3) as monitor:
+        MissingCalls().attach(monitor.session.boto.events)  # moto can't read a tuning job's tags
+        app = MonitorApp(monitor, log_poll_s=0.05)
+        async with app.run_test(size=SIZE) as pilot:
+            await listed(pilot)
+            await pick(pilot, "notebook-tuning")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: screen_name(app) == "MonitorTuningScreen" and app.screen.tuning is not None)
+            tuning = app.screen
+            await until(pilot, tuning_sim, lambda: any(t.status.value == "InProgress" for t in tuning.tuning.trials),
+                        "a trial running")
+            await until(pilot, tuning_sim, lambda: tuning.tuning.status.finished, "the tuning job to end", steps=120)
+            trials = tuning.tuning.trials
+            assert len(trials) == 3 and all(t.status.value == "Completed" for t in trials)
+            best = max(trials, key=lambda t: t.objective)
+            assert tuning.tuning.best.job_name == best.job_name
+            table = tuning.query_one("#trials")
+            starred = {t.job_name: "★" in str(table.get_row(t.job_name)[0]) for t in trials}
+            assert starred == {t.job_name: t.job_name == best.job_name for t in trials}
+            assert f"best so far ★ {best.job_name}: {best.objective:.4f}" in text_of(app, "#outcome")
+            table.move_cursor(row=[t.job_name for t in trials].index(best.job_name))
+            await pilot.press("enter")  # the best trial's own detail: its log and chart
+            await wait_for(pilot, lambda: screen_name(app) == "MonitorJobScreen" and app.screen.log_over, timeout=30)
+            assert len(app.screen.query_one("#chart").validation) == 3 and "a trial of notebook-tuning" in text_of(app, "#job-summary")
+
+
+def a_local_job_that_ran(home, ledger, name: str) -> None:
+    """A job the local engine trained (its folder as the engine leaves it), recorded in the ledger."""
+    import json
+    import time
+
+    folder = home / "jobs" / name
+    folder.mkdir(parents=True)
+    began = time.time() - 120
+    (folder / "spec.json").write_text(json.dumps({"job_name": name, "hyperparameters": HYPERPARAMETERS, "channels": {
+        "train": {"path": str(home / "packed" / "train.rec"), "content_type": "application/x-recordio"}}}))
+    history = [{"status": s, "started_at": began + n * 10, "message": ""} for n, s in
+               enumerate(("Starting", "Downloading", "Training", "Uploading", "Completed"))]
+    metrics = [{"epoch": e, "name": n, "value": v} for e in range(3) for n, v in
+               (("train:accuracy", 0.6 + e / 10), ("validation:accuracy", 0.55 + e / 10))]
+    (folder / "status.json").write_text(json.dumps({"status": "Completed", "secondary_status": "Completed", "history": history,
+                                                    "metrics": metrics, "started_at": began, "ended_at": began + 60}))
+    (folder / "training.log").write_text("".join(f"Epoch[{m['epoch']}] {m['name'].split(':')[0].capitalize()}-accuracy="
+                                                 f"{m['value']:.6f}\n" for m in metrics))
+    record = ledger.intend("local", "training-job", name, details={"instance_type": "local-cpu"})
+    ledger.update(record.id, state="completed")
+
+
+@run_async
+async def test_the_local_backends_jobs_are_in_the_same_screens_free(home, ledger):  # noqa: F811
+    a_local_job_that_ran(home, ledger, "digits-train")
+    with Monitor("local", ledger=ledger) as monitor:
+        app = MonitorApp(monitor)
+        async with app.run_test(size=SIZE) as pilot:
+            await listed(pilot)
+            text = shown(app)
+            assert "Free: everything here runs on this computer" in text and "Training jobs (1)" in text
+            await pick(pilot, "digits-train")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: screen_name(app) == "MonitorJobScreen" and app.screen.log_over
+                           and app.screen.detail is not None and app.screen.detail.finished)
+            job = app.screen
+            assert "on this computer" in text_of(app, "#title") and "free (this computer)" in text_of(app, "#job-summary")
+            assert job.query_one("#chart").validation == pytest.approx([0.55, 0.65, 0.75])
+            assert f"train: {home / 'packed' / 'train.rec'}" in text_of(app, "#settings")
+            assert "Completed" in text_of(app, "#history") and text_of(app, "#outcome").startswith("Completed.")

@@ -102,8 +102,8 @@ class MonitorJobScreen(ActsOnItems, Screen[None]):
     # ---- what the monitor and the job say --------------------------------------------------------
     def snapshot_taken(self, snapshot) -> None:
         mine = next((i for i in snapshot.items if item_key(i) == item_key(self.item)), None)
-        if mine is not None:
-            self.item = mine
+        if mine is not None:  # (a trial opened from its tuning job stays one, whatever its record says)
+            self.item = replace(mine, parent=mine.parent or self.item.parent)
             self.query_one("#title", Static).update(self.title_text())
         self.show_summary()
         if self.detail is None or not self.detail.finished:

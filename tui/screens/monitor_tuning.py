@@ -4,6 +4,8 @@ opens a trial's own detail (its log, its chart), ``s`` stops the whole tuning jo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -127,7 +129,8 @@ class MonitorTuningScreen(ActsOnItems, Screen[None]):
         snapshot = self.home.snapshot
         trial = next((i for i in (snapshot.items if snapshot else []) if i.kind == TRAINING and i.name == name), None)
         trial = trial or Item(name=name, kind=TRAINING, status="", region=self.item.region, backend=self.item.backend,
-                              parent=self.item.name, made_by_sagewiz=self.item.made_by_sagewiz)
+                              made_by_sagewiz=self.item.made_by_sagewiz)
+        trial = replace(trial, parent=trial.parent or self.item.name)  # the tuning job lists it: its trial, whatever its record says
         self.app.push_screen(MonitorJobScreen(self.home, trial))
 
     def check_action(self, action: str, parameters) -> bool | None:
