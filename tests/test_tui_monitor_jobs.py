@@ -17,7 +17,7 @@ from sagewiz.core.ledger import Ledger
 from sagewiz.core.monitor import Monitor
 from sagewiz.tui.monitor_app import MonitorApp
 from test_tui import run_async, screen_name, text_of
-from test_tui_monitor import home, listed, pick, shown  # noqa: F401 - fixtures and steps shared with the list's stories
+from test_tui_monitor import listed, pick, shown
 
 SIZE = (120, 40)
 BUCKET = "tutorial-bucket"
@@ -38,13 +38,19 @@ class SteppedSimulator(SageMakerSimulator):
 
 
 @pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAGEWIZ_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
 def aws_env(moto_server, monkeypatch, tmp_path):
     wipe_sagemaker()
     return point_at_moto(moto_server, monkeypatch, tmp_path)
 
 
 @pytest.fixture
-def ledger(home):  # noqa: F811 - the home fixture, imported
+def ledger(home):
     with Ledger() as opened:
         yield opened
 
@@ -230,7 +236,7 @@ def a_local_job_that_ran(home, ledger, name: str) -> None:
 
 
 @run_async
-async def test_the_local_backends_jobs_are_in_the_same_screens_free(home, ledger):  # noqa: F811
+async def test_the_local_backends_jobs_are_in_the_same_screens_free(home, ledger):
     a_local_job_that_ran(home, ledger, "digits-train")
     with Monitor("local", ledger=ledger) as monitor:
         app = MonitorApp(monitor)

@@ -515,17 +515,16 @@ def _monitor_scenes() -> list[Scene]:
                                 to_monitor_tuning)
 
     return [
-        Scene("monitor", "sagewiz monitor: everything the account runs, sagewiz's and the tutorial's, with what it costs now",
+        Scene("monitor", "Monitor: everything the account runs and what it costs now",
               nothing, to_monitor, make_app=monitor_app()),
-        Scene("monitor-stale", "sagewiz monitor while AWS throttles: the section it couldn't update says so and how old it is",
+        Scene("monitor-stale", "Monitor while AWS throttles: a stale section says so",
               nothing, to_monitor, make_app=monitor_app(throttled="notebook-instance")),
-        Scene("monitor-job", "sagewiz monitor: a training job started from a notebook, followed live — status, settings, "
-              "channels, accuracy per epoch, its log", nothing, to_monitor_job, make_app=monitor_app()),
-        Scene("monitor-tuning", "sagewiz monitor: a tuning job's trials live, the best starred", nothing, to_monitor_tuning,
+        Scene("monitor-job", "Monitor: a job started from a notebook, followed live", nothing, to_monitor_job, make_app=monitor_app()),
+        Scene("monitor-tuning", "Monitor: a tuning job's trials live, the best starred", nothing, to_monitor_tuning,
               make_app=monitor_app()),
-        Scene("monitor-stop-question", "sagewiz monitor: n on the forgotten notebook instance asks first, naming its cost",
+        Scene("monitor-stop-question", "Monitor: stopping the forgotten notebook asks first",
               nothing, to_monitor_stop_question, make_app=monitor_app()),
-        Scene("monitor-offered", "Welcome, when something sagewiz started still runs: the monitor is offered",
+        Scene("monitor-offered", "Welcome, while something runs: the monitor offered",
               something_running, to_welcome, look_for_unfinished=True),
     ]
 
