@@ -45,7 +45,7 @@ async def test_the_welcome_offers_the_monitor_while_something_sagewiz_started_ru
     app = SagewizApp(WizardState(), unfinished_runs=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
-        assert "still runs on this computer" in text_of(app, "#running-note")
+        assert "still runs on this computer: m shows it" in text_of(app, "#running-note")
         await click(pilot, "#monitor")
         await listed(pilot)
         assert "digits-train" in shown(app) and "Endpoints (1)" in shown(app)
@@ -112,3 +112,28 @@ def test_the_real_console_script_shows_the_account_full_screen_at_80x24_in_tmux(
         assert not alive, "q did not close the monitor"
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+@run_async
+async def test_all_five_choices_of_the_welcome_fit_at_80_by_24_with_the_monitor_among_them(home):
+    """A run to resume, an earlier model to continue and something running: five choices, none cut off."""
+    from textual.widgets import Button
+
+    from sagewiz.tui.app import SagewizApp
+    from sagewiz.tui.screens.welcome import WelcomeScreen
+    from sagewiz.tui.state import WizardState
+
+    with Ledger() as ledger:
+        run = ledger.start_run("local", {"data_dir": "/somewhere"})
+    app = SagewizApp(WizardState(), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: screen_name(app) == "WelcomeScreen")
+        app.push_screen(WelcomeScreen(app.state, run, has_models=True, running=("aws", "us-east-1")))
+        await wait_for(pilot, lambda: app.screen.query("#monitor"))
+        await pilot.pause(0.2)
+        buttons = list(app.screen.query(Button))
+        assert {b.id for b in buttons} == {"next", "sample", "continue", "resume", "monitor"}
+        body = app.screen.query_one(".body").region
+        for button in buttons:
+            assert body.contains_region(button.region), f"{button.label} is cut off: {button.region} outside {body}"
+        assert app.screen.query_one("#running-note").region.bottom <= min(b.region.y for b in buttons)

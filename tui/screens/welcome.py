@@ -49,6 +49,10 @@ class WelcomeScreen(Screen[str]):
             with RadioSet(id="backend"):
                 yield RadioButton(LOCAL, value=self.state.backend != "aws", id="local")
                 yield RadioButton(AWS, value=self.state.backend == "aws", id="aws")
+            if self.running:  # first of the notes: it may be costing money now (one line, to fit beside five choices)
+                said = "still runs on this computer: m shows it" if self.running[0] == "local" else \
+                    "still bills on SageMaker: m shows what it costs"
+                yield Static(f"Something sagewiz started {said}.", classes="note", id="running-note")
             if self.unfinished:  # before the explanation: it is what this user came back for
                 run = self.unfinished
                 about = f"({run.id[:8]}, started {local_time(run.started_at)}, reached: {run.step or 'the start'})"
@@ -58,10 +62,6 @@ class WelcomeScreen(Screen[str]):
                 else:
                     said = f"An interrupted run {about} can be continued without redoing what it finished."
                 yield Static(said, classes="note", id="resume-note")
-            if self.running:
-                where = "on this computer" if self.running[0] == "local" else "on SageMaker, billed by the hour"
-                yield Static(f"Something sagewiz started still runs {where}: the monitor shows it, what it costs, "
-                             "and stops what you no longer need.", classes="note", id="running-note")
             yield Static(EXPLAIN, classes="explain")
             with Horizontal(classes="buttons", id="choices"):
                 yield Button("Choose my pictures", variant="primary", id="next")
