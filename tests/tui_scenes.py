@@ -29,9 +29,13 @@ class Scene:
     slow: bool = False  # trains a model: screenshots only, not snapshot tests
     look_for_unfinished: bool = False
     continues: str | None = None  # drive picks up where that scene left off, in the same app
+    make_app: Callable[[Path], object] | None = None  # another app than the wizard (the monitor's scenes)
 
-    def app(self, workdir: Path) -> SagewizApp:
-        return SagewizApp(self.prepare(workdir), unfinished_runs=self.look_for_unfinished)
+    def app(self, workdir: Path):
+        state = self.prepare(workdir)
+        if self.make_app is not None:
+            return self.make_app(workdir)
+        return SagewizApp(state, unfinished_runs=self.look_for_unfinished)
 
 
 def on_screen(pilot, name: str) -> bool:
@@ -506,6 +510,27 @@ async def then_cleanup(pilot) -> None:
     await settle(pilot)
 
 
+def _monitor_scenes() -> list[Scene]:
+    from monitor_scenes import (monitor_app, something_running, to_monitor, to_monitor_job, to_monitor_stop_question,
+                                to_monitor_tuning)
+
+    return [
+        Scene("monitor", "Monitor: everything the account runs and what it costs now",
+              nothing, to_monitor, make_app=monitor_app()),
+        Scene("monitor-stale", "Monitor while AWS throttles: a stale section says so",
+              nothing, to_monitor, make_app=monitor_app(throttled="notebook-instance")),
+        Scene("monitor-job", "Monitor: a job started from a notebook, followed live", nothing, to_monitor_job, make_app=monitor_app()),
+        Scene("monitor-tuning", "Monitor: a tuning job's trials live, the best starred", nothing, to_monitor_tuning,
+              make_app=monitor_app()),
+        Scene("monitor-stop-question", "Monitor: stopping the forgotten notebook asks first",
+              nothing, to_monitor_stop_question, make_app=monitor_app()),
+        Scene("monitor-offered", "Welcome, while something runs: the monitor offered",
+              something_running, to_welcome, look_for_unfinished=True),
+    ]
+
+
+MONITOR_SCENES = _monitor_scenes()
+
 SCENES = [
     Scene("welcome", "Welcome: where to train, or make a sample dataset", nothing, to_welcome),
     Scene("welcome-light", "Welcome in the light theme (ctrl+t)", nothing, to_welcome_in_light),
@@ -543,6 +568,7 @@ SCENES = [
           to_cleanup_on_aws),
     Scene("cleanup-aws-question", "Clean up: every deletion names what goes and waits for a yes", nothing,
           to_cleanup_question_on_aws),
+    *MONITOR_SCENES,
     Scene("training", "Training for real: steps, accuracy per epoch and the algorithm's log", sample, to_training, slow=True),
     Scene("results", "Tested for real through the endpoint", sample, then_tested, slow=True, continues="training"),
     Scene("cleanup", "Clean up after a real run", sample, then_cleanup, slow=True, continues="results"),

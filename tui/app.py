@@ -34,21 +34,10 @@ class SagewizApp(App[None]):
         wizard can't go on, and Textual would end on a page of traceback with every local variable;
         a beginner gets what every bug gets instead: the error in a line, that it isn't their fault,
         what to do, and where the traceback went (errors.log). The exit status stays 1."""
-        from rich.text import Text
+        from sagewiz.tui.background import say_fatal
 
-        from sagewiz.tui.words import UNEXPECTED, fault_report
-
-        error = sys.exc_info()[1] or self._exception
-        if error is None:  # nothing to say it with: Textual's own report
+        if not say_fatal(self, "the wizard", "Run sagewiz again: it offers to pick up a run where it stopped."):
             super()._fatal_error()
-            return
-        try:
-            where = f"the wizard's {type(self.screen).__name__}"
-        except Exception:  # noqa: BLE001 - no screen left to name
-            where = "the wizard"
-        report = fault_report(error, where, "Run sagewiz again: it offers to pick up a run where it stopped.")
-        self.bell()
-        self.panic(Text.from_markup(f"[b red]{UNEXPECTED}:[/] {report}"))
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
@@ -80,6 +69,39 @@ class SagewizApp(App[None]):
         except WizardError:
             return False
 
+    def _what_runs(self) -> tuple[str, str] | None:
+        """(backend, region) of the newest job or endpoint the ledger says still runs, for the
+        welcome's offer of the monitor; None when nothing does. Only the ledger is read: the
+        welcome paints at once, and the monitor itself asks the backend what is true."""
+        if not self.look_for_unfinished:
+            return None
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.ledger import Ledger
+
+        try:
+            with Ledger() as ledger:
+                live = ledger.live_resources()
+        except WizardError:
+            return None
+        running = [r for r in live if r.kind in ("training-job", "tuning-job", "endpoint")
+                   and r.state in ("creating", "running", "active")]
+        return (running[-1].backend, running[-1].region) if running else None
+
+    async def watch_what_runs(self, where: tuple[str, str]) -> None:
+        """The monitor, over the welcome, on the backend (and region) where something runs."""
+        from sagewiz.core.errors import WizardError
+        from sagewiz.core.ledger import Ledger
+        from sagewiz.core.monitor import Monitor
+        from sagewiz.tui.screens.monitor import MonitorScreen
+        from sagewiz.tui.words import error_text
+
+        backend, region = where
+        try:
+            with Ledger() as ledger, Monitor(backend, region=region or None, ledger=ledger) as monitor:
+                await self.push_screen_wait(MonitorScreen(monitor))
+        except WizardError as error:
+            self.notify(error_text(error), severity="error", timeout=30)
+
     @work(exclusive=True)
     async def flow(self) -> None:
         from sagewiz.tui.screens.cleanup import CleanupScreen
@@ -98,7 +120,11 @@ class SagewizApp(App[None]):
         step = "welcome"
         while step != "done":
             if step == "welcome":
-                answer = await self.push_screen_wait(WelcomeScreen(self.state, self._unfinished(), self._has_models()))
+                running = self._what_runs()
+                answer = await self.push_screen_wait(WelcomeScreen(self.state, self._unfinished(), self._has_models(), running))
+                if answer == "monitor":
+                    await self.watch_what_runs(running)
+                    continue  # back from the monitor: the welcome again
                 if answer == "sample":
                     from sagewiz.core.ledger import default_ledger_path
                     from sagewiz.tui.screens.welcome import SampleFolderScreen

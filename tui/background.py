@@ -112,3 +112,24 @@ def say_unexpected(node, error: BaseException) -> None:
         node.app.call_from_thread(node.app.notify, message, title=title, severity="error", timeout=timeout)
     except RuntimeError:  # the app is closing: the log has a bug's details
         pass
+
+
+def say_fatal(app, what: str, what_next: str) -> bool:
+    """An app's ``_fatal_error``: a bug in a screen's own code ends the app with the error in a
+    line, that it isn't the user's fault, ``what_next``, and where the traceback went (errors.log),
+    instead of Textual's page of traceback. False when there is no error to say it with."""
+    import sys
+
+    from rich.text import Text
+
+    error = sys.exc_info()[1] or app._exception
+    if error is None:
+        return False
+    try:
+        where = f"{what}'s {type(app.screen).__name__}"
+    except Exception:  # noqa: BLE001 - no screen left to name
+        where = what
+    report = fault_report(error, where, what_next)
+    app.bell()
+    app.panic(Text.from_markup(f"[b red]{UNEXPECTED}:[/] {report}"))
+    return True

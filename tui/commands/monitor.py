@@ -1,6 +1,8 @@
-"""``sagewiz monitor [JOB]``: reattach to a training job — its log from the start, followed live
-until it ends, then its status and last metrics. Closing the wizard never stops a job; this is how
-to watch it again (``--no-follow`` prints what is there and returns).
+"""``sagewiz monitor``: on a terminal, the full-screen monitor (tui/monitor_app.py) of everything
+that runs and what it costs; ``sagewiz monitor JOB`` opens it on that training job, followed live.
+Without a terminal: ``sagewiz monitor JOB`` (or ``--no-follow``) prints a training job's log from the
+start, followed until it ends, then its status and last metrics; plain ``sagewiz monitor`` prints
+the snapshot as ``--plain`` does. Closing the wizard never stops a job; this is how to watch it again.
 
 ``sagewiz monitor --json`` / ``--plain``: one snapshot of everything SageMaker runs in the region
 (or every region, ``--all-regions``) or the local backend runs — jobs, tuning jobs, batch
@@ -13,13 +15,17 @@ import argparse
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("monitor", help="watch a training job's log (the latest by default), or list everything "
-                                   "that runs and what it costs (--plain, --json)",
-                                   description="Print a training job's log from the start and follow it until the job ends; "
-                                   "then show its status, failure reason or metrics. With --plain or --json: one snapshot "
-                                   "of every training, tuning and batch transform job, endpoint and notebook instance in "
-                                   "the region (sagewiz's and any other), with what each costs per hour and so far.")
-    parser.add_argument("job", nargs="?", help="training job name (default: the most recent one)")
+    parser = subparsers.add_parser("monitor", help="watch everything that runs and what it costs, full-screen (or a "
+                                   "training job's log; --plain, --json for one snapshot)",
+                                   description="On a terminal: a full-screen, live view of every training, tuning and batch "
+                                   "transform job, endpoint and notebook instance (sagewiz's and any other), with what each "
+                                   "costs per hour and so far; Enter opens a job (its log, chart, settings), s stops it, "
+                                   "d deletes an endpoint, n stops a notebook instance, each after a confirmation. With "
+                                   "JOB, it opens on that training job. Without a terminal (or with --no-follow): a "
+                                   "training job's log printed from the start, followed until it ends. With --plain or "
+                                   "--json: one snapshot of everything, as text or JSON.")
+    parser.add_argument("job", nargs="?", help="training job name: the monitor opens on it (without a terminal, or with --no-follow, its log "
+                        "is printed; default there: the most recent job)")
     parser.add_argument("--backend", default="local", help="local (the default) or aws")
     parser.add_argument("--region", default="", help="AWS region (default: where the ledger says the job runs; "
                         "for a snapshot, the profile's region)")
@@ -37,7 +43,39 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.json or args.plain:
         return run_snapshot(args)
-    return follow_job(args)
+    if args.follow and on_a_terminal():
+        return open_full_screen(args)
+    if args.job or not args.follow:
+        return follow_job(args)
+    args.plain = True  # no terminal to draw on: the same snapshot as text
+    return run_snapshot(args)
+
+
+def on_a_terminal() -> bool:
+    import sys
+
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def open_full_screen(args: argparse.Namespace) -> int:
+    """The full-screen monitor (tui/monitor_app.py), on the job when one is named."""
+    from sagewiz.core.errors import InputError
+    from sagewiz.tui.monitor_app import run_monitor
+
+    if args.backend != "aws" and (args.all_regions or args.region):
+        raise InputError("--region and --all-regions are for the aws backend.", hint="Add --backend aws.")
+    region = args.region or (_recorded_region(args.backend, args.job) if args.job else "") or None
+    return run_monitor(args.backend, region=region, profile=args.profile, all_regions=args.all_regions,
+                       live_prices=not args.bundled_prices, job=args.job)
+
+
+def _recorded_region(backend: str, job: str) -> str:
+    """Where the ledger says sagewiz started ``job`` ("" when it didn't)."""
+    from sagewiz.core.ledger import Ledger
+
+    with Ledger() as ledger:
+        recorded = [r for r in ledger.resources(backend=backend) if r.kind == "training-job" and r.name == job]
+    return recorded[-1].region if recorded else ""
 
 
 def run_snapshot(args: argparse.Namespace) -> int:

@@ -60,9 +60,9 @@ def freshness(section: Section, now: float) -> str:
     """"updated 3 s ago", or why this refresh couldn't update it and how old what it shows is."""
     age = section.age_s(now)
     if section.fresh:
-        said = f"updated {_span(age)} ago" if age and age >= 1 else "updated just now"
+        said = f"updated {span(age)} ago" if age and age >= 1 else "updated just now"
         return said + (" (AWS throttled; retried)" if section.slowed_down else "")
-    shown = f"showing what was read {_span(age)} ago" if age is not None else "nothing read yet"
+    shown = f"showing what was read {span(age)} ago" if age is not None else "nothing read yet"
     return f"[yellow]not updated: {escape(section.problem or 'unknown problem')} ({shown})[/]"
 
 
@@ -74,7 +74,7 @@ def row(item: Item) -> tuple[str, ...]:
     if item.started:
         running = "" if item.ended else " so far"
         said.append(f"started {item.started.astimezone().strftime('%Y-%m-%d %H:%M')}"
-                    + (f", for {_span(item.duration_s)}{running}" if item.duration_s is not None else ""))
+                    + (f", for {span(item.duration_s)}{running}" if item.duration_s is not None else ""))
     if item.parent:
         said.append(f"a trial of {item.parent}")
     if item.note:
@@ -87,7 +87,7 @@ def _place(region: str) -> str:
     return "on this computer" if region == "local" else f"in {region}"
 
 
-def _span(seconds: float | None) -> str:
+def span(seconds: float | None) -> str:
     """A duration as people say it: 45 s, 12 min, 3 h 05 min, 2 d 4 h."""
     if seconds is None:
         return "?"

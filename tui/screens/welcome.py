@@ -27,14 +27,15 @@ EXPLAIN = ("[b]This computer[/] trains SageMaker's Image Classification algorith
 
 
 class WelcomeScreen(Screen[str]):
-    """Dismisses with "next" (pick pictures), "sample" (make the sample dataset), "resume" or
-    "continue" (incremental training from an earlier model)."""
+    """Dismisses with "next" (pick pictures), "sample" (make the sample dataset), "resume",
+    "continue" (incremental training from an earlier model) or "monitor" (watch what runs, when
+    ``running`` names where something does: (backend, region))."""
 
-    BINDINGS = [("enter", "next", "Next"), ("s", "sample", "Sample data")]
+    BINDINGS = [("enter", "next", "Next"), ("s", "sample", "Sample data"), ("m", "monitor", "Watch what runs")]
 
-    def __init__(self, state, unfinished=None, has_models: bool = False):
+    def __init__(self, state, unfinished=None, has_models: bool = False, running: tuple[str, str] | None = None):
         super().__init__()
-        self.state, self.unfinished, self.has_models = state, unfinished, has_models
+        self.state, self.unfinished, self.has_models, self.running = state, unfinished, has_models, running
         # a run another sagewiz is watching is that one's: resuming it here too would follow it twice
         self.watcher = watcher_of(unfinished.id) if unfinished else None
 
@@ -48,6 +49,10 @@ class WelcomeScreen(Screen[str]):
             with RadioSet(id="backend"):
                 yield RadioButton(LOCAL, value=self.state.backend != "aws", id="local")
                 yield RadioButton(AWS, value=self.state.backend == "aws", id="aws")
+            if self.running:  # first of the notes: it may be costing money now (one line, to fit beside five choices)
+                said = "still runs on this computer: m shows it" if self.running[0] == "local" else \
+                    "still bills on SageMaker: m shows what it costs"
+                yield Static(f"Something sagewiz started {said}.", classes="note", id="running-note")
             if self.unfinished:  # before the explanation: it is what this user came back for
                 run = self.unfinished
                 about = f"({run.id[:8]}, started {local_time(run.started_at)}, reached: {run.step or 'the start'})"
@@ -65,6 +70,8 @@ class WelcomeScreen(Screen[str]):
                     yield Button("Continue an earlier model", id="continue")
                 if self.unfinished and not self.watcher:
                     yield Button("Resume the interrupted run", id="resume")
+                if self.running:
+                    yield Button("Watch what is running (monitor)", id="monitor")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -84,6 +91,9 @@ class WelcomeScreen(Screen[str]):
             self.state.backend = self.unfinished.backend
             self.dismiss("resume")
             return
+        if event.button.id == "monitor":
+            self.dismiss("monitor")
+            return
         if event.button.id == "continue":
             self.dismiss("continue")  # the backend is the earlier model's
             return
@@ -100,6 +110,13 @@ class WelcomeScreen(Screen[str]):
 
     def action_sample(self) -> None:
         self._leave("sample")
+
+    def action_monitor(self) -> None:
+        if self.running:
+            self.dismiss("monitor")
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        return bool(self.running) if action == "monitor" else True
 
 
 class SampleFolderScreen(ModalScreen[str | None]):
