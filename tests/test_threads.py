@@ -67,3 +67,22 @@ def test_one_core_has_nothing_to_choose():
     computer.busy = True
     computer.train(chooser, 100)
     assert chooser.current == 1 and computer.said == []
+
+
+def test_prediction_times_each_batch_for_the_same_choice(monkeypatch):
+    import torch
+
+    from sagewiz.core.local import inference
+    from sagewiz.core.local.resnet import build_resnet
+
+    heard = []
+
+    class Listening:
+        def record(self, seconds, pictures):
+            heard.append((seconds, pictures))
+
+    form = inference.inference_form(build_resnet(20, 3, (3, 28, 28)).eval(), (3, 28, 28), precision="float32")
+    monkeypatch.setattr(inference, "_CHOOSER", Listening())
+    with torch.inference_mode():
+        form(torch.rand(5, 3, 28, 28) * 255)
+    assert len(heard) == 1 and heard[0][1] == 5 and heard[0][0] > 0

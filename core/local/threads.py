@@ -30,9 +30,9 @@ class ThreadChooser:
     switches torch's thread count between ``cores`` and fewer when that measures faster.
     ``said(text)`` hears each switch, in words for the log."""
 
-    def __init__(self, cores: int, said: Callable[[str], None] = lambda text: None, *,
+    def __init__(self, cores: int, said: Callable[[str], None] = lambda text: None, *, work: str = "train",
                  clock: Callable[[], float] = time.perf_counter, set_threads: Callable[[int], None] = torch.set_num_threads):
-        self.cores, self.said, self.clock, self.set_threads = cores, said, clock, set_threads
+        self.cores, self.said, self.clock, self.set_threads, self.work = cores, said, clock, set_threads, work
         self.counts = (cores, max(1, cores // 2)) if cores > 1 else (1,)
         self.current = cores
         self.steps = 0
@@ -43,10 +43,17 @@ class ThreadChooser:
         set_threads(cores)
 
     def step(self, pictures: int) -> None:
+        """A step ended now (its time: since the step before, unless :meth:`pause` came between)."""
         now = self.clock()
         last, self._last = self._last, now
+        if last is not None:
+            self.record(now - last, pictures)
+
+    def record(self, seconds: float, pictures: int) -> None:
+        """A step of ``pictures`` took ``seconds`` (for work timed by the caller: prediction, whose
+        batches come with waits for requests between them)."""
         self.steps += 1
-        if last is None or len(self.counts) == 1 or self.steps <= WARM_UP_STEPS:
+        if len(self.counts) == 1 or self.steps <= WARM_UP_STEPS:
             return
         # each round: WINDOW_STEPS at the current count, WINDOW_STEPS at the other, then keep the
         # faster; rounds that change nothing come ever further apart, so a quiet computer pays little
@@ -54,7 +61,7 @@ class ThreadChooser:
         if place == 0:
             self._window = []
         if place < 2 * WINDOW_STEPS:
-            self._window.append((self.current, now - last, pictures))
+            self._window.append((self.current, seconds, pictures))
         if place == WINDOW_STEPS - 1:
             self._use(self._other())
         elif place == 2 * WINDOW_STEPS - 1:
@@ -86,7 +93,7 @@ class ThreadChooser:
         if tried in rates and kept in rates and rates[tried] > rates[kept] * BETTER_BY:
             if tried < kept:
                 self.said(f"Threads: {tried} instead of {kept}: other programs are using the cores, and {tried} "
-                          f"train{'s' * (tried == 1)} {rates[tried] / rates[kept]:.1f}× faster beside them")
+                          f"{self.work}{'s' * (tried == 1)} {rates[tried] / rates[kept]:.1f}× faster beside them")
             else:
                 self.said(f"Threads: {tried} again, one per core: the cores are free ({rates[tried] / rates[kept]:.1f}× faster)")
             return True  # keep the count just tried
