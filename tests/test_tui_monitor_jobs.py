@@ -130,6 +130,10 @@ async def test_a_job_started_elsewhere_is_followed_live_to_completed_and_its_mod
             assert "Final metrics: validation:accuracy" in text_of(app, "#final")
             outcome = text_of(app, "#outcome")
             assert outcome.startswith("Completed.") and "model.tar.gz" in outcome and "p asks it about a picture" in outcome
+            # the journey's next steps for a model trained elsewhere, as the commands that take them
+            flat = " ".join(outcome.split())
+            assert "sagewiz deploy notebook-training --region us-east-1" in flat
+            assert "--continue-from notebook-training" in flat
             await pilot.press("p")
             await wait_for(pilot, lambda: screen_name(app) == "AskScreen")
             app.screen.query_one("#picture").value = a_picture(tmp_path / "red.png")

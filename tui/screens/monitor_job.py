@@ -152,6 +152,8 @@ class MonitorJobScreen(ActsOnItems, Screen[None]):
                 said += f" Its model: {escape(detail.model_uri)}."
             if allowed("ask", self.now()) and detail.image_classification:
                 said += " [b]p[/] asks it about a picture."
+            if detail.status == "Completed" and detail.model_uri and detail.image_classification:
+                said += "\n" + next_steps(self.item)
         elif detail is not None:
             latest = detail.history[-1].message if detail.history else ""
             said = (f"{escape(latest)} " if latest else "") + "[dim](the log follows it to its end; s stops it)[/]"
@@ -215,3 +217,16 @@ class MonitorJobScreen(ActsOnItems, Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+
+def next_steps(item: Item) -> str:
+    """The journey's next steps for a finished job's model, as the commands that take them (the
+    model is found by the job's name on either backend, whoever trained it)."""
+    name = escape(item.name)
+    if item.backend != "aws":
+        return (f"[dim]Next:[/] [b]sagewiz deploy {name}[/] puts it on an endpoint here, free; "
+                f"[b]sagewiz run --data DIR --continue-from {name}[/] trains it on with more pictures.")
+    region = escape(item.region)
+    return (f"[dim]Next:[/] [b]sagewiz deploy {name} --region {region}[/] puts it on an endpoint on this computer, free "
+            "(with --backend aws on a SageMaker endpoint, billed per hour); "
+            f"[b]sagewiz run --backend aws --region {region} --data DIR --continue-from {name}[/] trains it on with more pictures.")
