@@ -1,19 +1,25 @@
 """The engine's thread count follows what the computer is doing: fewer threads beside a busy
 program when that trains faster, a thread per core again once the cores are free."""
 
+import pytest
+
 from sagewiz.core.local import threads as chooser_module
 from sagewiz.core.local.threads import ThreadChooser
 
 
 class Computer:
-    """Steps whose time depends on the thread count and on whether another program is busy."""
+    """Steps whose time depends on the thread count and on whether another program is busy; the
+    process's CPU time grows by the threads' running time (half of it while busy: kept from their cores)."""
 
     def __init__(self):
-        self.now, self.threads, self.busy = 0.0, None, False
+        self.now, self.cpu, self.threads, self.busy = 0.0, 0.0, None, False
         self.said: list[str] = []
 
     def clock(self):
         return self.now
+
+    def cpu_clock(self):
+        return self.cpu
 
     def set_threads(self, n):
         self.threads = n
@@ -25,19 +31,25 @@ class Computer:
 
     def train(self, chooser, steps):
         for _ in range(steps):
-            self.now += self.seconds_per_step()
+            seconds = self.seconds_per_step()
+            self.now += seconds
+            self.cpu += seconds * self.threads * (0.5 if self.busy and self.threads > 1 else 1.0)
             chooser.step(32)
 
 
 def chooser_on(computer, cores=2):
-    return ThreadChooser(cores, computer.said.append, clock=computer.clock, set_threads=computer.set_threads)
+    return ThreadChooser(cores, computer.said.append, clock=computer.clock, set_threads=computer.set_threads,
+                         cpu_clock=computer.cpu_clock)
 
 
-def test_on_a_quiet_computer_it_keeps_a_thread_per_core_and_says_nothing():
+def test_on_a_quiet_computer_it_keeps_a_thread_per_core_says_nothing_and_tries_nothing():
     computer = Computer()
     chooser = chooser_on(computer)
-    computer.train(chooser, 500)
-    assert chooser.current == 2 and computer.said == []
+    computer.train(chooser, 900)
+    assert chooser.current == 2 and computer.said == [] and chooser.comparisons == 0
+    assert computer.now == pytest.approx(900 * 0.06)  # not one step at the slower count
+    computer.train(chooser, 200)
+    assert chooser.comparisons == 1  # a look now and then all the same: what else runs changes
 
 
 def test_beside_a_busy_program_it_trains_on_fewer_threads_and_says_why_then_goes_back():
@@ -52,12 +64,12 @@ def test_beside_a_busy_program_it_trains_on_fewer_threads_and_says_why_then_goes
     assert chooser.current == 2 and "one per core" in computer.said[-1]
 
 
-def test_trying_the_slower_count_costs_little():
+def test_prediction_compares_now_and_then_ever_less_often_while_nothing_changes():
     computer = Computer()
-    chooser = chooser_on(computer)
-    computer.train(chooser, 600)
-    ideal = 600 * 0.06
-    assert computer.now < ideal * 1.06  # a few steps in sixty on the other count
+    chooser = ThreadChooser(2, computer.said.append, clock=computer.clock, set_threads=computer.set_threads, cpu_clock=None)
+    for _ in range(3000):
+        chooser.record(computer.seconds_per_step(), 32)
+    assert chooser.current == 2 and 2 <= chooser.comparisons <= 6  # at 60, 120, 240, 480, 960… steps apart
 
 
 def test_one_core_has_nothing_to_choose():
