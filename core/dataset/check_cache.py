@@ -4,7 +4,7 @@ not opened again.
 Checking decodes every picture in full and fingerprints its bytes; for 50,000 photos that is
 minutes. A second check of the same folder (the wizard's, then ``sagewiz run``'s; or a check
 stopped with Ctrl-C and run again) reads the answers from here instead. A picture is known by
-its real path and what ``stat`` says of it: size, modification and change time, inode. Writing
+its absolute path and what ``stat`` says of the file it leads to: size, modification and change time, inode. Writing
 the file changes the first three, replacing it the inode, ``chmod`` the change time, so any of
 them means "check it again"; a picture changed in the last seconds is checked again anyway,
 since a rewrite within the times' resolution keeps them. Answers that depend on the moment rather than the file ("can't
