@@ -223,3 +223,21 @@ async def test_the_tutorials_endpoint_is_asked_about_a_picture_and_another_algor
         await click(pilot, "#ask-button")
         await wait_for(pilot, lambda: "Another algorithm" in text_of(app, "#answer"), timeout=30)
         assert "sagemaker-xgboost" in text_of(app, "#answer") and asked == ["image-classification-ep"]
+
+
+@run_async
+async def test_a_snapshot_that_comes_while_a_detail_opens_waits_for_it_to_be_drawn(monitor):
+    """A refresh once landed between a detail screen's push and its first paint, and the monitor
+    stopped with "No nodes match '#job-summary'" (CI): the screen reads its item itself once mounted."""
+    from sagewiz.tui.screens.monitor_tuning import MonitorTuningScreen
+
+    app = MonitorApp(monitor)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await listed(pilot)
+        home = app.screen
+        item = next(i for i in home.snapshot.items if i.kind == "tuning-job")
+        app.push_screen(MonitorTuningScreen(home, item))
+        home.show_snapshot(home.snapshot)  # at once, before the new screen has its widgets
+        await wait_for(pilot, lambda: screen_name(app) == "MonitorTuningScreen", what="the tuning job's screen")
+        await pilot.pause(0.3)
+        assert not app._notifications, [n.message for n in app._notifications]

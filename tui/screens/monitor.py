@@ -105,7 +105,8 @@ class MonitorScreen(ActsOnItems, Screen[None]):
         self.tick()
         self.fill()
         for screen in self.app.screen_stack:
-            if screen is not self and hasattr(screen, "snapshot_taken"):
+            # a screen just pushed is on the stack before its widgets are: it reads its item itself once mounted
+            if screen is not self and screen.is_mounted and hasattr(screen, "snapshot_taken"):
                 screen.snapshot_taken(snapshot)
 
     def tick(self) -> None:
