@@ -9,13 +9,12 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from monitor_account import REGION, ROLE, sagemaker, wipe_sagemaker
-from moto_env import point_at_moto
+from monitor_account import REGION, ROLE, sagemaker
 from pilot_steps import click, wait_for
 from sagemaker_sim import SageMakerSimulator
-from sagewiz.core.ledger import Ledger
 from sagewiz.core.monitor import Monitor
 from sagewiz.tui.monitor_app import MonitorApp
+from test_tui_monitor import aws_env, home, ledger  # noqa: F401 - fixtures, shared
 from test_tui import run_async, screen_name, text_of
 from test_tui_monitor import listed, pick, shown
 
@@ -35,24 +34,6 @@ class SteppedSimulator(SageMakerSimulator):
 
     def stop(self) -> None:
         self._uninstall()
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SAGEWIZ_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def aws_env(moto_server, monkeypatch, tmp_path):
-    wipe_sagemaker()
-    return point_at_moto(moto_server, monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def ledger(home):
-    with Ledger() as opened:
-        yield opened
 
 
 @pytest.fixture

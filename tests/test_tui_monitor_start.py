@@ -6,25 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from monitor_account import sagemaker, tutorial_account, wipe_sagemaker
-from moto_env import point_at_moto
+from monitor_account import sagemaker, tutorial_account
 from pilot_steps import click, wait_for
 from sagewiz.core.ledger import Ledger
+from test_tui_monitor import aws_env, home  # noqa: F401 - fixtures, shared
 from test_tui import run_async, screen_name, text_of
 from test_tui_monitor import listed, shown
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SAGEWIZ_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def aws_env(moto_server, monkeypatch, tmp_path):
-    """conftest's aws_env, wiping only SageMaker's records (see test_monitor_snapshot.py)."""
-    wipe_sagemaker()
-    return point_at_moto(moto_server, monkeypatch, tmp_path)
 
 
 @run_async
