@@ -42,7 +42,8 @@ bfloat16, the same top-1. Its ``said`` is the one line the endpoint's log and pr
 
 Whatever is chosen, its answers on the probe pictures are compared with the plain network's at
 load: a bfloat16 form outside 1e-2 gives way to the float32 one, a float32 one outside 1e-5 to
-the plain network, and the form says so. On CUDA the form is the folded network in float32,
+the plain network, and the form says so (outside: in probability, and in logits as a share of
+the largest, see :func:`_answers_gap`). On CUDA the form is the folded network in float32,
 untimed: there was no GPU to measure float16 on.
 """
 
@@ -330,7 +331,7 @@ def _checked(forms: list[InferenceForm], model: nn.Module, probe: torch.Tensor, 
         tolerance = FLOAT32_TOLERANCE if form.precision == "float32" else REDUCED_TOLERANCE
         with torch.inference_mode():
             got = form(probe).float()
-        if got.shape == expected.shape and _probability_gap(got, expected, multi_label) <= tolerance:
+        if got.shape == expected.shape and _answers_gap(got, expected, multi_label) <= tolerance:
             return dataclasses.replace(form, note="; ".join([form.note, *dropped]).strip("; ")) if dropped else form
         dropped.append(f"the {form.precision} form answered outside {tolerance:g} of the plain network and was dropped")
     return _plain(model, "; ".join(dropped))
@@ -340,10 +341,17 @@ def _plain(model: nn.Module, note: str) -> InferenceForm:
     return InferenceForm(model, "float32", "the plain network", note=note)
 
 
-def _probability_gap(logits: torch.Tensor, expected: torch.Tensor, multi_label: bool) -> float:
-    """The largest difference in probability, each class on its own (sigmoid) or one of them (softmax)."""
+def _answers_gap(logits: torch.Tensor, expected: torch.Tensor, multi_label: bool) -> float:
+    """How far ``logits`` answer from ``expected``: the largest difference in probability, each
+    class on its own (sigmoid) or one of them (softmax), or, where smaller, the largest difference
+    in logits as a share of the largest logit. The second is rounding's own measure: an untrained
+    network answers logits in the thousands, where float32's rounding (about 5e-7 of them) moves
+    a near-tie's probabilities by more than 1e-5, as it would between two runs of the plain
+    network on different thread counts; a form that is wrong is off by far more on both."""
     answer = torch.sigmoid if multi_label else (lambda x: torch.softmax(x, 1))
-    return (answer(logits) - answer(expected)).abs().max().item()
+    probabilities = (answer(logits) - answer(expected)).abs().max().item()
+    relative = (logits - expected).abs().max().item() / max(1.0, expected.abs().max().item())
+    return min(probabilities, relative)
 
 
 def _probe_batch(image_shape: tuple[int, int, int], device: str) -> torch.Tensor:
