@@ -19,9 +19,9 @@ batch (in-process: every image of a batch waits for the whole batch). Paths are 
 within each of ``--repeat`` rounds after a warm-up; throughput is the median round, latency
 percentiles pool all rounds. Torch uses all cores in both processes.
 
-The target (issue 18): HTTP overhead at most 15% at concurrency 8 (issue 4 had asked for 10%). The script writes its own
-section of docs/benchmarks.md (between ``<!-- bench_endpoint:start -->`` and
-``<!-- bench_endpoint:end -->``), leaves the rest alone, and asserts nothing about speed.
+The target (issue 18): HTTP overhead at most 15% at concurrency 8 (issue 4 had asked for 10%).
+The script writes its own section of docs/benchmarks.md (between ``<!-- bench_endpoint:start -->``
+and ``<!-- bench_endpoint:end -->``), leaves the rest alone, and asserts nothing about speed.
 
     .venv/bin/python benchmarks/bench_endpoint.py [--repeat 3] [--models resnet20,resnet18]
         [--scale 1.0] [--workdir bench-data] [--out docs/benchmarks.md]

@@ -54,13 +54,11 @@ def pictures_being_drawn(pilot) -> bool:
 
 async def settle(pilot) -> None:
     """Let the last layout and any animation finish, so the picture is the one a user would see.
-    A blinking cursor is caught on or off by chance: hold it on, or pictures differ run to run,
-    on every screen drawn, for a modal screen shows the one beneath it."""
+    A blinking cursor is caught on or off by chance: hold it on, or pictures differ run to run."""
     from textual.widgets import Input
 
-    for screen in pilot.app.screen_stack:  # a modal shows the screen under it, its field's cursor too
-        for field in screen.query(Input):
-            field.cursor_blink = False
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
     await pilot.wait_for_scheduled_animations()
     await pilot.pause(0.2)
 
