@@ -91,6 +91,8 @@ SAGEWIZ_INFER = r'''
 import json, sys, time, torch
 a = json.loads(sys.argv[1])
 from sagewiz.core.local.cores import usable_cores
+from sagewiz.core.local.memory import keep_freed_memory
+keep_freed_memory()  # as the endpoint and sagewiz predict do
 torch.set_num_threads(usable_cores())
 from sagewiz.core.local.resnet import build_resnet
 model = build_resnet(a["layers"], a["classes"], tuple(a["image_shape"]), channels_last=True).eval()

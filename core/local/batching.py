@@ -1,8 +1,9 @@
-"""The local endpoint's batching: one model thread runs concurrent requests as one forward pass.
+"""The local endpoint's batching: the model runs concurrent requests as one forward pass.
 
 The HTTP handlers (:mod:`sagewiz.core.local.serve`) decode and preprocess each request on their
-own threads and :meth:`Batcher.submit` the pixels; the model thread takes what has queued up,
-runs it as one batch and hands each request its row of probabilities through a Future.
+own threads and :meth:`Batcher.submit` the pixels; the main thread, which runs the model, takes
+what has queued up, runs it as one batch and hands each request its row of probabilities
+through a Future.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-
-STOP_TIMEOUT_S = 10.0
-
 
 @dataclass
 class Stats:
@@ -36,7 +34,7 @@ class Stats:
 
 
 class Batcher:
-    """The model thread: it loads the model, then runs the queued images as batches.
+    """The model's side of the endpoint: it loads the model, then runs the queued images as batches.
 
     After taking the first image it takes everything already queued, and waits only while
     other images are still being read or decoded, so a lone client never waits for company
@@ -45,10 +43,14 @@ class Batcher:
     worth waiting that long for (with 8 clients and a fixed 2 ms, ResNet-18's batches split
     in two while the rest were still being decoded, costing 25% of the throughput).
 
-    All torch work happens on this one thread, loading included. With OpenMP, every thread
-    that runs parallel torch code gets its own team of worker threads; a second team (the main
-    thread's, left from loading) made each forward pass 4x slower on a 2-core machine. The
-    handlers therefore hand over plain RGB bytes, not tensors.
+    All torch work happens on one thread, loading included: the process's main thread, which
+    calls :meth:`load` and then :meth:`run` (the endpoint serves HTTP from other threads). With
+    OpenMP, every thread that runs parallel torch code gets its own team of worker threads, and
+    torch work on a thread other than the main one is slower as soon as the main thread has
+    done any: a 3x3 convolution at 28 px, batch 8, two threads, took 110 us on a thread of its
+    own, 143 us once the main thread had set torch's thread count and 234 us once it had run
+    one parallel operation, against 107 us on the main thread. The handlers therefore hand
+    over plain RGB bytes, not tensors.
     """
 
     def __init__(self, model_path: Path, device: str, stats: Stats, max_batch: int, wait_s: float):
@@ -58,22 +60,19 @@ class Batcher:
         self.form = None  # the InferenceForm that answers, once loaded
         self._last_forward_s = 0.0
         self._queue: queue.Queue = queue.Queue()
-        self._ready = threading.Event()
-        self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="model", daemon=True)
 
-    def start(self):
-        """Load the model (on the model thread) and start serving batches; returns its
-        ModelInfo. Raises what loading raised (ArtifactError, or ValueError/RuntimeError)."""
-        self._thread.start()
-        self._ready.wait()
-        if self._failure is not None:
-            raise self._failure
-        return self.info
+    def load(self):
+        """Load the model on this thread, which then calls :meth:`run`; returns its ModelInfo.
+        Raises what loading raised (ArtifactError, or ValueError/RuntimeError)."""
+        info, form, self.device = load_for_inference(self.model_path, self.device)
+        self.info, self.form = info, form
+        with self.stats.lock:
+            self.stats.runs_as = form.said
+        return info
 
     def stop(self) -> None:
+        """:meth:`run` returns once it has answered the images queued before this (any thread)."""
         self._queue.put(None)
-        self._thread.join(timeout=STOP_TIMEOUT_S)
 
     def submit(self, pixels: bytes) -> Future:
         """Queue one preprocessed image (H×W×3 RGB bytes); the future gets its probabilities."""
@@ -108,21 +107,9 @@ class Batcher:
             self._queue.put(None)
         return batch
 
-    def _load(self):
-        info, form, self.device = load_for_inference(self.model_path, self.device)
-        self.info, self.form = info, form
-        with self.stats.lock:
-            self.stats.runs_as = form.said
-        return form
-
-    def _run(self) -> None:
-        try:
-            model = self._load()
-        except BaseException as error:  # noqa: BLE001 - handed to start(), on the main thread
-            self._failure = error
-            return
-        finally:
-            self._ready.set()
+    def run(self) -> None:
+        """Answer queued images in batches until :meth:`stop`, on the thread that loaded the model."""
+        model = self.form
         multi_label = is_multi_label(self.info)
         while (first := self._queue.get()) is not None:
             batch = self._collect(first)

@@ -357,4 +357,7 @@ def _hits(logits: torch.Tensor, labels: torch.Tensor, multi_label: bool, top_k: 
 
 def run_job(folder: str | os.PathLike) -> int:
     """Run the job in ``folder`` to its end; the process exit code."""
+    from sagewiz.core.local.memory import keep_freed_memory
+
+    keep_freed_memory()  # this process only trains: each step reuses the last one's memory (1.1-1.25x)
     return Engine(Path(folder)).run()

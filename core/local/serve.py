@@ -11,7 +11,8 @@ listens, ``{"port", "pid", "url", "max_body_bytes"}`` is written atomically to t
 :mod:`sagewiz.core.local.endpoint` starts, talks to and stops it.
 
 Requests are decoded and preprocessed on their own threads (Pillow releases the GIL), then one
-model thread (:mod:`sagewiz.core.local.batching`) runs whatever has queued up as one batch:
+the main thread, which runs the model (:mod:`sagewiz.core.local.batching`), takes whatever has
+queued up as one batch:
 concurrent clients share a forward pass instead of taking turns. ``GET /stats`` shows how many
 batches ran, for tests and benchmarks.
 
@@ -398,12 +399,14 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.simplefilter("error", Image.DecompressionBombWarning)  # a huge image is a 400, not a log line
     from sagewiz.core.local.cores import usable_cores
+    from sagewiz.core.local.memory import keep_freed_memory
 
+    keep_freed_memory()  # each batch reuses the last one's memory instead of faulting in fresh pages
     torch.set_num_threads(usable_cores())
     stats = Stats()
     batcher = Batcher(args.model, args.device, stats, args.max_batch, args.batch_wait_ms / 1000)
     try:
-        info = batcher.start()
+        info = batcher.load()  # on this (main) thread, which runs the model from here on: see Batcher
         preprocess = preprocess_for(info, PixelBudget(args.limits.pixel_budget))
     except WizardError as error:
         return _fail(error.message, error.hint)
@@ -417,30 +420,43 @@ def main(argv: list[str] | None = None) -> int:
                      "Choose another port, or 0 for any free one.")
     port = server.server_address[1]
     url = f"http://{HOST}:{port}"
+    stopping = threading.Event()
+
+    def serve_http() -> None:
+        try:
+            server.serve_forever(poll_interval=0.2)
+        finally:
+            if not stopping.is_set():  # it failed: nobody can ask the model any more
+                batcher.stop()
 
     def shut_down() -> None:
-        server.shutdown()
+        server.shutdown()  # no new connections; returns once serve_forever() has
         print(f"{LOG_PREFIX}: stopping; finishing {server.in_flight} request(s) in progress", file=sys.stderr, flush=True)
+        deadline = time.monotonic() + SHUTDOWN_GRACE_S
+        while server.in_flight > 0 and time.monotonic() < deadline:  # the model still answers them
+            time.sleep(0.01)
+        batcher.stop()
 
     def request_stop(signum, frame) -> None:
-        # shutdown() waits for serve_forever() to return, which runs on this (main) thread.
-        threading.Thread(target=shut_down, daemon=True).start()
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=shut_down, name="shutdown", daemon=True).start()
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    previous = {number: signal.signal(number, request_stop) for number in (signal.SIGTERM, signal.SIGINT)}
     if args.ready_file:
         _write_ready_file(args.ready_file, {"port": port, "pid": os.getpid(), "url": url,
                                             "max_body_bytes": server.max_body_bytes})
     print(f"{LOG_PREFIX}: serving {args.model} (ResNet-{info.num_layers}, {info.num_classes} classes, "
           f"{'x'.join(map(str, info.image_shape))}) at {url} on {batcher.device}, pid {os.getpid()}", file=sys.stderr, flush=True)
     print(f"{LOG_PREFIX}: ResNet-{info.num_layers} {batcher.form.said}", file=sys.stderr, flush=True)
+    http = threading.Thread(target=serve_http, name="http", daemon=True)
+    http.start()
     try:
-        server.serve_forever(poll_interval=0.2)
+        batcher.run()  # until shut_down() (or a failed HTTP server) stops it
     finally:
-        deadline = time.monotonic() + SHUTDOWN_GRACE_S
-        while server.in_flight > 0 and time.monotonic() < deadline:  # let answers in progress go out
-            time.sleep(0.01)
-        batcher.stop()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        http.join(timeout=SHUTDOWN_GRACE_S)
         server.server_close()
         if args.ready_file:
             args.ready_file.unlink(missing_ok=True)

@@ -44,6 +44,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sagewiz.core.ledger import Ledger
+    from sagewiz.core.local.memory import keep_freed_memory
     from sagewiz.core.model.find import find_model
     from sagewiz.core.predict import check_sort_target, find_pictures, predict_pictures, sort_into, write_csv
     from sagewiz.tui.console import transfer_bar, err_console, progress_bar
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     pictures = find_pictures(args.pictures)  # a missing picture is said before the model is loaded
     if args.sort_into:
         check_sort_target(args.sort_into, pictures)
+    keep_freed_memory()  # a command that ends when the pictures are answered: each batch reuses the last one's memory
     with Ledger() as ledger:  # open while predicting: an endpoint's backend reads it for each request
         with transfer_bar("Downloading the model") as downloaded:
             found = find_model(args.model, ledger=ledger, region=args.region or None, profile=args.profile, progress=downloaded)
