@@ -60,6 +60,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from sagewiz.core.local.threads import process_cpu_seconds
+
 # At most this many pixels a probe pass: 10 pictures at 28 px (enough for a small net's per-batch
 # overheads to show), 8 at 32 px (the 4-stage nets, 10× the work a pixel), one at 224 px (its
 # ratio is the convolutions', which the batch size hardly changes).
@@ -194,11 +196,13 @@ class InferenceForm:
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         if batch.device.type != "cpu":
             return self.run(batch)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), process_cpu_seconds()
         answers = self.run(batch)
         # beside a busy program fewer threads can answer several times faster (benchmarks/
-        # bench_vs_mxnet.py: 2 threads 79 images/s, where MXNet answered 1,325): measured, as training does
-        _threads().record(time.perf_counter() - started, len(batch))
+        # bench_vs_mxnet.py: 2 threads 79 images/s, where MXNet answered 1,325): measured, as training
+        # does. The CPU time is the whole process's: the endpoint's decoding threads add theirs, which
+        # can hide a stall but never invent one.
+        _threads().record(time.perf_counter() - started, len(batch), cpu_seconds=process_cpu_seconds() - cpu)
         return answers
 
     @property

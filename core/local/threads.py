@@ -14,8 +14,12 @@ When to compare: trying the slower count costs time, so training compares only w
 are kept from their cores, which shows as the process using less CPU time than its threads had
 wall time (threads waiting for a core don't run; threads spinning while they wait for each other
 do). A quiet computer therefore pays nothing but a comparison every :data:`MOST_STEPS_APART`
-steps. Prediction, timed by its caller between waits for requests, compares now and then instead,
-ever less often while nothing changes.
+steps. Prediction, timed by its caller between waits for requests, can't read the process's CPU
+time across steps (the waits would count as cores kept from it), so it hands over each batch's
+own CPU time instead; it also compares now and then, ever less often while nothing changes.
+Without that, a forward pass that stalled from the start (ResNet-20 at 28 px answered 102
+images/s on 2 threads beside a busy loop on each core, 1,390 on one) waited for a comparison
+that came :data:`EXPLORE_EVERY_STEPS` batches, 20 s, later.
 """
 
 from __future__ import annotations
@@ -28,15 +32,18 @@ import torch
 
 WARM_UP_STEPS = 3  # the first steps pay for allocations and oneDNN's kernel choices
 WINDOW_STEPS = 6  # steps measured per count in a comparison (and per look at the CPU time)
+WINDOW_SECONDS = 1.0  # or fewer, at least MIN_WINDOW_STEPS, once they add up to this: a stalled step can take 0.7 s
+MIN_WINDOW_STEPS = 2  # the first after a switch settles the pool, so one more is measured
 EXPLORE_EVERY_STEPS = 60  # steps between comparisons after a change
 MOST_STEPS_APART = 960  # and at most this far apart when nothing changes
 BETTER_BY = 1.08  # the other count must be this much faster to be taken: noise is not a reason to switch
 KEPT_FROM_CORES = 0.8  # the share of their wall time the threads ran below which they are kept from their cores
 
 
-def _process_cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system  # every thread of this process
+def process_cpu_seconds() -> float:
+    # every thread of this process, to the nanosecond: os.times() counts in clock ticks (10 ms
+    # here), as long as a whole forward pass at 28 px
+    return time.process_time()
 
 
 class ThreadChooser:
@@ -48,7 +55,7 @@ class ThreadChooser:
 
     def __init__(self, cores: int, said: Callable[[str], None] = lambda text: None, *, work: str = "train",
                  clock: Callable[[], float] = time.perf_counter, set_threads: Callable[[int], None] = torch.set_num_threads,
-                 cpu_clock: Callable[[], float] | None = _process_cpu_seconds):
+                 cpu_clock: Callable[[], float] | None = process_cpu_seconds):
         self.cores, self.said, self.clock, self.set_threads, self.work = cores, said, clock, set_threads, work
         self.cpu_clock = cpu_clock
         self.counts = (cores, max(1, cores // 2)) if cores > 1 else (1,)
@@ -56,10 +63,11 @@ class ThreadChooser:
         self.steps = 0
         self.comparisons = 0
         self.every = EXPLORE_EVERY_STEPS  # steps from one periodic comparison to the next
-        self._window: list[tuple[int, float, int]] = []  # (threads, seconds, pictures) of a comparison's steps
+        self._window: list[tuple[int, float, int, float | None]] = []  # (threads, seconds, pictures, CPU seconds) of a comparison's steps
         self._comparing = -1  # steps into the comparison under way; -1: none
         self._since = 0  # steps since the last comparison ended
         self._look: tuple[float, float, int] | None = None  # (wall, CPU seconds, steps) when the CPU was last looked at
+        self._tally = (0.0, 0.0, 0)  # (wall, CPU seconds, steps) of the batches handed over with their CPU time
         self._last = None
         set_threads(cores)
 
@@ -74,43 +82,57 @@ class ThreadChooser:
         """Time passes that is no step's (validation, an epoch's end): the next step isn't measured."""
         self._last = None
         self._look = None
+        self._tally = (0.0, 0.0, 0)
 
-    def record(self, seconds: float, pictures: int, *, watched: bool = False) -> None:
+    def record(self, seconds: float, pictures: int, *, watched: bool = False, cpu_seconds: float | None = None) -> None:
         """A step of ``pictures`` took ``seconds``. ``watched``: steps follow each other without
-        waits, so the process's CPU time says whether the threads get their cores (training);
-        otherwise (prediction, whose batches wait for requests) comparisons come now and then."""
+        waits, so the process's CPU time says whether the threads get their cores (training).
+        ``cpu_seconds``: the process's CPU time during this step alone, which says the same for
+        steps with waits between them (prediction); with neither, comparisons come now and then."""
         self.steps += 1
         if len(self.counts) == 1 or self.steps <= WARM_UP_STEPS:
             return
         if self._comparing < 0:
             self._since += 1
-            if not self._time_to_compare(watched):
+            if cpu_seconds is not None:
+                wall, used, steps = self._tally
+                self._tally = (wall + seconds, used + cpu_seconds, steps + 1)
+            if not self._time_to_compare(watched, cpu_seconds is not None):
                 return
             self._comparing, self._window = 0, []
-        self._window.append((self.current, seconds, pictures))
+        self._window.append((self.current, seconds, pictures, cpu_seconds))
         self._comparing += 1
-        if self._comparing == WINDOW_STEPS:
+        this_count = [s for t, s, _, _ in self._window if t == self.current]
+        if not _enough(len(this_count), sum(this_count)):
+            return
+        if self._window[0][0] == self.current:  # the first half: now the other count
             self._use(self._other())
-        elif self._comparing == 2 * WINDOW_STEPS:
+        else:
             changed = self._decide()
             self.comparisons += 1
             self.every = EXPLORE_EVERY_STEPS if changed else min(self.every * 2, MOST_STEPS_APART)
-            self._comparing, self._since, self._look = -1, 0, None
+            self._comparing, self._since, self._look, self._tally = -1, 0, None, (0.0, 0.0, 0)
 
-    def _time_to_compare(self, watched: bool) -> bool:
+    def _time_to_compare(self, watched: bool, tallied: bool) -> bool:
         if self._since >= (MOST_STEPS_APART if watched and self.current == self.cores else self.every):
             return True  # now and then in any case: what else runs changes
         # kept from the cores: compare, but after comparisons that changed nothing ever less soon
-        if not watched or self.current != self.cores or self._since < self.every - EXPLORE_EVERY_STEPS:
+        if not (watched or tallied) or self.current != self.cores or self._since < self.every - EXPLORE_EVERY_STEPS:
             return False
-        now, cpu = self.clock(), self.cpu_clock()
-        if self._look is None:
+        if tallied:
+            wall, used, steps = self._tally
+        else:
+            now, cpu = self.clock(), self.cpu_clock()
+            if self._look is None:
+                self._look = (now, cpu, self.steps)
+                return False
+            wall, used, steps = now - self._look[0], cpu - self._look[1], self.steps - self._look[2]
+        if not _enough(steps, wall):
+            return False
+        if tallied:
+            self._tally = (0.0, 0.0, 0)
+        else:
             self._look = (now, cpu, self.steps)
-            return False
-        wall, used, steps = now - self._look[0], cpu - self._look[1], self.steps - self._look[2]
-        if steps < WINDOW_STEPS or wall <= 0:
-            return False
-        self._look = (now, cpu, self.steps)
         return used / (wall * self.current) < KEPT_FROM_CORES
 
     def _other(self) -> int:
@@ -124,13 +146,22 @@ class ThreadChooser:
     def _decide(self) -> bool:
         """Keep the faster count; True when that is the one just tried (a change)."""
         rates: dict[int, float] = {}
-        for threads in set(t for t, _, _ in self._window):
-            steps = [(s, p) for t, s, p in self._window if t == threads][1:]  # the first after a switch settles the pool
+        for threads in set(t for t, _, _, _ in self._window):
+            steps = [(s, p) for t, s, p, _ in self._window if t == threads][1:]  # the first after a switch settles the pool
             seconds = sum(s for s, _ in steps)
             if steps and seconds > 0:
                 rates[threads] = sum(p for _, p in steps) / seconds
         tried, kept = self.current, self._window[0][0]
-        if tried in rates and kept in rates and rates[tried] > rates[kept] * BETTER_BY:
+        more, fewer = max(tried, kept), min(tried, kept)
+        ran = self._share_run(more)
+        if ran is not None and ran < KEPT_FROM_CORES:
+            # prediction beside a busy program: more threads may answer quickly for a while, then
+            # stall from one batch to the next (16 ms or 680 ms at 28 px); fewer never wait for each other
+            if tried == fewer:
+                self.said(f"Threads: {fewer} instead of {more}: other programs are using the cores "
+                          f"({more} threads ran {ran:.0%} of their time)")
+                return True
+        elif tried in rates and kept in rates and rates[tried] > rates[kept] * BETTER_BY:
             if tried < kept:
                 self.said(f"Threads: {tried} instead of {kept}: other programs are using the cores, and {tried} "
                           f"{self.work}{'s' * (tried == 1)} {rates[tried] / rates[kept]:.1f}× faster beside them")
@@ -139,3 +170,17 @@ class ThreadChooser:
             return True  # keep the count just tried
         self._use(kept)
         return False
+
+    def _share_run(self, threads: int) -> float | None:
+        """The share of their wall time ``threads`` threads ran in the comparison's steps, from the
+        CPU time handed over with each step; None when there was none (training looks at the
+        process instead). Beside a busy loop on each core, 2 threads answering ResNet-20 at 28 px
+        ran 30-65% of the time, in batches of 16 ms and of 680 ms alike; alone, about 100%."""
+        steps = [(s, c) for t, s, _, c in self._window if t == threads and c is not None]
+        wall = sum(s for s, _ in steps)
+        return sum(c for _, c in steps) / (wall * threads) if steps and wall > 0 else None
+
+
+def _enough(steps: int, seconds: float) -> bool:
+    """Whether ``steps`` taking ``seconds`` in all are enough to judge a thread count by."""
+    return steps >= WINDOW_STEPS or (steps >= MIN_WINDOW_STEPS and seconds >= WINDOW_SECONDS)
