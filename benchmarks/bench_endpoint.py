@@ -50,6 +50,7 @@ from PIL import Image, ImageDraw
 from sagewiz.core.local.artifact import ModelInfo, write_artifact
 from sagewiz.core.local.batching import forward, load_for_inference
 from sagewiz.core.local.endpoint import start_endpoint
+from sagewiz.core.local.memory import keep_freed_memory
 from sagewiz.core.local.pictures import preprocess_for
 from sagewiz.core.local.resnet import build_resnet
 from sagewiz.core.local.transforms import EvalTransform, batch_to_float, decode_image
@@ -266,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(CASES)}", file=sys.stderr)
         return 2
+    keep_freed_memory()  # as the endpoint's process does: the yardstick runs the same steps the same way
     torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     args.workdir.mkdir(parents=True, exist_ok=True)
     cases = []

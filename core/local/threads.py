@@ -10,21 +10,21 @@ images/s beside a busy loop on each core, where MXNet answered 1,325 (benchmarks
 Which count is faster depends on what else runs, and that changes while a job trains, so the
 chooser measures: it runs a few steps with the other count and keeps whichever went faster.
 
-When to compare: trying the slower count costs time, so training compares only when its threads
-are kept from their cores, which shows as the process using less CPU time than its threads had
-wall time (threads waiting for a core don't run; threads spinning while they wait for each other
-do). A quiet computer therefore pays nothing but a comparison every :data:`MOST_STEPS_APART`
-steps. Prediction, timed by its caller between waits for requests, can't read the process's CPU
-time across steps (the waits would count as cores kept from it), so it hands over each batch's
-own CPU time instead; it also compares now and then, ever less often while nothing changes.
-Without that, a forward pass that stalled from the start (ResNet-20 at 28 px answered 102
-images/s on 2 threads beside a busy loop on each core, 1,390 on one) waited for a comparison
-that came :data:`EXPLORE_EVERY_STEPS` batches, 20 s, later.
+When to compare: trying the slower count costs time, so the chooser compares when its threads
+are kept from their cores, which shows as the process using less CPU time during its steps than
+its threads had wall time (threads waiting for a core don't run; threads spinning while they
+wait for each other do). Training times its steps back to back; prediction, whose batches wait
+for requests, hands over each batch's own CPU time. A quiet computer therefore pays nothing but
+a comparison every :data:`MOST_STEPS_APART` steps in training, and ever less often while nothing
+changes in prediction. Beside a busy program, more threads can be quick for a few steps and then
+stall from one step to the next (2 threads answered ResNet-20 at 28 px in 16 ms or in 680 ms a
+batch of 32, beside a busy loop on each core, where 1 thread took 16-30 ms), so while they are
+kept from their cores fewer threads win whatever a few steps measured. A comparison lasts
+:data:`WINDOW_STEPS` steps per count, or a second's worth of stalled ones.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Callable
 
@@ -66,29 +66,28 @@ class ThreadChooser:
         self._window: list[tuple[int, float, int, float | None]] = []  # (threads, seconds, pictures, CPU seconds) of a comparison's steps
         self._comparing = -1  # steps into the comparison under way; -1: none
         self._since = 0  # steps since the last comparison ended
-        self._look: tuple[float, float, int] | None = None  # (wall, CPU seconds, steps) when the CPU was last looked at
-        self._tally = (0.0, 0.0, 0)  # (wall, CPU seconds, steps) of the batches handed over with their CPU time
-        self._last = None
+        self._tally = (0.0, 0.0, 0)  # (wall, CPU seconds, steps) of the steps timed with their CPU time since the last look
+        self._last: tuple[float, float | None] | None = None  # (clock, CPU clock) at the end of the step before
         set_threads(cores)
 
     def step(self, pictures: int) -> None:
         """A step ended now (its time: since the step before, unless :meth:`pause` came between)."""
-        now = self.clock()
-        last, self._last = self._last, now
+        now, cpu = self.clock(), (self.cpu_clock() if self.cpu_clock else None)
+        last, self._last = self._last, (now, cpu)
         if last is not None:
-            self.record(now - last, pictures, watched=self.cpu_clock is not None)
+            self.record(now - last[0], pictures, watched=cpu is not None, cpu_seconds=None if cpu is None else cpu - last[1])
 
     def pause(self) -> None:
         """Time passes that is no step's (validation, an epoch's end): the next step isn't measured."""
         self._last = None
-        self._look = None
         self._tally = (0.0, 0.0, 0)
 
     def record(self, seconds: float, pictures: int, *, watched: bool = False, cpu_seconds: float | None = None) -> None:
-        """A step of ``pictures`` took ``seconds``. ``watched``: steps follow each other without
-        waits, so the process's CPU time says whether the threads get their cores (training).
-        ``cpu_seconds``: the process's CPU time during this step alone, which says the same for
-        steps with waits between them (prediction); with neither, comparisons come now and then."""
+        """A step of ``pictures`` took ``seconds``, and the process ``cpu_seconds`` of CPU time
+        meanwhile, which says whether the threads get their cores. ``watched``: steps follow each
+        other without waits (training), so a quiet computer needs comparing only every
+        :data:`MOST_STEPS_APART` steps; otherwise (prediction) they come now and then, ever less
+        often while nothing changes. Without ``cpu_seconds``, only now and then."""
         self.steps += 1
         if len(self.counts) == 1 or self.steps <= WARM_UP_STEPS:
             return
@@ -97,7 +96,7 @@ class ThreadChooser:
             if cpu_seconds is not None:
                 wall, used, steps = self._tally
                 self._tally = (wall + seconds, used + cpu_seconds, steps + 1)
-            if not self._time_to_compare(watched, cpu_seconds is not None):
+            if not self._time_to_compare(watched):
                 return
             self._comparing, self._window = 0, []
         self._window.append((self.current, seconds, pictures, cpu_seconds))
@@ -111,28 +110,16 @@ class ThreadChooser:
             changed = self._decide()
             self.comparisons += 1
             self.every = EXPLORE_EVERY_STEPS if changed else min(self.every * 2, MOST_STEPS_APART)
-            self._comparing, self._since, self._look, self._tally = -1, 0, None, (0.0, 0.0, 0)
+            self._comparing, self._since, self._tally = -1, 0, (0.0, 0.0, 0)
 
-    def _time_to_compare(self, watched: bool, tallied: bool) -> bool:
+    def _time_to_compare(self, watched: bool) -> bool:
         if self._since >= (MOST_STEPS_APART if watched and self.current == self.cores else self.every):
             return True  # now and then in any case: what else runs changes
         # kept from the cores: compare, but after comparisons that changed nothing ever less soon
-        if not (watched or tallied) or self.current != self.cores or self._since < self.every - EXPLORE_EVERY_STEPS:
+        wall, used, steps = self._tally
+        if self.current != self.cores or self._since < self.every - EXPLORE_EVERY_STEPS or not _enough(steps, wall):
             return False
-        if tallied:
-            wall, used, steps = self._tally
-        else:
-            now, cpu = self.clock(), self.cpu_clock()
-            if self._look is None:
-                self._look = (now, cpu, self.steps)
-                return False
-            wall, used, steps = now - self._look[0], cpu - self._look[1], self.steps - self._look[2]
-        if not _enough(steps, wall):
-            return False
-        if tallied:
-            self._tally = (0.0, 0.0, 0)
-        else:
-            self._look = (now, cpu, self.steps)
+        self._tally = (0.0, 0.0, 0)
         return used / (wall * self.current) < KEPT_FROM_CORES
 
     def _other(self) -> int:
