@@ -10,11 +10,10 @@ Only 127.0.0.1 is ever bound: the endpoint is for this computer, not the network
 listens, ``{"port", "pid", "url", "max_body_bytes"}`` is written atomically to the ready file;
 :mod:`sagewiz.core.local.endpoint` starts, talks to and stops it.
 
-Requests are decoded and preprocessed on their own threads (Pillow releases the GIL), then one
-the main thread, which runs the model (:mod:`sagewiz.core.local.batching`), takes whatever has
-queued up as one batch:
-concurrent clients share a forward pass instead of taking turns. ``GET /stats`` shows how many
-batches ran, for tests and benchmarks.
+Requests are decoded and preprocessed on their own threads (Pillow releases the GIL), then the
+main thread, which runs the model (:mod:`sagewiz.core.local.batching`), takes whatever has queued
+up as one batch: concurrent clients share a forward pass instead of taking turns. ``GET /stats``
+shows how many batches ran, for tests and benchmarks.
 
 No client can hold the server hostage (:mod:`sagewiz.core.local.limits`): a request's head and
 body each have a deadline, connections are capped (over the cap: a JSON 503), and the pixels
