@@ -29,6 +29,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -225,6 +226,8 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/sagewiz-bench-vs-mxnet"))
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
     parser.add_argument("--quick", action="store_true", help="quiet only, fewer epochs: a look, not the table")
+    parser.add_argument("--rounds", type=int, default=3, help="inference measurements per side and case, alternated (median)")
+    parser.add_argument("--note", default="", help="a remark on the machine for the report")
     args = parser.parse_args()
     if not args.mxnet_python:
         print("Set SAGEWIZ_MXNET_PYTHON (../shared/tools/make-mxnet-venv builds one): this benchmark compares with MXNet.", file=sys.stderr)
@@ -241,10 +244,14 @@ def main() -> int:
                 with Neighbour(busy):
                     ours = train_sagewiz(case, cores, epochs, args.workdir)
                     theirs = train_mxnet(case, cores, epochs, args.mxnet_python)
-                    ours_infer = infer("sagewiz", case, cores, 4, args.mxnet_python)
-                    theirs_infer = infer("mxnet", case, cores, 4, args.mxnet_python)
+                    inferred = {"sagewiz": [], "mxnet": []}
+                    for round_ in range(args.rounds):  # who goes first alternates: a machine's drift hits both
+                        for side in ("sagewiz", "mxnet") if round_ % 2 == 0 else ("mxnet", "sagewiz"):
+                            inferred[side].append(infer(side, case, cores, 3, args.mxnet_python))
+                ratios = sorted(o / t for o, t in zip(inferred["sagewiz"], inferred["mxnet"]))
                 row = (name, cores, "beside a neighbour" if busy else "quiet", case["samples"] / ours[0], case["samples"] / theirs[0],
-                       ours[1], theirs[1], ours_infer, theirs_infer, epochs)
+                       ours[1], theirs[1], statistics.median(inferred["sagewiz"]), statistics.median(inferred["mxnet"]), epochs,
+                       ratios)
                 rows.append(row)
                 print(f"{name}, {cores} cores, {row[2]}: training {row[3]:.1f} vs {row[4]:.1f} images/s "
                       f"(accuracy {row[5]:.3f} vs {row[6]:.3f}); inference {row[7]:.1f} vs {row[8]:.1f}", flush=True)
@@ -256,15 +263,17 @@ def main() -> int:
         f"{os.cpu_count()} cores, load average {load_before:.1f} before the run. CPU flags: `{cpu_flags()}`. "
         "Same RecordIO files, network and settings on both sides; training images/s from each engine's own "
         "\"Epoch[n] Time cost\" (the epoch's training, validation and start-up left out), the mean after the first epoch where "
-        "there are several; inference: a batch of random pictures forward, images/s.",
+        f"there are several; inference: a batch of random pictures forward, images/s, the median of {args.rounds} "
+        "measurements a side alternated, with the lowest and highest of the rounds' ratios."
+        + (f" {args.note}" if args.note else ""),
         "",
         "| network | cores | machine | training images/s (sagewiz / MXNet) | validation accuracy after the same epochs | inference images/s (sagewiz / MXNet) |",
         "|---|---:|---|---:|---:|---:|",
     ]
-    for name, cores, load, ours, theirs, acc_ours, acc_theirs, inf_ours, inf_theirs, epochs in rows:
+    for name, cores, load, ours, theirs, acc_ours, acc_theirs, inf_ours, inf_theirs, epochs, ratios in rows:
         lines.append(f"| {name} | {cores} | {load} | {ours:,.1f} / {theirs:,.1f} = **{ours / theirs:.2f}×** | "
                      f"{acc_ours:.3f} / {acc_theirs:.3f} ({epochs} epoch{'s' * (epochs != 1)}) | "
-                     f"{inf_ours:,.1f} / {inf_theirs:,.1f} = **{inf_ours / inf_theirs:.2f}×** |")
+                     f"{inf_ours:,.1f} / {inf_theirs:,.1f} = **{inf_ours / inf_theirs:.2f}×** ({ratios[0]:.2f}–{ratios[-1]:.2f}) |")
     lines += ["", "Targets (issue 18): training ≥ 2× and inference ≥ 3× where AMX/BF16 pays, ≥ 1.0× for both in float32.",
               docs_section.markers(SECTION)[1], ""]
     docs_section.write_section(args.out, "\n".join(lines), SECTION)
