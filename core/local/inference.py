@@ -21,7 +21,13 @@ bfloat16, the same top-1. Its ``said`` is the one line the endpoint's log and pr
   plain network, frozen 1.34×, optimised too 1.66×; ResNet-18 at 224 px, batch 16, two threads,
   1.15×, 1.18× and 1.29× (``benchmarks/bench_inference.py`` times the whole form). TorchScript's
   trace is deprecated in torch 2.13: where it fails the folded eager network answers, and the
-  form says so. ``torch.compile`` was not tried: it would compile at every load of the model.
+  form says so. ``torch.compile`` (inductor, frozen weights) answered ResNet-20/28 at batch 32
+  1.3× and 1.8× this form's speed on 1 and 2 threads, ResNet-18/224 1.16× and 1.07×, before the
+  engine kept freed memory (:mod:`sagewiz.core.local.memory`, which alone made this form 1.6-2.3×
+  faster at 28 px); but it compiled for 30 s on 2 cores (9 s with its cache warm) and again for
+  each new batch size (2.7-5.7 s), where this form takes 0.2-0.4 s; compiled ahead of time
+  (AOTInductor, any batch size) it was 1.2-1.4× this form, after 10-27 s of compiling and 2.3 s
+  to load. Not used: a beginner's first prediction would wait half a minute.
 * **bfloat16 where it is faster on this computer**, measured rather than assumed. On this
   machine's AVX-512 BF16 (no AMX) a bfloat16 convolution ran 0.5–0.7× as fast as float32 at one
   thread, and the bfloat16 form 0.3–0.5× (ResNet-20/28) and 0.4–0.9× (ResNet-18/224) at load; an
