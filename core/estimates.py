@@ -8,9 +8,11 @@ machine, the GPU ones from public benchmarks of the algorithm's MXNet ResNet.
 from __future__ import annotations
 
 # Images per second of training (steps, validation and the engine's start together) on a 2-core
-# CPU, by depth family; deeper nets of a family scale roughly with their layer count. "large":
-# benchmarks/bench_finetune.py, ResNet-18 at 224 on 810 photos × 5 epochs took 379 s (10.7/s).
-_SPEED = {"small": (20, 600.0), "large": (18, 11.0)}
+# CPU, by depth family; deeper nets of a family scale roughly with their layer count, rounded
+# down from the engine that keeps freed memory (2026-12-03). "small": `sagewiz run --data` on the
+# digits sample, 20 epochs of 1,295 in 29 s (890/s); "large": benchmarks/bench_finetune.py,
+# ResNet-18 at 224 on 810 photos × 5 epochs in 189 s (21.4/s; 379 s before).
+_SPEED = {"small": (20, 850.0), "large": (18, 20.0)}
 # Images per second of ResNet-18 at 224 px on one GPU of each family, rounded down from public
 # benchmarks of the algorithm's MXNet ResNet; deeper nets and smaller images scale from there.
 _GPU_SPEED = {"ml.p2": 150.0, "ml.g4dn": 350.0, "ml.g5": 700.0, "ml.p3": 900.0, "ml.p3dn": 900.0, "ml.p4d": 2000.0}
