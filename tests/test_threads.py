@@ -64,6 +64,21 @@ def test_beside_a_busy_program_it_trains_on_fewer_threads_and_says_why_then_goes
     assert chooser.current == 2 and "one per core" in computer.said[-1]
 
 
+class Shared(Computer):
+    """Its threads kept from their cores (by the DataLoader's workers, say), yet 2 of them still train faster."""
+
+    def seconds_per_step(self):
+        return {2: 0.08, 1: 0.12}[self.threads] if self.busy else super().seconds_per_step()
+
+
+def test_training_whose_threads_are_kept_from_their_cores_still_keeps_the_count_that_trains_faster():
+    computer = Shared()
+    chooser = chooser_on(computer)
+    computer.busy = True
+    computer.train(chooser, 200)
+    assert chooser.current == 2 and chooser.comparisons >= 1 and computer.said == []
+
+
 def test_prediction_compares_now_and_then_ever_less_often_while_nothing_changes():
     computer = Computer()
     chooser = ThreadChooser(2, computer.said.append, clock=computer.clock, set_threads=computer.set_threads, cpu_clock=None)

@@ -19,7 +19,7 @@ a comparison every :data:`MOST_STEPS_APART` steps in training, and ever less oft
 changes in prediction. Beside a busy program, more threads can be quick for a few steps and then
 stall from one step to the next (2 threads answered ResNet-20 at 28 px in 16 ms or in 680 ms a
 batch of 32, beside a busy loop on each core, where 1 thread took 16-30 ms), so while they are
-kept from their cores fewer threads win whatever a few steps measured. A comparison lasts
+kept from their cores fewer threads answer whatever a few steps measured. A comparison lasts
 :data:`WINDOW_STEPS` steps per count, or a second's worth of stalled ones.
 """
 
@@ -68,6 +68,7 @@ class ThreadChooser:
         self._since = 0  # steps since the last comparison ended
         self._tally = (0.0, 0.0, 0)  # (wall, CPU seconds, steps) of the steps timed with their CPU time since the last look
         self._last: tuple[float, float | None] | None = None  # (clock, CPU clock) at the end of the step before
+        self._watched = False  # the steps follow each other without waits (training)
         set_threads(cores)
 
     def step(self, pictures: int) -> None:
@@ -89,6 +90,7 @@ class ThreadChooser:
         :data:`MOST_STEPS_APART` steps; otherwise (prediction) they come now and then, ever less
         often while nothing changes. Without ``cpu_seconds``, only now and then."""
         self.steps += 1
+        self._watched = watched
         if len(self.counts) == 1 or self.steps <= WARM_UP_STEPS:
             return
         if self._comparing < 0:
@@ -140,10 +142,13 @@ class ThreadChooser:
                 rates[threads] = sum(p for _, p in steps) / seconds
         tried, kept = self.current, self._window[0][0]
         more, fewer = max(tried, kept), min(tried, kept)
-        ran = self._share_run(more)
+        ran = None if self._watched else self._share_run(more)
         if ran is not None and ran < KEPT_FROM_CORES:
             # prediction beside a busy program: more threads may answer quickly for a while, then
-            # stall from one batch to the next (16 ms or 680 ms at 28 px); fewer never wait for each other
+            # stall from one batch to the next (16 ms or 680 ms at 28 px); fewer never wait for each
+            # other. Training keeps deciding by speed: its DataLoader's worker processes take the
+            # cores too, which this share can't tell from a busy program, and the stall was seen
+            # in prediction.
             if tried == fewer:
                 self.said(f"Threads: {fewer} instead of {more}: other programs are using the cores "
                           f"({more} threads ran {ran:.0%} of their time)")
@@ -160,9 +165,9 @@ class ThreadChooser:
 
     def _share_run(self, threads: int) -> float | None:
         """The share of their wall time ``threads`` threads ran in the comparison's steps, from the
-        CPU time handed over with each step; None when there was none (training looks at the
-        process instead). Beside a busy loop on each core, 2 threads answering ResNet-20 at 28 px
-        ran 30-65% of the time, in batches of 16 ms and of 680 ms alike; alone, about 100%."""
+        CPU time handed over with each step; None when no step came with it. Beside a busy loop on
+        each core, 2 threads answering ResNet-20 at 28 px ran 30-65% of the time, in batches of
+        16 ms and of 680 ms alike; alone, about 100%."""
         steps = [(s, c) for t, s, _, c in self._window if t == threads and c is not None]
         wall = sum(s for s, _ in steps)
         return sum(c for _, c in steps) / (wall * threads) if steps and wall > 0 else None
