@@ -389,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     # Before Pillow is imported (it reads this once). Pillow allocates a picture in blocks of
     # 16 MB by default, which glibc serves from each thread's own heap and keeps once freed:
     # pictures decoded in turn on different threads still added up. Blocks this big are
-    # mapped and unmapped, so a decoded picture's memory goes back when it is done.
+    # mapped and unmapped by glibc's defaults; where keep_freed_memory() below takes hold, the
+    # process's one heap holds them instead and the next picture reuses them, whichever thread.
     os.environ.setdefault("PILLOW_BLOCK_SIZE", PILLOW_BLOCK_SIZE)
     import torch
     from PIL import Image

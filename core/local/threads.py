@@ -64,7 +64,7 @@ class ThreadChooser:
         self.comparisons = 0
         self.every = EXPLORE_EVERY_STEPS  # steps from one periodic comparison to the next
         self._window: list[tuple[int, float, int, float | None]] = []  # (threads, seconds, pictures, CPU seconds) of a comparison's steps
-        self._comparing = -1  # steps into the comparison under way; -1: none
+        self._comparing = False  # a comparison is under way
         self._since = 0  # steps since the last comparison ended
         self._tally = (0.0, 0.0, 0)  # (wall, CPU seconds, steps) of the steps timed with their CPU time since the last look
         self._last: tuple[float, float | None] | None = None  # (clock, CPU clock) at the end of the step before
@@ -93,16 +93,15 @@ class ThreadChooser:
         self._watched = watched
         if len(self.counts) == 1 or self.steps <= WARM_UP_STEPS:
             return
-        if self._comparing < 0:
+        if not self._comparing:
             self._since += 1
             if cpu_seconds is not None:
                 wall, used, steps = self._tally
                 self._tally = (wall + seconds, used + cpu_seconds, steps + 1)
             if not self._time_to_compare(watched):
                 return
-            self._comparing, self._window = 0, []
+            self._comparing, self._window = True, []
         self._window.append((self.current, seconds, pictures, cpu_seconds))
-        self._comparing += 1
         this_count = [s for t, s, _, _ in self._window if t == self.current]
         if not _enough(len(this_count), sum(this_count)):
             return
@@ -112,7 +111,7 @@ class ThreadChooser:
             changed = self._decide()
             self.comparisons += 1
             self.every = EXPLORE_EVERY_STEPS if changed else min(self.every * 2, MOST_STEPS_APART)
-            self._comparing, self._since, self._tally = -1, 0, (0.0, 0.0, 0)
+            self._comparing, self._since, self._tally = False, 0, (0.0, 0.0, 0)
 
     def _time_to_compare(self, watched: bool) -> bool:
         if self._since >= (MOST_STEPS_APART if watched and self.current == self.cores else self.every):
