@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sagewiz.core.local import stem
 from sagewiz.core.model.architecture import (  # noqa: F401  (re-exported: callers import them from here)
     LARGE_IMAGE_LAYERS,
     SMALL_IMAGE_LAYERS,
@@ -140,7 +141,10 @@ class ResNetV2(nn.Module):
                     nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv0(self.bn_data(x))
+        if stem.applies(self.bn_data, x, self.training):
+            x = stem.input_stem(self.bn_data, self.conv0, x)  # the same gradients, without the pictures' own
+        else:
+            x = self.conv0(self.bn_data(x))
         if not self.small_stem:
             x = F.max_pool2d(F.relu(self.bn0(x)), kernel_size=3, stride=2, padding=1)
         for name in self.unit_names:
