@@ -193,6 +193,27 @@ def loader(dataset: Dataset, batch_size: int, *, shuffle: bool, seed: int, worke
                       prefetch_factor=4 if workers > 0 else None)
 
 
+class StartedLoader:
+    """A DataLoader whose worker processes start now, with the batches of its first pass.
+
+    Start every loader's workers before the first training step. A process forked later shares
+    all the memory training has kept by then (``keep_freed_memory``), and the kernel copies each
+    page of it on the trainer's next write to it: the validation loader's workers, forked at the
+    first validation of a ResNet-18 job at 224 px, cost the step after it 116,000 page faults and
+    3.5 s (one step is 2 s on two cores)."""
+
+    def __init__(self, batches: DataLoader):
+        self.batches = batches
+        self._first = iter(batches) if batches.num_workers else None  # starts the workers, which start decoding
+
+    def __iter__(self):
+        first, self._first = self._first, None
+        return first if first is not None else iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
 def count_by_label(labels: Sequence[tuple[float, ...]], num_classes: int) -> list[int]:
     counts = [0] * num_classes
     for values in labels:

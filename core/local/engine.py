@@ -187,7 +187,7 @@ class Engine:
         return torch.optim.SGD(params, lr=lr, momentum=hp.momentum, weight_decay=hp.weight_decay, nesterov=nesterov)
 
     def _train(self, hp, model, train, validation, device, seed: int) -> None:
-        from sagewiz.core.local.data import count_by_label, loader
+        from sagewiz.core.local.data import StartedLoader, count_by_label, loader
 
         optimizer = self._optimizer(hp, model)
         steps = [s for s in hp.lr_scheduler_steps if s > 0]
@@ -205,6 +205,7 @@ class Engine:
         train_batches = loader(train, hp.mini_batch_size, shuffle=True, seed=seed, workers=workers, drop_last=True,
                                pin_memory=device.type == "cuda")
         validation_batches = loader(validation, hp.mini_batch_size, shuffle=False, seed=seed, workers=workers, drop_last=False)
+        train_batches, validation_batches = StartedLoader(train_batches), StartedLoader(validation_batches)  # forked while memory is small
         top_k = hp.top_k
         patience_left, best_accuracy = hp.early_stopping_patience, -1.0
         threads = None
