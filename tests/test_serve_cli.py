@@ -109,3 +109,31 @@ def test_a_port_in_use_or_a_bad_model_is_said_clearly(tmp_path, archive):
     for args, says in ((["no-such-model"], "no model file"), ([archive, "--port", "99999"], "is not a port")):
         result = sagewiz(home, "serve", *args)
         assert result.returncode == 1 and says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_server_cleanup_stopped_before_marking_it_deleted_is_not_called_dead(monkeypatch):
+    """`sagewiz cleanup` stops the server, then marks the endpoint deleted: a foreground that looks
+    in between must wait for the mark rather than say its server stopped by itself (a fresh-clone
+    CI run caught it saying so, exit 1)."""
+    from types import SimpleNamespace
+
+    from sagewiz.core import processes
+    from sagewiz.tui.commands import serve as serve_command
+
+    class Ledger:  # the server is already gone; the deleted mark lands on the third look
+        looks = 0
+
+        def find(self, *_):
+            Ledger.looks += 1
+            return SimpleNamespace(pid=12345, state="deleted" if Ledger.looks >= 3 else "active")
+
+    monkeypatch.setattr(processes, "process_exists", lambda pid: False)
+    monkeypatch.setattr(serve_command, "WATCH_EVERY_S", 0.01)
+    assert serve_command._wait_while_serving(Ledger(), "e") == "deleted"
+
+    class Never(Ledger):
+        def find(self, *_):
+            return SimpleNamespace(pid=12345, state="active")
+
+    monkeypatch.setattr(serve_command, "CLEANUP_SETTLES_S", 0.05)
+    assert serve_command._wait_while_serving(Never(), "e") == "died"

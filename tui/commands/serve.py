@@ -17,6 +17,9 @@ from rich.markup import escape
 from sagewiz.core.errors import InputError
 
 WATCH_EVERY_S = 0.5  # how often the foreground checks that its server still runs
+# `sagewiz cleanup` stops the server first and marks the endpoint deleted after: how long a server
+# gone from under a record not yet marked may still be cleanup's doing
+CLEANUP_SETTLES_S = 5.0
 
 
 def register(subparsers) -> None:
@@ -117,10 +120,19 @@ def _wait_while_serving(ledger, name: str) -> str:
     by itself ("died"); Ctrl-C raises KeyboardInterrupt out of here."""
     from sagewiz.core.processes import process_exists
 
+    def deleted() -> bool:
+        record = ledger.find("local", "endpoint", name)
+        return record is None or record.state == "deleted"
+
     while True:
         time.sleep(WATCH_EVERY_S)
         record = ledger.find("local", "endpoint", name)
         if record is None or record.state == "deleted":
             return "deleted"
         if not record.pid or not process_exists(record.pid):
+            settled = time.monotonic() + CLEANUP_SETTLES_S
+            while time.monotonic() < settled:  # a cleanup that stopped it marks it deleted next
+                time.sleep(WATCH_EVERY_S)
+                if deleted():
+                    return "deleted"
             return "died"
