@@ -120,19 +120,18 @@ def _wait_while_serving(ledger, name: str) -> str:
     by itself ("died"); Ctrl-C raises KeyboardInterrupt out of here."""
     from sagewiz.core.processes import process_exists
 
-    def deleted() -> bool:
-        record = ledger.find("local", "endpoint", name)
+    def marked_deleted(record) -> bool:
         return record is None or record.state == "deleted"
 
     while True:
         time.sleep(WATCH_EVERY_S)
         record = ledger.find("local", "endpoint", name)
-        if record is None or record.state == "deleted":
+        if marked_deleted(record):
             return "deleted"
         if not record.pid or not process_exists(record.pid):
             settled = time.monotonic() + CLEANUP_SETTLES_S
             while time.monotonic() < settled:  # a cleanup that stopped it marks it deleted next
                 time.sleep(WATCH_EVERY_S)
-                if deleted():
+                if marked_deleted(ledger.find("local", "endpoint", name)):
                     return "deleted"
             return "died"
