@@ -111,6 +111,7 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
     wizard shows the model before asking where its endpoint should run. Raises WizardError."""
     from sagewiz.core.dataset.scan import count_images, scan_dataset
     from sagewiz.core.earlier import earlier_model
+    from sagewiz.core.estimates import MEASURING, measure_pace, pace_unknown
     from sagewiz.core.suggestions import suggest_for, suggestion_reasons
     from sagewiz.core.hyperparams import warnings, with_overrides
     from sagewiz.core.prepare import packed_copy_lock, prepare_dataset
@@ -175,6 +176,9 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
 
     check_settings(first, backend.name)  # what this backend refuses stops the run before anything is packed
     if not base:  # why these settings (an earlier model's network was chosen for other pictures)
+        if backend.name == "local" and pace_unknown(first):  # the time said is then this computer's
+            listen(JourneyEvent("note", "check", MEASURING))
+            measure_pace(first)
         for reason in suggestion_reasons(report, first, device, backend=backend.name, instance=instance):
             listen(JourneyEvent("note", "check", reason))
     listen(JourneyEvent("done", "check", " ".join(report.summary[:1]), {"classes": [c.name for c in report.classes]}))

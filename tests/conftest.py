@@ -11,6 +11,9 @@ import pytest
 # (core/local/cores.py); the tests, snapshots included, read the same on every CPU. The tests of
 # bfloat16 itself remove this.
 os.environ.setdefault("SAGEWIZ_NO_BF16", "1")
+# Likewise the pace this computer trains at (core/local/pace.py): assumed, not measured, so that
+# no test spends seconds measuring it and every estimate reads the same. Its own tests remove it.
+os.environ.setdefault("SAGEWIZ_ASSUMED_PACE", "small=850,large=20")
 from moto_env import point_at_moto
 
 

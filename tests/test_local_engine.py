@@ -8,6 +8,8 @@ import json
 import tarfile
 import threading
 
+import time
+
 import pytest
 
 from legacy_archive import legacy_info_json, write_legacy_archive
@@ -167,6 +169,18 @@ def test_early_stopping_ends_before_the_last_epoch(tmp_path, digits):
     assert status["status"] == "Completed"
     assert "Early stopping" in log
     assert max(m["epoch"] for m in status["metrics"]) < 5
+
+
+def test_a_finished_job_leaves_its_pace_for_the_next_estimate_on_this_computer(tmp_path, digits):
+    from sagewiz.core.local.pace import computer
+
+    _, prepared = digits
+    status, _, _ = run(tmp_path, digits, epochs=30, early_stopping="True", early_stopping_min_epochs=1,
+                       early_stopping_patience=1, early_stopping_tolerance=0.9)
+    epochs = max(m["epoch"] for m in status["metrics"]) + 1
+    pace = status["pace"]  # the epochs it ran, each a whole train channel, and the seconds they took
+    assert (pace["pictures"], pace["family"], pace["depth"], pace["computer"]) == (epochs * prepared.counts["train"], "small", 20, computer())
+    assert 0 < pace["seconds"] < status["ended_at"] - status["started_at"]  # the engine's start is not the pace
 
 
 def test_checkpoint_frequency_keeps_a_checkpoint_every_n_epochs(tmp_path, digits):

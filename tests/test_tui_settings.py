@@ -180,3 +180,47 @@ async def test_photos_here_without_imagenet_weights_are_offered_them_and_then_ge
     finally:
         server.shutdown()
         server.server_close()
+
+
+@run_async
+async def test_a_computer_never_measured_is_measured_once_and_every_estimate_is_at_its_pace(tmp_path, monkeypatch):
+    """The estimates were those of the computer they were measured on: a VM three times slower was
+    told "about 40 seconds" for a training of 98, and then that the computer was busy."""
+    import subprocess
+    import threading
+
+    from sagewiz.core.estimates import duration, estimate_minutes
+    from sagewiz.core.local import pace
+
+    monkeypatch.delenv(pace.ASSUMED_VARIABLE)
+    monkeypatch.setattr(pace, "_failed", set())
+    measures, finish = [], threading.Event()
+
+    def probe(command, **_):  # the few seconds of training steps: this computer trains 85 pictures/s
+        measures.append(command[-1])
+        finish.wait(30)
+        return subprocess.CompletedProcess(command, 0, stdout="85.00\n", stderr="")
+
+    monkeypatch.setattr(pace.subprocess, "run", probe)
+    app = SagewizApp(WizardState(data_dir=digits(tmp_path)), unfinished_runs=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: on(app, "WelcomeScreen"))
+        await click(pilot, "#next")
+        await wait_for(pilot, lambda: on(app, "DatasetScreen") and not app.screen.query_one("#next").disabled,
+                       what="the folder checked and packed")
+        await click(pilot, "#next")
+        await wait_for(pilot, lambda: on(app, "RegionScreen") and "Measuring how fast this computer trains" in said(app, "#status"),
+                       what="this computer being measured")
+        await click(pilot, "#next")  # on before the measure ends: the settings wait for the same measure
+        await wait_for(pilot, lambda: on(app, "SettingsScreen") and "Measuring how fast" in said(app, "#verdict"),
+                       what="the settings waiting for the measure")
+        finish.set()
+        await wait_for(pilot, lambda: "of training on this computer" in said(app, "#verdict"), what="the estimate")
+        hp = app.state.suggested
+        at_its_pace = hp.epochs * hp.num_training_samples / 85 / 60
+        assert estimate_minutes(hp) == pytest.approx(at_its_pace)
+        assert f"About {duration(at_its_pace)} of training on this computer" in said(app, "#verdict")
+        await click(pilot, "#back")
+        await wait_for(pilot, lambda: on(app, "RegionScreen") and "should take about" in said(app, "#status"), what="the Where step")
+        assert f"should take about {duration(at_its_pace)} here" in said(app, "#status")
+    assert measures == ["small"]  # measured once, and remembered for the next time

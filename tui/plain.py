@@ -112,6 +112,7 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
     from sagewiz.core.errors import WizardError
     from rich.markup import escape
 
+    from sagewiz.core.estimates import MEASURING, measure_pace, pace_unknown
     from sagewiz.core.suggestions import suggest_for, suggestion_reasons
     from sagewiz.tui.console import err_console, print_error
 
@@ -159,6 +160,9 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
     hyperparameters = suggest_for(report, device, backend=state.backend)
     suggested = hyperparameters.to_sagemaker()
     err_console.print("Suggested settings: " + ", ".join(f"{k}={v}" for k, v in suggested.items()))
+    if state.backend == "local" and pace_unknown(hyperparameters):  # the time said below is then this computer's
+        with err_console.status(MEASURING):
+            measure_pace(hyperparameters)
     for reason in suggestion_reasons(report, hyperparameters, device, backend=state.backend,
                                      instance=(state.training_instance or None) if state.backend == "aws" else ""):
         err_console.print(f"  [dim]•[/] {escape(reason)}")

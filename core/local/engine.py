@@ -42,6 +42,7 @@ class Engine:
         self.log = open(jobs.log_path(self.folder), "a", encoding="utf-8", buffering=1)
         self.stopping = False
         self.best: tuple[float, dict[str, torch.Tensor], int] | None = None  # (validation accuracy, weights, epoch)
+        self.paced = (0, 0.0)  # pictures of the whole epochs and their seconds: this computer's pace (pace.py)
 
     # ---- reporting --------------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -262,6 +263,8 @@ class Engine:
             best_accuracy = max(best_accuracy, accuracy)
             if hp.checkpoint_frequency and (epoch + 1) % hp.checkpoint_frequency == 0:
                 self._checkpoint(model, epoch)
+            if seen == len(train) // hp.mini_batch_size * hp.mini_batch_size:  # a whole epoch, validated
+                self.paced = (self.paced[0] + len(train), self.paced[1] + time.monotonic() - started)
             if self.should_stop():
                 break
             patience_left = hp.early_stopping_patience if improved else patience_left - 1
@@ -314,7 +317,18 @@ class Engine:
         self.say(f"Model saved to {path}")
         end, message = ("Stopped", "Training job stopped; the best model so far was kept") if stopped \
             else ("Completed", "Training job completed")
-        self.state(end, message, status=end, model_path=str(path), ended_at=time.time())
+        self.state(end, message, status=end, model_path=str(path), ended_at=time.time(), **self._pace(hp))
+
+    def _pace(self, hp) -> dict:
+        """The pace of this job's whole epochs, for the next estimate on this computer (pace.py)."""
+        from sagewiz.core.estimates import mixed_precision_gain
+        from sagewiz.core.local.pace import job_pace
+
+        pictures, seconds = self.paced
+        if not pictures or self.spec.get("device", "auto") == "cpu" and torch.cuda.is_available():
+            return {}  # no whole epoch; or a CPU job on a computer whose estimates are its GPU's
+        return {"pace": job_pace(depth=hp.num_layers, side=hp.image_shape_tuple[1], mixed_gain=mixed_precision_gain(hp),
+                                 pictures=pictures, seconds=seconds)}
 
 
 def _workers(dataset) -> int:

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
+from sagewiz.core.estimates import pace_unknown
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import ConfirmScreen, StepBar, fill_table, lay_out_again, room_for
 from sagewiz.tui.words import error_text
@@ -99,6 +100,18 @@ class RegionScreen(Screen[str]):
             return
         self.app.call_from_thread(self.show, reports)
 
+    @in_background(group="pace")
+    def _measure_this_computer(self, hp) -> None:
+        """This computer's pace (a few seconds, once), so that the time said is its own."""
+        from sagewiz.core.estimates import measure_pace
+
+        measure_pace(hp)
+        self.app.call_from_thread(self._measured)
+
+    def _measured(self) -> None:
+        if self.is_attached and self.reports:  # not if the user went back meanwhile
+            self.query_one("#status", Static).update(self._local_note())
+
     def _failed(self, error) -> None:
         self.query_one("#status", Static).update(error_text(error))
 
@@ -112,6 +125,8 @@ class RegionScreen(Screen[str]):
         self.query_one("#status", Static).update(
             f"{ready} of {len(self.reports)} ready. [dim]★ is the cheapest ready choice; Enter uses the highlighted row.[/]"
             if self.state.backend == "aws" else self._local_note())
+        if self.state.backend == "local" and self.state.suggested is not None and pace_unknown(self.state.suggested):
+            self._measure_this_computer(self.state.suggested)
         table.focus()
         self._explain()
 
@@ -140,10 +155,12 @@ class RegionScreen(Screen[str]):
             lay_out_again(self.query_one("#regions", DataTable), self._fill)
 
     def _local_note(self) -> str:
-        from sagewiz.core.estimates import duration, estimate_minutes
+        from sagewiz.core.estimates import MEASURING, duration, estimate_minutes, pace_unknown
 
         if self.state.suggested is None:
             return ""
+        if pace_unknown(self.state.suggested):
+            return f"[dim]{MEASURING}[/]"
         return f"The suggested settings should take about {duration(estimate_minutes(self.state.suggested))} here."
 
     def _selected(self):

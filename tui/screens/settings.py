@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Collapsible, Footer, Input, Label, ProgressBar, Select, Static
 
-from sagewiz.core.estimates import duration, estimate_aws_minutes, estimate_minutes
+from sagewiz.core.estimates import MEASURING, duration, estimate_aws_minutes, estimate_minutes, pace_unknown
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar
 
@@ -286,6 +286,10 @@ class SettingsScreen(Screen[str]):
         if self.state.backend == "aws":
             notes = [self._aws_estimate(hp, tune)]
             device = "cuda"
+        elif pace_unknown(hp):  # pictures of another size than the Where step measured: this computer's pace first
+            notes = [f"[dim]{MEASURING}[/]"]
+            device = "cpu"
+            self._measure(hp)
         else:
             notes = [f"About {duration(estimate_minutes(hp) * (1 + tune))} of training on this computer, free."]
             device = "cpu"
@@ -293,6 +297,23 @@ class SettingsScreen(Screen[str]):
         verdict.update("\n".join(notes))
         self.query_one("#next", Button).disabled = False
         return True
+
+    def _measure(self, hp) -> None:
+        if not getattr(self, "measuring", False):
+            self.measuring = True
+            self._measure_in_background(hp)
+
+    @in_background(group="pace")
+    def _measure_in_background(self, hp) -> None:
+        from sagewiz.core.estimates import measure_pace
+
+        measure_pace(hp)
+        self.app.call_from_thread(self._measured)
+
+    def _measured(self) -> None:
+        self.measuring = False
+        if self.is_attached:  # not if the user went back or on meanwhile
+            self.validate_form()  # the estimate, now at this computer's pace
 
     def _aws_estimate(self, hp, tune: int) -> str:
         instance = self.state.training_instance or "a GPU instance"

@@ -20,7 +20,7 @@ LOCAL = "On this computer — free, no account needed"
 # short enough for one line at 80 columns beside the scrollbar; the explanation below says the rest
 AWS = "On AWS SageMaker — needs an AWS account; billed per second"
 EXPLAIN = ("[b]This computer[/] trains SageMaker's Image Classification algorithm (a ResNet) with PyTorch: the same "
-           "settings, logs and model file, and nothing leaves this machine. The sample digits train in about a minute.\n"
+           "settings, logs and model file, and nothing leaves this machine. The sample digits train {sample}.\n"
            "[b]AWS SageMaker[/] needs an AWS account (signed in with `aws configure` or `aws sso login`) and bills each "
            "second of training and hosting; sagewiz checks regions, quotas and prices first, keeps your data in a "
            "private bucket and cleans up for you.")
@@ -62,7 +62,7 @@ class WelcomeScreen(Screen[str]):
                 else:
                     said = f"An interrupted run {about} can be continued without redoing what it finished."
                 yield Static(said, classes="note", id="resume-note")
-            yield Static(EXPLAIN, classes="explain")
+            yield Static(EXPLAIN.format(sample=_sample_time()), classes="explain")
             with Horizontal(classes="buttons", id="choices"):
                 yield Button("Choose my pictures", variant="primary", id="next")
                 yield Button("No pictures yet? Make a sample", id="sample")
@@ -177,3 +177,11 @@ class SampleFolderScreen(ModalScreen[str | None]):
     def _failed(self, error) -> None:
         self.query_one("#sample-error", Static).update(error_text(error))
         self.query_one("#write", Button).disabled = False
+
+
+def _sample_time() -> str:
+    """How long the digits sample trains here, once this computer's pace is known (core/local/pace.py)."""
+    from sagewiz.core.estimates import sample_training_time
+
+    said = sample_training_time()
+    return f"here in {said}" if said else "in a minute or two"

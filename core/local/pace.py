@@ -1,0 +1,252 @@
+"""How fast this computer trains, measured, so that the time said before a training is this
+computer's and not the one the figures in core/estimates.py were taken on (a 2-core VM with
+AVX-512 trained 2.7-3.1× faster than a 2-core one with AVX2 only).
+
+Two measures, the better first:
+
+* the jobs this computer finished: the engine writes each job's pace into its status
+  (:func:`job_pace`), and the median of the last few of a family is what the next one takes;
+* before any: a few training steps of the family's reference network on random pictures,
+  measured once per computer by ``python -m sagewiz.core.local.pace FAMILY`` (its own process,
+  so the wizard never loads torch) and kept in ``pace.json`` in the sagewiz home.
+
+A pace is pictures per second at the family's reference depth, in float32, steps and validation
+together: what :func:`sagewiz.core.estimates.estimate_minutes` divides a job's pictures by.
+``SAGEWIZ_ASSUMED_PACE="small=850,large=20"`` says the pace instead of measuring it (the tests,
+so that what they show is the same on every computer).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+# family: (depth, side, batch) of the network measured; estimates scale other depths from it
+REFERENCE = {"small": (20, 28, 32), "large": (18, 224, 8)}
+# A job's pace over its steps' pace on random pictures, measured with `sagewiz run` on a 2-core
+# AVX2 VM (2026-12-03): the digits sample's ResNet-20/28 trained 275 pictures/s against 320 in
+# steps, 300 photos' ResNet-18/224 6.9 against 8.2 (validation, decoding and the epochs' ends).
+JOB_SHARE = {"small": 0.85, "large": 0.85}
+LEARNED_FROM = 5  # the last jobs of a family whose median is the pace: one busy run doesn't sway it
+PROBE_SECONDS = 1.0  # of timed steps (3 at least), after one untimed: oneDNN builds its kernels on the first
+PROBE_TIMEOUT_S = 120
+ASSUMED_VARIABLE = "SAGEWIZ_ASSUMED_PACE"
+CACHE = "pace.json"
+_measuring = threading.Lock()  # one measure at a time: two at once would each measure half the computer
+_failed: set[str] = set()  # families that couldn't be measured in this process: not tried again
+
+
+def family_of(side: int) -> str:
+    """"small" for pictures of at most 28 px a side (the digits sample), "large" above."""
+    return "small" if side <= 28 else "large"
+
+
+def computer() -> str:
+    """What a pace is measured on: the processor's name and the cores this process may use.
+    Another computer (a VM moved to other hardware, a home folder copied) measures again."""
+    from sagewiz.core.local.cores import usable_cores
+
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return f"{model or platform.processor() or platform.machine()}, {usable_cores()} cores"
+
+
+def home_folder() -> Path:
+    from sagewiz.core.ledger import default_ledger_path
+
+    return default_ledger_path().parent
+
+
+def known(which: str, home: Path | None = None) -> float | None:
+    """This computer's pace for family ``which``: assumed, learned from its jobs, or measured
+    earlier; None when it was never measured here."""
+    assumed = _assumed()
+    if assumed is not None:
+        return assumed.get(which)
+    home = home or home_folder()
+    return learned(which, home) or measured(which, home)
+
+
+def _assumed() -> dict[str, float] | None:
+    said = os.environ.get(ASSUMED_VARIABLE, "").strip()
+    if not said:
+        return None
+    paces = {}
+    for part in said.split(","):
+        name, _, value = part.partition("=")
+        try:
+            paces[name.strip()] = float(value)
+        except ValueError:
+            continue
+    return paces
+
+
+def job_pace(*, depth: int, side: int, mixed_gain: float, pictures: int, seconds: float) -> dict:
+    """What the engine writes into a finished job's status: ``pictures`` trained in full epochs
+    (epochs × the train channel) in ``seconds`` (their steps and validation), by a network of
+    ``depth`` layers on pictures of ``side`` px, ``mixed_gain`` times faster than float32 would be."""
+    return {"computer": computer(), "family": family_of(side), "depth": depth, "mixed_gain": mixed_gain,
+            "pictures": pictures, "seconds": round(seconds, 3), "at": time.time()}
+
+
+def learned(which: str, home: Path) -> float | None:
+    """The median pace of the last :data:`LEARNED_FROM` jobs of family ``which`` this computer
+    finished, at the reference depth in float32; None before the first."""
+    here, paces = computer(), []
+    for pace in _job_paces(home):
+        try:
+            if pace["computer"] == here and pace["family"] == which and pace["seconds"] > 0 and pace["pictures"] > 0:
+                speed = pace["pictures"] / pace["seconds"] * pace["depth"] / REFERENCE[which][0] / (pace.get("mixed_gain") or 1.0)
+                paces.append((pace.get("at", 0.0), speed))
+        except (KeyError, TypeError, AttributeError):
+            continue  # written by an older sagewiz: not a measure
+    recent = [speed for _, speed in sorted(paces)[-LEARNED_FROM:]]
+    return statistics.median(recent) if recent else None
+
+
+_read_paces: dict[Path, tuple[tuple, list]] = {}  # home → (its status files' sizes and times, their paces)
+
+
+def _job_paces(home: Path) -> list[dict]:
+    """The paces in the finished jobs' statuses, read again only when a status changed: the
+    Settings step asks on every key, and a home of 500 jobs took 160 ms to read."""
+    files = sorted((home / "jobs").glob("*/status.json"))
+    signature = []
+    for path in files:
+        try:
+            stat = path.stat()
+            signature.append((path.parent.name, stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            continue
+    seen = _read_paces.get(home)
+    if seen and seen[0] == tuple(signature):
+        return seen[1]
+    paces = []
+    for path in files:
+        try:
+            pace = json.loads(path.read_text()).get("pace")
+        except (OSError, ValueError, AttributeError):
+            continue  # a job being written, or gone
+        if isinstance(pace, dict):
+            paces.append(pace)
+    _read_paces[home] = (tuple(signature), paces)
+    return paces
+
+
+def measured(which: str, home: Path) -> float | None:
+    """The pace measured by :func:`measure` on this computer, or None."""
+    try:
+        cache = json.loads((home / CACHE).read_text())
+        if cache.get("computer") == computer():
+            return float(cache["paces"][which])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return None
+
+
+def worth_measuring(which: str, home: Path | None = None) -> bool:
+    """Whether family ``which``'s pace is still unknown here and measuring it hasn't failed."""
+    return which not in _failed and known(which, home) is None
+
+
+def measure(which: str, home: Path | None = None) -> float | None:
+    """Measure family ``which`` on this computer (a few seconds of training steps in a process of
+    its own), remember it in the home folder, and return it; None when it couldn't be measured
+    (the estimate then keeps the reference computer's figure). A measure asked for while another
+    runs waits for it and takes its result."""
+    home = home or home_folder()
+    with _measuring:
+        pace = measured(which, home)
+        if pace is not None:
+            return pace
+        try:
+            done = subprocess.run([sys.executable, "-m", "sagewiz.core.local.pace", which], capture_output=True, text=True,
+                                  timeout=PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+            pace = float(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+            pace = None
+        if pace is None or pace <= 0:
+            _failed.add(which)
+            return None
+        _remember(home, which, pace)
+        return pace
+
+
+def _remember(home: Path, which: str, pace: float) -> None:
+    here = computer()
+    try:
+        cache = json.loads((home / CACHE).read_text())
+        paces = cache["paces"] if cache.get("computer") == here and isinstance(cache.get("paces"), dict) else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        paces = {}
+    paces[which] = round(pace, 2)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        partial = home / f"{CACHE}.{os.getpid()}.partial"
+        partial.write_text(json.dumps({"computer": here, "paces": paces}, indent=1))
+        os.replace(partial, home / CACHE)
+    except OSError:
+        pass  # a home that can't be written: the next estimate measures again
+
+
+def probe(which: str) -> float:
+    """The job pace of family ``which`` from training steps of its reference network on random
+    pictures, on the device and threads the engine would use (this process's, so torch here)."""
+    import torch
+
+    from sagewiz.core.local.cores import usable_cores
+    from sagewiz.core.local.resnet import build_resnet
+
+    depth, side, batch = REFERENCE[which]
+    cuda = torch.cuda.is_available()
+    device = torch.device("cuda" if cuda else "cpu")
+    if not cuda:
+        torch.set_num_threads(usable_cores())
+    torch.manual_seed(0)
+    model = build_resnet(depth, 10, (3, side, side), channels_last=not cuda).to(device).train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    pictures = torch.randn(batch, 3, side, side, device=device)
+    if not cuda:
+        pictures = pictures.contiguous(memory_format=torch.channels_last)
+    labels = torch.randint(0, 10, (batch,), device=device)
+
+    def step() -> None:
+        loss = torch.nn.functional.cross_entropy(model(pictures), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if cuda:
+            torch.cuda.synchronize()
+
+    step()
+    started, took = time.perf_counter(), []
+    while len(took) < 3 or time.perf_counter() - started < PROBE_SECONDS:
+        began = time.perf_counter()
+        step()
+        took.append(time.perf_counter() - began)
+    # the median step: a moment of other work on the computer (the wizard drawing) doesn't sway it
+    return batch / statistics.median(took) * JOB_SHARE[which]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or args[0] not in REFERENCE:
+        print(f"usage: python -m sagewiz.core.local.pace {{{','.join(REFERENCE)}}}", file=sys.stderr)
+        return 2
+    print(f"{probe(args[0]):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
