@@ -111,21 +111,21 @@ def test_a_port_in_use_or_a_bad_model_is_said_clearly(tmp_path, archive):
         assert result.returncode == 1 and says in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_server_cleanup_stopped_before_marking_it_deleted_is_not_called_dead(monkeypatch):
-    """`sagewiz cleanup` stops the server, then marks the endpoint deleted: a foreground that looks
-    in between must wait for the mark rather than say its server stopped by itself (a fresh-clone
-    CI run caught it saying so, exit 1)."""
+def test_a_server_cleanup_stopped_between_two_looks_is_not_called_dead(monkeypatch):
+    """The foreground looks at the record, then at the server's process. A cleanup in between
+    marks the endpoint and stops its server: the foreground must not say the server stopped by
+    itself (a fresh-clone CI run caught it saying so, exit 1, when cleanup marked it only after)."""
     from types import SimpleNamespace
 
     from sagewiz.core import processes
     from sagewiz.tui.commands import serve as serve_command
 
-    class Ledger:  # the server is already gone; the deleted mark lands on the third look
+    class Ledger:  # the first look saw it serving; cleanup marked it and stopped it just after
         looks = 0
 
         def find(self, *_):
             Ledger.looks += 1
-            return SimpleNamespace(pid=12345, state="deleted" if Ledger.looks >= 3 else "active")
+            return SimpleNamespace(pid=12345, state="deleting" if Ledger.looks >= 2 else "active")
 
     monkeypatch.setattr(processes, "process_exists", lambda pid: False)
     monkeypatch.setattr(serve_command, "WATCH_EVERY_S", 0.01)
@@ -135,5 +135,22 @@ def test_a_server_cleanup_stopped_before_marking_it_deleted_is_not_called_dead(m
         def find(self, *_):
             return SimpleNamespace(pid=12345, state="active")
 
-    monkeypatch.setattr(serve_command, "CLEANUP_SETTLES_S", 0.05)
     assert serve_command._wait_while_serving(Never(), "e") == "died"
+
+
+def test_cleanup_marks_an_endpoint_as_being_deleted_before_it_stops_its_server(tmp_path, monkeypatch):
+    from sagewiz.core.ledger import Ledger
+    from sagewiz.core.local.backend import LocalBackend
+
+    backend = LocalBackend(tmp_path / "home", Ledger(tmp_path / "ledger.sqlite3"))
+    record = backend.ledger.intend("local", "endpoint", "e")
+    record = backend.ledger.update(record.id, state="active", pid=12345, arn_or_url="http://127.0.0.1:1")
+    seen_when_stopped = []
+
+    class Server:
+        def stop(self):
+            seen_when_stopped.append(backend.ledger.get(record.id).state)
+
+    monkeypatch.setattr(backend, "_endpoint", lambda _: Server())
+    backend.delete(record)
+    assert seen_when_stopped == ["deleting"] and backend.ledger.get(record.id).state == "deleted"

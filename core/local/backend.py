@@ -348,6 +348,8 @@ class LocalBackend(Backend):
     def delete(self, resource: Resource) -> None:
         if resource.kind == "endpoint":
             self._clients.pop(resource.name, None)
+            # marked before its server stops: `sagewiz serve` watching it then knows who stopped it
+            self.ledger.update(resource.id, state="deleting")
             if resource.pid:
                 self._endpoint(resource).stop()  # signals it only once it proved to be this endpoint's server
             shutil.rmtree(self.endpoint_dir(resource.name), ignore_errors=True)

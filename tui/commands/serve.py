@@ -17,9 +17,6 @@ from rich.markup import escape
 from sagewiz.core.errors import InputError
 
 WATCH_EVERY_S = 0.5  # how often the foreground checks that its server still runs
-# `sagewiz cleanup` stops the server first and marks the endpoint deleted after: how long a server
-# gone from under a record not yet marked may still be cleanup's doing
-CLEANUP_SETTLES_S = 5.0
 
 
 def register(subparsers) -> None:
@@ -120,18 +117,15 @@ def _wait_while_serving(ledger, name: str) -> str:
     by itself ("died"); Ctrl-C raises KeyboardInterrupt out of here."""
     from sagewiz.core.processes import process_exists
 
-    def marked_deleted(record) -> bool:
-        return record is None or record.state == "deleted"
+    def being_deleted(record) -> bool:
+        return record is None or record.state in ("deleting", "deleted")
 
     while True:
         time.sleep(WATCH_EVERY_S)
         record = ledger.find("local", "endpoint", name)
-        if marked_deleted(record):
+        if being_deleted(record):
             return "deleted"
         if not record.pid or not process_exists(record.pid):
-            settled = time.monotonic() + CLEANUP_SETTLES_S
-            while time.monotonic() < settled:  # a cleanup that stopped it marks it deleted next
-                time.sleep(WATCH_EVERY_S)
-                if marked_deleted(ledger.find("local", "endpoint", name)):
-                    return "deleted"
-            return "died"
+            # cleanup marks the endpoint "deleting" before it stops the server: a look after the
+            # server is gone sees the mark if cleanup stopped it, even one made since the last look
+            return "deleted" if being_deleted(ledger.find("local", "endpoint", name)) else "died"
