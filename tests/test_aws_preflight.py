@@ -174,6 +174,21 @@ def test_without_credentials_the_person_is_told_to_sign_in(aws_env, monkeypatch,
         assert "aws configure" in caught.value.hint
 
 
+def test_a_profile_that_doesnt_exist_is_named_with_how_to_make_it(monkeypatch, tmp_path):
+    """`--profile nope` was answered "there is no AWS profile called 'that'"."""
+    (tmp_path / "config").write_text("[profile work]\nregion = eu-west-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with pytest.raises(CredentialsError) as given:
+        AwsSession(profile="nope")
+    monkeypatch.setenv("AWS_PROFILE", "nope")  # the same, named by the environment
+    with pytest.raises(CredentialsError) as from_environment:
+        AwsSession()
+    for caught in (given, from_environment):
+        assert "there is no AWS profile called 'nope'" in caught.value.message
+        assert "`aws configure list-profiles`" in caught.value.hint and "`aws configure --profile nope`" in caught.value.hint
+
+
 # ---- every region --------------------------------------------------------------------------------
 
 def test_all_regions_are_checked_in_parallel_and_one_failing_region_does_not_spoil_the_rest(account_with_a_g4dn):

@@ -48,8 +48,10 @@ def translate(error: Exception, action: str, *, profile: str | None = None) -> W
         return CredentialsError(f"Couldn't {action}: your AWS SSO sign-in has expired.",
                                 title="AWS sign-in expired", hint=f"Run `aws sso login{flag}` and try again.")
     if isinstance(error, boto.ProfileNotFound):
-        return CredentialsError(f"Couldn't {action}: there is no AWS profile called {profile or 'that'!r}.",
-                                hint="Run `aws configure list-profiles` to see your profiles, or `aws configure --profile NAME` to make one.")
+        name = profile or getattr(error, "kwargs", {}).get("profile") or "NAME"  # AWS_PROFILE names it too
+        return CredentialsError(f"Couldn't {action}: there is no AWS profile called {name!r}.",
+                                hint=f"Run `aws configure list-profiles` to see your profiles, or `aws configure --profile {name}` "
+                                     "to make it.")
     if isinstance(error, (boto.NoCredentialsError, boto.PartialCredentialsError)):
         return CredentialsError(f"Couldn't {action}: no AWS credentials were found.",
                                 hint=f"Run `{_login_hint(profile)}` (or `aws sso login{flag}`), or set AWS_PROFILE; "

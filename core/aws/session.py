@@ -43,7 +43,7 @@ class AwsSession:
 
     def __init__(self, region: str | None = None, profile: str | None = None, endpoint_url: str | None = None,
                  *, max_attempts: int = MAX_ATTEMPTS, connect_timeout: float = 10, read_timeout: float = 60):
-        with translated("open an AWS session"):
+        with translated("open an AWS session", profile=profile):
             self.boto = boto3.Session(profile_name=profile or None, region_name=region or None)
         self.profile = profile
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
