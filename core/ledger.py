@@ -315,6 +315,15 @@ class Ledger:
             )
             return self._resource_row(conn, resource_id)
 
+    def begin_deleting(self, resource_id: int) -> bool:
+        """Mark a resource ``deleting`` before the work of deleting it starts, so whoever watches it
+        knows a stop that follows is a deletion; False (and nothing changed) when it is already
+        deleted or unknown. Raises LedgerError if the file can't be written."""
+        with self._write() as conn:
+            done = conn.execute("UPDATE resources SET state='deleting', updated_at=? WHERE id=? AND state != 'deleted'",
+                                (_now(), resource_id))
+            return done.rowcount == 1
+
     def get(self, resource_id: int) -> Resource | None:
         """The resource with this id, or None. Raises LedgerError if the file can't be read."""
         rows = self._read("SELECT * FROM resources WHERE id = ?", (resource_id,))

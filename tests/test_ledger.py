@@ -95,6 +95,15 @@ def test_a_killed_process_shows_up_as_stale(ledger):
         alive.wait(timeout=5)
 
 
+def test_a_resource_being_deleted_stays_listed_until_deleted_and_a_deleted_one_is_not_revived(ledger):
+    served = ledger.update(ledger.intend("local", "endpoint", "e").id, state="active", pid=12345)
+    assert ledger.begin_deleting(served.id) and ledger.get(served.id).state == "deleting"
+    assert [r.name for r in ledger.live_resources()] == ["e"]  # a cleanup cut short finds it again
+    ledger.update(served.id, state="deleted")
+    assert not ledger.begin_deleting(served.id)  # another cleanup finished first: nothing changes
+    assert ledger.get(served.id).state == "deleted" and not ledger.live_resources()
+
+
 _WRITER = textwrap.dedent(
     """
     import sys, time

@@ -349,7 +349,7 @@ class LocalBackend(Backend):
         if resource.kind == "endpoint":
             self._clients.pop(resource.name, None)
             # marked before its server stops: `sagewiz serve` watching it then knows who stopped it
-            self.ledger.update(resource.id, state="deleting")
+            self.ledger.begin_deleting(resource.id)
             if resource.pid:
                 self._endpoint(resource).stop()  # signals it only once it proved to be this endpoint's server
             shutil.rmtree(self.endpoint_dir(resource.name), ignore_errors=True)
