@@ -49,17 +49,23 @@ def family_of(side: int) -> str:
 
 
 def computer() -> str:
-    """What a pace is measured on: the processor's name and the cores this process may use.
-    Another computer (a VM moved to other hardware, a home folder copied) measures again."""
+    """What a pace is measured on: the processor's name, its widest vector instructions and the
+    cores this process may use ("AMD EPYC, AVX2, 2 cores"): VMs of one name came with AVX2 only
+    or with AVX-512, 2-3× apart. Another computer (a VM moved, a home copied) measures again."""
     from sagewiz.core.local.cores import usable_cores
 
-    model = ""
+    model, flags = "", []
     try:
         with open("/proc/cpuinfo") as f:
-            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+            for line in f:
+                if line.startswith("model name") and not model:
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = line.split(":", 1)[1].split()
     except OSError:
         pass
-    return f"{model or platform.processor() or platform.machine()}, {usable_cores()} cores"
+    vectors = next((said for flag, said in (("amx_bf16", "AMX"), ("avx512f", "AVX-512"), ("avx2", "AVX2")) if flag in flags), "")
+    return ", ".join(filter(None, (model or platform.processor() or platform.machine(), vectors, f"{usable_cores()} cores")))
 
 
 def home_folder() -> Path:
