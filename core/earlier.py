@@ -31,6 +31,12 @@ class EarlierModel:
     path: Path | None = None
 
 
+def completed_jobs(ledger) -> list:
+    """Training jobs recorded as completed (newest first), on either backend: the models that can learn on."""
+    jobs = [r for r in ledger.resources(include_deleted=True) if r.kind == "training-job" and r.state == "completed"]
+    return sorted(jobs, key=lambda r: r.created_at, reverse=True)
+
+
 def earlier_model(backend: Backend, name: str, report, listen: Listener = lambda event: None) -> EarlierModel:
     """The earlier model called ``name``: a training job of this backend, or (when this backend
     has none of that name) a job of the other backend or a model.tar.gz, brought onto this

@@ -179,3 +179,40 @@ def test_file_names_are_used_as_labels_only_after_a_yes(tmp_path, capsys):
     err = " ".join(capsys.readouterr().err.split())
     assert "labels from file names" in err and "one folder per class (or list them in a labels.csv" in err
     assert WizardState.load().data_dir == str(folder)
+
+
+def test_a_model_trained_before_can_learn_more_from_new_pictures(digits, tmp_path, capsys):
+    """The wizard offers "Continue an earlier model"; plain mode, which asks the same questions,
+    had no way to."""
+    from sagewiz.core.earlier import completed_jobs
+    from sagewiz.core.ledger import Ledger
+    from sagewiz.core.local.backend import LocalBackend
+
+    first = Script(False, str(digits), True, "1", "0.05", "16", "0", True, False)
+    assert run_plain(first, WizardState()) == 0
+    with Ledger() as ledger:
+        (earlier,) = completed_jobs(ledger)
+    write_sample_dataset(tmp_path / "more", size=28, classes=[2, 5], seed=2)  # new pictures of the same digits
+
+    again = Script(False, earlier.name, str(tmp_path / "more"), True, "1", "0.05", "16", "0", True, False)
+    assert run_plain(again, WizardState()) == 0
+    assert again.asked[1].startswith("Train a new model, or let an earlier one learn more")
+    assert again.choices[0].startswith("A new model") and again.choices[1].startswith(f"{earlier.name} (trained on this computer")
+    said = " ".join(capsys.readouterr().err.split())
+    assert f"stays that of {earlier.name}'s model" in said
+    assert "Test accuracy" in said
+    with Ledger() as ledger:
+        newer, _ = completed_jobs(ledger)
+        log = LocalBackend(ledger=ledger).job_dir(newer.name) / "training.log"
+    assert f"Continuing from the model in the model channel ({earlier.name}, 1 epochs)" in log.read_text()
+
+
+def test_an_earlier_model_of_other_classes_is_refused_before_its_settings_are_asked_or_anything_trained(digits, tmp_path, capsys):
+    first = Script(False, str(digits), True, "1", "0.05", "16", "0", True, False)
+    assert run_plain(first, WizardState()) == 0
+    capsys.readouterr()
+    write_sample_dataset(tmp_path / "three", size=28, classes=[1, 2, 5], seed=2)
+    again = Script(False, "sagewiz-", str(tmp_path / "three"))
+    assert run_plain(again, WizardState()) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "tells 2 classes apart, but these pictures have 3" in err and "Traceback" not in err

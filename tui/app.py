@@ -61,7 +61,7 @@ class SagewizApp(App[None]):
             return False
         from sagewiz.core.errors import WizardError
         from sagewiz.core.ledger import Ledger
-        from sagewiz.tui.screens.incremental import completed_jobs
+        from sagewiz.core.earlier import completed_jobs
 
         try:
             with Ledger() as ledger:

@@ -133,6 +133,8 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
             return 1
         if answer is not None:
             return answer
+    if not _new_or_earlier_model(ask, state):
+        return 130
     while True:
         folder = ask.path("Folder with your pictures (leave empty to make a sample of handwritten digits):", state.data_dir)
         if folder is None:
@@ -158,14 +160,29 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
     state.data_dir, state.report = folder, report
     device = "cuda" if state.backend == "aws" else "cpu"
     hyperparameters = suggest_for(report, device, backend=state.backend)
+    if state.continue_from:  # the earlier model's network, as the journey keeps it (core/earlier.py)
+        from sagewiz.core.earlier import KEPT_FROM_EARLIER
+        from sagewiz.core.hyperparams import with_overrides
+
+        try:
+            network = _kept_network(state, report)
+        except WizardError as error:
+            print_error(error)
+            return 1
+        hyperparameters = with_overrides(hyperparameters, network)
+        state.overrides = {name: value for name, value in state.overrides.items() if name not in KEPT_FROM_EARLIER}
     suggested = hyperparameters.to_sagemaker()
     err_console.print("Suggested settings: " + ", ".join(f"{k}={v}" for k, v in suggested.items()))
     if state.backend == "local" and pace_unknown(hyperparameters):  # the time said below is then this computer's
         with err_console.status(MEASURING):
             measure_pace(hyperparameters)
-    for reason in suggestion_reasons(report, hyperparameters, device, backend=state.backend,
-                                     instance=(state.training_instance or None) if state.backend == "aws" else ""):
-        err_console.print(f"  [dim]•[/] {escape(reason)}")
+    if state.continue_from:
+        err_console.print(f"  [dim]•[/] The network ({', '.join(f'{k}={v}' for k, v in network.items())}) stays that of "
+                          f"{escape(state.continue_from)}'s model, which learns on from these pictures.")
+    else:
+        for reason in suggestion_reasons(report, hyperparameters, device, backend=state.backend,
+                                         instance=(state.training_instance or None) if state.backend == "aws" else ""):
+            err_console.print(f"  [dim]•[/] {escape(reason)}")
     # last time's answers are the user's own, not suggestions: said so, and offered question by question
     kept = {name: value for name, value in state.overrides.items() if name in BASIC and value != suggested.get(name)}
     question = "Change any of them?"
@@ -204,6 +221,54 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
     except WizardError as error:
         print_error(error)
         return 1
+
+
+NEW_MODEL = "A new model"
+
+
+def _new_or_earlier_model(ask: Asker, state: WizardState) -> bool:
+    """With models trained before, whether one of them learns more (incremental training, as the
+    wizard's "Continue an earlier model"): ``state.continue_from`` names it, or is "" for a new
+    model. False when the question was given up."""
+    from sagewiz.core.earlier import completed_jobs
+    from sagewiz.core.errors import WizardError
+    from sagewiz.core.ledger import Ledger
+    from sagewiz.tui.words import local_time
+
+    try:
+        with Ledger() as ledger:
+            jobs = completed_jobs(ledger)[:CHOICES_SHOWN]
+    except WizardError:
+        jobs = []
+    if not jobs:
+        state.continue_from = ""
+        return True
+    where = {"local": "this computer", "aws": "SageMaker"}
+    labels = {NEW_MODEL: ""}
+    labels.update({f"{job.name} (trained on {where.get(job.backend, job.backend)}, {local_time(job.updated_at)})": job.name
+                   for job in jobs})
+    default = next((label for label, name in labels.items() if name == state.continue_from), next(iter(labels)))
+    chosen = ask.select("Train a new model, or let an earlier one learn more (same classes; new pictures or settings)?",
+                        list(labels), default)
+    if chosen is None:
+        return False
+    state.continue_from = labels[chosen]
+    return True
+
+
+CHOICES_SHOWN = 9  # the newest models offered to learn on; `sagewiz run --continue-from JOB` takes any
+
+
+def _kept_network(state: WizardState, report) -> dict[str, str]:
+    """The settings the earlier model fixes (its num_layers and image_shape), checked against the
+    pictures as the journey will (the same classes). Raises WizardError."""
+    from sagewiz.core.backends import open_backend
+    from sagewiz.core.earlier import earlier_model
+    from sagewiz.core.ledger import Ledger
+
+    with Ledger() as ledger:
+        backend = open_backend(state.backend, ledger=ledger, region=state.region or None)
+        return earlier_model(backend, state.continue_from, report).kept
 
 
 def _aws_region_and_storage(ask: Asker, state: WizardState) -> int | None:
@@ -263,7 +328,7 @@ def _journey(ask: Asker, state: WizardState) -> int:
     with Ledger() as ledger:
         region = state.region if state.backend == "aws" else ""
         run = ledger.start_run(state.backend, {"data_dir": state.data_dir, "hp": state.overrides, "tune": state.tune_jobs,
-                                               "region": region})
+                                               "region": region, "continue_from": state.continue_from})
         printer = Printer(err_console, verbose=False)
 
         def listen(event) -> None:
@@ -272,8 +337,8 @@ def _journey(ask: Asker, state: WizardState) -> int:
                 ledger.save_progress(run.id, event.step, run.answers)
 
         backend = open_backend(state.backend, ledger=ledger, region=region or None)
-        trained = train_model(backend, JourneyOptions(Path(state.data_dir), state.overrides, state.tune_jobs, region=region),
-                              run.id, listen)
+        trained = train_model(backend, JourneyOptions(Path(state.data_dir), state.overrides, state.tune_jobs, region=region,
+                                                      continue_from=state.continue_from), run.id, listen)
         accuracy = trained.validation_accuracy
         err_console.print(f"[b green]Trained:[/] the model of {trained.summary['model_from']}"
                           + (f" has validation accuracy {accuracy:.3f}." if accuracy is not None else " is ready."))

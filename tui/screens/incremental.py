@@ -12,15 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Label, Select, Static
 
+from sagewiz.core.earlier import completed_jobs
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar, fill_table, lay_out_again, room_for
 from sagewiz.tui.words import error_text, local_time
-
-
-def completed_jobs(ledger) -> list:
-    """Training jobs recorded as completed (newest first): the models that can learn on."""
-    jobs = [r for r in ledger.resources(include_deleted=True) if r.kind == "training-job" and r.state == "completed"]
-    return sorted(jobs, key=lambda r: r.created_at, reverse=True)
 
 
 # Where the chosen model learns on: where it was trained (the row's), or the other side.
