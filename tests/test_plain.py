@@ -7,6 +7,7 @@ import pytest
 from sagewiz.core.dataset.sample import write_sample_dataset
 from sagewiz.tui.plain import run_plain
 from sagewiz.tui.state import WizardState
+from sagewiz.tui.words import local_time
 
 
 class Script:
@@ -216,3 +217,25 @@ def test_an_earlier_model_of_other_classes_is_refused_before_its_settings_are_as
     assert run_plain(again, WizardState()) == 1
     err = " ".join(capsys.readouterr().err.split())
     assert "tells 2 classes apart, but these pictures have 3" in err and "Traceback" not in err
+
+
+def test_an_interrupted_run_is_offered_and_continued_without_asking_its_questions_again(digits, capsys):
+    """The wizard's welcome offers "Resume the interrupted run"; plain mode started afresh."""
+    from sagewiz.core.ledger import Ledger
+
+    with Ledger() as ledger:  # a run killed after its pictures were checked
+        run = ledger.start_run("local", {"data_dir": str(digits), "hp": {"epochs": "1", "mini_batch_size": "16"}, "tune": 0,
+                                         "region": ""})
+        ledger.save_progress(run.id, "check", run.answers)
+    script = Script(True)
+    assert run_plain(script, WizardState()) == 0
+    assert script.asked == [f"An interrupted run ({run.id[:8]}, started {local_time(run.started_at)}, reached: check) can be "
+                            "continued without redoing what it finished. Continue it?"]
+    err = capsys.readouterr().err
+    assert f"Resuming run {run.id[:8]}" in err and "Test accuracy" in err
+    with Ledger() as ledger:
+        assert not ledger.unfinished_runs()
+
+    with Ledger() as ledger:  # one not to continue: the usual questions follow
+        ledger.start_run("local", {"data_dir": str(digits), "hp": {}, "tune": 0, "region": ""})
+    assert run_plain(Script(False, None), WizardState()) == 130

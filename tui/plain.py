@@ -120,6 +120,9 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
     state = state or WizardState.load()
     err_console.print("[b]sagewiz[/] — from a folder of labelled pictures to a tested classifier, on this computer "
                       "(free) or on AWS SageMaker.")
+    resumed = _offer_to_resume(ask)
+    if resumed is not None:
+        return resumed
     on_aws = ask.confirm("Train on AWS SageMaker (your AWS account, billed per second) instead of this computer?",
                          state.backend == "aws")
     if on_aws is None:
@@ -221,6 +224,39 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
     except WizardError as error:
         print_error(error)
         return 1
+
+
+def _offer_to_resume(ask: Asker) -> int | None:
+    """The latest interrupted run, offered as the wizard's welcome offers it, and continued (as
+    `sagewiz run --resume` does) on a yes: its exit code; None to start a new run instead."""
+    from sagewiz.core.errors import WizardError
+    from sagewiz.core.ledger import Ledger
+    from sagewiz.core.watchers import watcher_of
+    from sagewiz.tui.console import err_console
+    from sagewiz.tui.words import local_time
+
+    try:
+        with Ledger() as ledger:
+            runs = ledger.unfinished_runs()
+    except WizardError:
+        return None
+    if not runs:
+        return None
+    run = runs[0]
+    about = f"({run.id[:8]}, started {local_time(run.started_at)}, reached: {run.step or 'the start'})"
+    watcher = watcher_of(run.id)
+    if watcher:  # a run another sagewiz is watching is that one's: resuming it here too would follow it twice
+        err_console.print(f"The latest run {about} is being watched by another sagewiz (process {watcher}): go on there, "
+                          "or follow its job with `sagewiz monitor`.")
+        return None
+    answer = ask.confirm(f"An interrupted run {about} can be continued without redoing what it finished. Continue it?", True)
+    if answer is None:
+        return 130
+    if not answer:
+        return None
+    from sagewiz.tui.cli import main
+
+    return main(["run", "--resume", run.id, "--yes"])
 
 
 NEW_MODEL = "A new model"
