@@ -125,3 +125,25 @@ def test_a_download_cut_off_leaves_no_half_model(aws_env, tmp_path, monkeypatch)
         folder = tmp_path / "models" / "aws" / "models-here" / "m"
         assert not (folder / "model.tar.gz").exists() and not list(folder.glob("*.partial"))
         assert backend.model_file("s3://models-here/m/model.tar.gz").stat().st_size == 8 * (1 << 18)
+
+
+def test_a_model_asked_for_on_one_backend_is_looked_for_only_there_and_refused_before_any_download(ledger):
+    """`sagewiz predict JOB --backend local` found the job on SageMaker, downloaded its model, and
+    only then said it was on the other backend."""
+    record = ledger.intend("aws", "training-job", "sagewiz-abc-train", region="us-east-1")
+    ledger.update(record.id, state="completed")
+    opened = []
+
+    def open_backend(name, **_):
+        opened.append(name)
+        raise AssertionError("no backend is asked, nothing downloaded")
+
+    with pytest.raises(InputError) as caught:
+        find_model("sagewiz-abc-train", ledger=ledger, backend="local", open_backend=open_backend)
+    assert caught.value.message == "The training job sagewiz-abc-train is on the aws backend, not local."
+    assert "Leave out --backend" in caught.value.hint and opened == []
+
+    with pytest.raises(NotFoundError) as caught:
+        find_model("sagewiz-typo-train", ledger=ledger, backend="local")
+    assert "called sagewiz-typo-train on the local backend." in caught.value.message
+    assert "SageMaker" not in caught.value.message  # not asked: the user said where to look

@@ -47,13 +47,14 @@ class FoundModel:
 
 
 def find_model(name: str, *, ledger: "Ledger", region: str | None = None, profile: str | None = None,
-               endpoints: bool = True, progress: Progress | None = None,
+               endpoints: bool = True, progress: Progress | None = None, backend: str | None = None,
                open_backend: Callable[..., "Backend"] | None = None) -> FoundModel:
     """The model called ``name``: a path to an archive (or to a folder holding ``model.tar.gz``),
-    an ``s3://`` URI, a training job's name or (with ``endpoints``) an endpoint's name. A job's
-    archive is made a file here (downloaded with ``progress`` when it is in S3). Raises
-    NotFoundError when nothing is called that, and WizardError when the backend that has it
-    can't be asked (no AWS credentials…)."""
+    an ``s3://`` URI, a training job's name or (with ``endpoints``) an endpoint's name; a job or
+    endpoint only on ``backend`` when it is given ("local" or "aws"). A job's archive is made a
+    file here (downloaded with ``progress`` when it is in S3). Raises NotFoundError when nothing
+    is called that, InputError when it is only on the other backend (said before downloading
+    anything), and WizardError when the backend that has it can't be asked (no AWS credentials…)."""
     from sagewiz.core import backends
 
     opener = open_backend or backends.open_backend
@@ -66,25 +67,34 @@ def find_model(name: str, *, ledger: "Ledger", region: str | None = None, profil
     path = Path(text).expanduser()
     if path.exists() or _looks_like_path(text):
         return FoundModel(str(path), _archive_at(path), model_uri=path.resolve().as_uri() if path.exists() else "")
-    for backend_name, kind, record_region in _recorded(ledger, text, endpoints):
-        backend = opener(backend_name, ledger=ledger, region=record_region or region, profile=profile)
+    recorded = _recorded(ledger, text, endpoints)
+    if backend:
+        elsewhere = [record for record in recorded if record[0] != backend]
+        recorded = [record for record in recorded if record[0] == backend]
+        if elsewhere and not recorded:
+            other, kind, _ = elsewhere[0]
+            raise InputError(f"The {kind.replace('-', ' ')} {text} is on the {other} backend, not {backend}.",
+                             hint="Leave out --backend, or name the model's archive (model.tar.gz) instead.")
+    for backend_name, kind, record_region in recorded:
+        found_on = opener(backend_name, ledger=ledger, region=record_region or region, profile=profile)
         if kind == "training-job":
-            return _job_model(backend, text, progress)
-        return FoundModel(f"the endpoint {text}", backend=backend, endpoint=text,
+            return _job_model(found_on, text, progress)
+        return FoundModel(f"the endpoint {text}", backend=found_on, endpoint=text,
                           class_names=_endpoint_class_names(ledger, backend_name, text, record_region))
     unasked = ""
-    for backend_name in backends.NAMES:  # not in the ledger: a job the local disk has, or one started elsewhere
+    for backend_name in (backend,) if backend else backends.NAMES:  # not in the ledger: a job the local disk has, or one started elsewhere
         try:
-            backend = opener(backend_name, ledger=ledger, region=region, profile=profile)
-            return _job_model(backend, text, progress)
+            found_on = opener(backend_name, ledger=ledger, region=region, profile=profile)
+            return _job_model(found_on, text, progress)
         except NotFoundError:
             continue
         except WizardError as error:
-            if backend_name == "local":
+            if backend_name == "local" or backend:  # asked for by name: why it couldn't be asked is the answer
                 raise
             unasked = f" SageMaker could not be asked ({error.message.rstrip('.')})."  # no credentials, no network…
     kinds = "model file, training job or endpoint" if endpoints else "model file or training job"
-    raise NotFoundError(f"There is no {kinds} called {text}.{unasked}", title="Model not found", hint=_HINT)
+    where = f" on the {backend} backend" if backend else ""
+    raise NotFoundError(f"There is no {kinds} called {text}{where}.{unasked}", title="Model not found", hint=_HINT)
 
 
 def _looks_like_path(text: str) -> bool:

@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
     keep_freed_memory()  # a command that ends when the pictures are answered: each batch reuses the last one's memory
     with Ledger() as ledger:  # open while predicting: an endpoint's backend reads it for each request
         with transfer_bar("Downloading the model") as downloaded:
-            found = find_model(args.model, ledger=ledger, region=args.region or None, profile=args.profile, progress=downloaded)
-        _check_backend(found, args.backend)
+            found = find_model(args.model, ledger=ledger, region=args.region or None, profile=args.profile, progress=downloaded,
+                               backend=args.backend)
         with progress_bar(f"Predicting with {escape(found.described)}", len(pictures.paths)) as advance:
             result = predict_pictures(found, pictures, progress=advance, batch_size=batch_size)
     if args.csv:
@@ -100,13 +100,6 @@ def _whole_number(text: str, flag: str) -> int:
     if value < 1:
         raise InputError(f"{flag} must be at least 1, not {value}.", hint=f"Give a number such as {flag} 3.")
     return value
-
-
-def _check_backend(found, wanted: str | None) -> None:
-    have = found.backend.name if found.backend is not None and (found.endpoint or found.job_name) else None
-    if wanted and have and have != wanted:
-        raise InputError(f"{found.described} is on the {have} backend, not {wanted}.",
-                         hint="Leave out --backend, or name the model's archive (model.tar.gz) instead.")
 
 
 def _print_result(result, k: int, console) -> None:
