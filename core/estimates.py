@@ -10,10 +10,11 @@ from __future__ import annotations
 
 # Images per second of training (steps, validation and the engine's start together) on a 2-core
 # CPU, by depth family at its reference depth (pace.REFERENCE); deeper nets of a family scale
-# roughly with their layer count, rounded down from the engine that keeps freed memory (2026-12-03). "small": `sagewiz run --data` on the
-# digits sample, 20 epochs of 1,295 in 29 s (890/s); "large": benchmarks/bench_finetune.py,
-# ResNet-18 at 224 on 810 photos × 5 epochs in 189 s (21.4/s; 379 s before). Said only until this
-# computer's own pace is known: another 2-core VM trained 2.7-3.1× slower.
+# roughly with their layer count, rounded down from the engine that keeps freed memory
+# (2026-12-03). "small": `sagewiz run --data` on the digits sample, 20 epochs of 1,295 in 29 s
+# (890/s); "large": benchmarks/bench_finetune.py, ResNet-18 at 224 on 810 photos × 5 epochs in
+# 189 s (21.4/s; 379 s before). Said only until this computer's own pace is known: another 2-core
+# VM trained 2.7-3.1× slower.
 _SPEED = {"small": 850.0, "large": 20.0}
 # Images per second of ResNet-18 at 224 px on one GPU of each family, rounded down from public
 # benchmarks of the algorithm's MXNet ResNet; deeper nets and smaller images scale from there.
@@ -60,7 +61,9 @@ def sample_training_time() -> str | None:
     from sagewiz.core.local.pace import family_of, known
 
     hp = Hyperparameters.from_sagemaker(SAMPLE_SETTINGS)
-    return f"about {duration(estimate_minutes(hp))}" if known(family_of(hp.image_shape_tuple[1])) else None
+    if known(family_of(hp.image_shape_tuple[1])) is None:
+        return None
+    return f"about {duration(estimate_minutes(hp))}"
 
 
 MEASURING = "Measuring how fast this computer trains, for the time estimate (a few seconds, once)…"

@@ -260,6 +260,7 @@ def _offer_to_resume(ask: Asker) -> int | None:
 
 
 NEW_MODEL = "A new model"
+CHOICES_SHOWN = 9  # the newest models offered to learn on; `sagewiz run --continue-from JOB` takes any
 
 
 def _new_or_earlier_model(ask: Asker, state: WizardState) -> bool:
@@ -290,9 +291,6 @@ def _new_or_earlier_model(ask: Asker, state: WizardState) -> bool:
         return False
     state.continue_from = labels[chosen]
     return True
-
-
-CHOICES_SHOWN = 9  # the newest models offered to learn on; `sagewiz run --continue-from JOB` takes any
 
 
 def _kept_network(state: WizardState, report) -> dict[str, str]:
