@@ -16,6 +16,7 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setenv("SAGEWIZ_HOME", str(tmp_path / "home"))
     monkeypatch.delenv(pace.ASSUMED_VARIABLE, raising=False)  # the tests elsewhere assume the reference pace
     monkeypatch.setattr(pace, "_failed", set())
+    monkeypatch.setattr(pace, "_busy", {})
     return tmp_path / "home"
 
 
@@ -40,11 +41,30 @@ def test_a_new_computer_is_measured_once_and_the_estimate_follows_what_it_measur
     estimates.measure_pace(hp)  # a few seconds of ResNet-20 steps in a process of its own
 
     assert not estimates.pace_unknown(hp)
-    remembered = json.loads((home / pace.CACHE).read_text())
-    assert remembered["computer"] == pace.computer() and remembered["paces"]["small"] > 0
-    assert estimates.estimate_minutes(hp) == pytest.approx(first_guess * 850 / remembered["paces"]["small"])
+    measured = pace.known("small")  # remembered in pace.json, or (the computer busy) for this process only
+    assert measured > 0 and estimates.estimate_minutes(hp) == pytest.approx(first_guess * 850 / measured)
     assert estimates.estimate_minutes(digits(num_layers="32")) == pytest.approx(estimates.estimate_minutes(hp) * 32 / 20)
     assert estimates.pace_unknown(digits(image_shape="3,224,224"))  # larger pictures are their own measure
+
+
+def probe_says(monkeypatch, output):
+    """The probe's process, answering ``output`` (pictures/s, and the share of the time its threads ran)."""
+    import subprocess
+
+    monkeypatch.setattr(pace.subprocess, "run", lambda command, **_: subprocess.CompletedProcess(command, 0, output, ""))
+
+
+def test_a_pace_measured_while_other_programs_take_the_cores_is_said_but_not_remembered(home, monkeypatch):
+    hp = digits()
+    probe_says(monkeypatch, "85.00 0.45\n")  # its threads ran 45% of the time: the computer is busy now
+    estimates.measure_pace(hp)
+    assert estimates.estimate_minutes(hp) == pytest.approx(20 * 1295 / 85 / 60) and not estimates.pace_unknown(hp)
+    assert not (home / pace.CACHE).exists()  # the next sagewiz measures again
+
+    monkeypatch.setattr(pace, "_busy", {})
+    probe_says(monkeypatch, "300.00 0.97\n")  # a quiet computer: remembered
+    estimates.measure_pace(hp)
+    assert json.loads((home / pace.CACHE).read_text()) == {"computer": pace.computer(), "paces": {"small": 300.0}}
 
 
 def test_a_pace_measured_on_another_computer_is_measured_again(home):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 NO_BF16_VARIABLE = "SAGEWIZ_NO_BF16"
+KEPT_FROM_CORES = 0.8  # the share of their wall time the threads ran below which they are kept from their cores
 
 
 def usable_cores() -> int:

@@ -28,6 +28,8 @@ import threading
 import time
 from pathlib import Path
 
+from sagewiz.core.local.cores import KEPT_FROM_CORES
+
 # family: (depth, side, batch) of the network measured; estimates scale other depths from it
 REFERENCE = {"small": (20, 28, 32), "large": (18, 224, 8)}
 # A job's pace over its steps' pace on random pictures, measured with `sagewiz run` on a 2-core
@@ -41,6 +43,9 @@ ASSUMED_VARIABLE = "SAGEWIZ_ASSUMED_PACE"
 CACHE = "pace.json"
 _measuring = threading.Lock()  # one measure at a time: two at once would each measure half the computer
 _failed: set[str] = set()  # families that couldn't be measured in this process: not tried again
+# Paces measured while other programs kept the probe's threads from their cores: this process
+# says them (the computer is that slow now), but doesn't remember them for the next one.
+_busy: dict[str, float] = {}
 
 
 def family_of(side: int) -> str:
@@ -81,7 +86,7 @@ def known(which: str, home: Path | None = None) -> float | None:
     if assumed is not None:
         return assumed.get(which)
     home = home or home_folder()
-    return learned(which, home) or measured(which, home)
+    return learned(which, home) or measured(which, home) or _busy.get(which)
 
 
 def _assumed() -> dict[str, float] | None:
@@ -179,13 +184,16 @@ def measure(which: str, home: Path | None = None) -> float | None:
         try:
             done = subprocess.run([sys.executable, "-m", "sagewiz.core.local.pace", which], capture_output=True, text=True,
                                   timeout=PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
-            pace = float(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
-        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
-            pace = None
+            pace, share = (float(word) for word in done.stdout.split()[-2:]) if done.returncode == 0 else (None, None)
+        except (OSError, subprocess.SubprocessError, ValueError):
+            pace = share = None
         if pace is None or pace <= 0:
             _failed.add(which)
             return None
-        _remember(home, which, pace)
+        if share < KEPT_FROM_CORES:
+            _busy[which] = pace
+        else:
+            _remember(home, which, pace)
         return pace
 
 
@@ -206,9 +214,11 @@ def _remember(home: Path, which: str, pace: float) -> None:
         pass  # a home that can't be written: the next estimate measures again
 
 
-def probe(which: str) -> float:
+def probe(which: str) -> tuple[float, float]:
     """The job pace of family ``which`` from training steps of its reference network on random
-    pictures, on the device and threads the engine would use (this process's, so torch here)."""
+    pictures, on the device and threads the engine would use (this process's, so torch here), and
+    the share of the timed steps' wall time its threads ran (well under 1: other programs kept
+    them from their cores)."""
     import torch
 
     from sagewiz.core.local.cores import usable_cores
@@ -236,13 +246,15 @@ def probe(which: str) -> float:
             torch.cuda.synchronize()
 
     step()
-    started, took = time.perf_counter(), []
+    started, cpu, took = time.perf_counter(), time.process_time(), []
     while len(took) < 3 or time.perf_counter() - started < PROBE_SECONDS:
         began = time.perf_counter()
         step()
         took.append(time.perf_counter() - began)
+    threads = 1 if cuda else torch.get_num_threads()
+    share = (time.process_time() - cpu) / ((time.perf_counter() - started) * threads)
     # the median step: a moment of other work on the computer (the wizard drawing) doesn't sway it
-    return batch / statistics.median(took) * JOB_SHARE[which]
+    return batch / statistics.median(took) * JOB_SHARE[which], share
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -250,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1 or args[0] not in REFERENCE:
         print(f"usage: python -m sagewiz.core.local.pace {{{','.join(REFERENCE)}}}", file=sys.stderr)
         return 2
-    print(f"{probe(args[0]):.2f}")
+    print("{:.2f} {:.2f}".format(*probe(args[0])))
     return 0
 
 

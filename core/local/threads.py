@@ -30,6 +30,8 @@ from typing import Callable
 
 import torch
 
+from sagewiz.core.local.cores import KEPT_FROM_CORES
+
 WARM_UP_STEPS = 3  # the first steps pay for allocations and oneDNN's kernel choices
 WINDOW_STEPS = 6  # steps measured per count in a comparison (and per look at the CPU time)
 WINDOW_SECONDS = 1.0  # or fewer, at least MIN_WINDOW_STEPS, once they add up to this: a stalled step can take 0.7 s
@@ -37,7 +39,6 @@ MIN_WINDOW_STEPS = 2  # the first after a switch settles the pool, so one more i
 EXPLORE_EVERY_STEPS = 60  # steps between comparisons after a change
 MOST_STEPS_APART = 960  # and at most this far apart when nothing changes
 BETTER_BY = 1.08  # the other count must be this much faster to be taken: noise is not a reason to switch
-KEPT_FROM_CORES = 0.8  # the share of their wall time the threads ran below which they are kept from their cores
 
 
 def process_cpu_seconds() -> float:
