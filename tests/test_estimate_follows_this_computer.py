@@ -126,3 +126,17 @@ def test_the_welcome_says_how_long_the_sample_trains_here_once_this_computer_is_
     assert estimates.sample_training_time() is None  # not another computer's time
     finished_job(home, "digits", pictures=25_900, seconds=100.0)  # 259 pictures/s: 100 s and the engine's start
     assert estimates.sample_training_time() == "about 2 minutes"
+
+
+def test_the_estimate_never_loads_torch_into_the_wizard(home):
+    """The wizard asks for the estimate on every key of the Settings step: torch takes seconds to load."""
+    import subprocess
+
+    script = ("import sys\n"
+              "from sagewiz.core import estimates\n"
+              "from sagewiz.core.hyperparams import Hyperparameters\n"
+              "hp = Hyperparameters.from_sagemaker(estimates.SAMPLE_SETTINGS)\n"
+              "estimates.pace_unknown(hp), estimates.estimate_minutes(hp), estimates.sample_training_time()\n"
+              "print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
