@@ -205,6 +205,8 @@ class EndpointSpec:
     serverless_memory_mb: int | None = None  # aws: serverless inference instead of instances
     tags: Mapping[str, str] = field(default_factory=dict)
     port: int = 0  # local: the port on 127.0.0.1 to serve on (0: any free one); aws ignores it
+    # local: the labels' names, recorded for a model whose archive has none (SageMaker's); aws ignores it
+    class_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,27 @@ def test_a_sagemaker_archive_answers_as_mxnet_did_and_says_its_class_names_are_u
     assert shown.returncode == 0 and "class names of this model are unknown" in shown.stderr and "class 0" in shown.stderr
 
 
+def test_a_served_sagemaker_model_answers_with_the_class_names_its_run_recorded(tmp_path):
+    """`sagewiz serve` of a SageMaker job knows the run's class names, but its archive has none:
+    asked through the endpoint, the answers were "class 0" and "class 1"."""
+    from sagewiz.core.backend import EndpointSpec
+    from sagewiz.core.ledger import Ledger
+    from sagewiz.core.local.backend import CPU, LocalBackend, uri_of
+
+    home, pictures = tmp_path / "home", tmp_path / "pictures"
+    pictures.mkdir()
+    picture(pictures / "a.png", 1)
+    model = sagemaker_archive(tmp_path / "model.tar.gz")
+    with Ledger(home / "ledger.sqlite3") as ledger:
+        backend = LocalBackend(home, ledger)
+        backend.deploy(EndpointSpec("served", uri_of(model), CPU, class_names=("cat", "dog")))
+        try:
+            served = predicted(home, "served", pictures)
+        finally:
+            backend.delete(ledger.find("local", "endpoint", "served"))
+    assert served["class_names"] == ["cat", "dog"]
+
+
 def test_an_archive_an_earlier_sagewiz_wrote_still_predicts(tmp_path, photos):
     legacy = write_legacy_archive(tmp_path / "old.tar.gz", small_model(), legacy_info_json(20, 3, SHAPE, CLASSES))
     answers = predicted(tmp_path / "home", legacy, photos / "garden" / "p1.png")

@@ -264,7 +264,8 @@ class LocalBackend(Backend):
         from sagewiz.core.local.endpoint import endpoint_alive, start_endpoint
 
         say = progress or (lambda stage: None)
-        record = self.ledger.intend(self.name, "endpoint", spec.endpoint_name, details={"model": spec.model_uri})
+        named = {"class_names": list(spec.class_names)} if spec.class_names else {}
+        record = self.ledger.intend(self.name, "endpoint", spec.endpoint_name, details={"model": spec.model_uri, **named})
         if record.pid and record.arn_or_url and endpoint_alive(record.pid, record.arn_or_url, self._identity(record)):
             say("already running")
             return self.describe_endpoint(spec.endpoint_name)

@@ -133,9 +133,12 @@ def _job_model(backend: "Backend", job_name: str, progress: Progress | None) -> 
 
 
 def _endpoint_class_names(ledger: "Ledger", backend: str, name: str, region: str) -> tuple[str, ...] | None:
-    """The class names of the model behind the endpoint: those its archive holds (on this
-    computer), else those of the training job whose model it serves, from the job's record."""
+    """The class names of the model behind the endpoint: those recorded when it was served, else
+    those its archive holds (on this computer), else those of the training job whose model it
+    serves, from the job's record."""
     record = ledger.find(backend, "endpoint", name, region)
+    if record and record.details.get("class_names"):  # recorded when it was served (`sagewiz serve` of a SageMaker job)
+        return tuple(str(n) for n in record.details["class_names"])
     model = str(record.details.get("model", "")) if record else ""
     if model.startswith("file:"):
         from urllib.parse import unquote, urlsplit

@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
         stop_on_signals()
         try:
             err_console.print(f"Starting the endpoint {escape(name)} for {escape(found.described)}…")
-            endpoint = local.deploy(EndpointSpec(name, uri_of(found.path), CPU, port=port))
+            endpoint = local.deploy(EndpointSpec(name, uri_of(found.path), CPU, port=port, class_names=info.class_names
+                                                 if info.class_names_known else ()))
             _say_how_to_use(err_console, endpoint.url, info)
             ended = _wait_while_serving(ledger, name)
         except KeyboardInterrupt:
