@@ -87,6 +87,28 @@ def test_the_endpoint_runs_its_model_on_the_main_thread_and_keeps_freed_memory(a
     assert not ready.exists()
 
 
+def test_a_stop_the_kernel_hands_to_another_thread_still_stops_the_endpoint(archive, tmp_path):  # noqa: F811
+    """A process's signal goes to any of its threads. One taken by another thread than the main
+    one, which waited for pictures without a timeout, never ran its handler: a CI run hung here."""
+    ready, stopped, woken = tmp_path / "ready.json", threading.Event(), []
+    main = threading.main_thread().ident
+
+    def client() -> None:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # the model's thread waiting for pictures
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)  # taken by this thread, not the main one
+        if not stopped.wait(10):  # still serving: wake the main thread so the test ends, and fail
+            woken.append(True)
+            signal.pthread_kill(main, signal.SIGTERM)
+
+    threading.Thread(target=client, daemon=True).start()
+    code = serve.main(["--model", str(archive), "--port", "0", "--ready-file", str(ready)])
+    stopped.set()
+    assert code == 0 and not woken, "the endpoint went on serving after its SIGTERM"
+
+
 def test_every_decoding_process_is_started_before_the_first_training_step(tmp_path, monkeypatch):
     """A worker process forked later shares all the memory training has kept by then, and the
     kernel copies each page on the trainer's next write: the validation workers forked at the

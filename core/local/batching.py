@@ -15,6 +15,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
+WAKE_S = 0.2  # how long the model's thread waits for work before looking at signals again
+
+
 @dataclass
 class Stats:
     """Counters behind ``GET /stats``; written under ``lock``."""
@@ -107,11 +110,21 @@ class Batcher:
             self._queue.put(None)
         return batch
 
+    def _next(self):
+        """The next queued image (or the stop), waiting in short naps: a signal the kernel hands to
+        another thread (the HTTP one, torch's) only runs its Python handler once the main thread
+        wakes, and a wait without a timeout never does (a SIGTERM left an endpoint serving on)."""
+        while True:
+            try:
+                return self._queue.get(timeout=WAKE_S)
+            except queue.Empty:
+                continue
+
     def run(self) -> None:
         """Answer queued images in batches until :meth:`stop`, on the thread that loaded the model."""
         model = self.form
         multi_label = is_multi_label(self.info)
-        while (first := self._queue.get()) is not None:
+        while (first := self._next()) is not None:
             batch = self._collect(first)
             if not batch:
                 continue
