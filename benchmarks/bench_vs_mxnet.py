@@ -12,6 +12,12 @@ it), batch and settings on both sides:
 * **inference**: images/s of a forward pass of a batch of random pictures, MXNet's bound
   ``Module`` against the network sagewiz's endpoint, evaluation and predict run.
 
+sagewiz trains in the precision its suggested settings choose on this computer: mixed precision
+(``precision_dtype=float16``, bfloat16 here) where its probe measured it faster than float32,
+else float32; its inference form chooses bfloat16 at load by the same rule. On a CPU with
+bfloat16 instructions both are also run in float32 (``precision_dtype=float32``;
+``SAGEWIZ_NO_BF16=1``), a third side in the alternation, for the float32 targets.
+
 Each case runs on 1 and 2 cores (``taskset``: both sides see only those cores) and both quiet and
 beside a CPU-bound neighbour process (a busy loop on every core, what a browser or a video call
 does to a laptop), in a fresh process per measurement, the two sides alternated. Writes its
@@ -40,6 +46,7 @@ import docs_section
 
 REPO = Path(__file__).resolve().parent.parent
 SECTION = "bench_vs_mxnet"
+FLOAT32 = "sagewiz float32"  # the third side, on a CPU with bfloat16 instructions
 
 MXNET_TRAIN = r'''
 import json, logging, sys, time, mxnet as mx
@@ -170,12 +177,12 @@ def prepare(work: Path) -> dict[str, dict]:
     return cases
 
 
-def train_mxnet(case: dict, cores: int, epochs: int, mxnet: str) -> tuple[float, float]:
+def train_mxnet(case: dict, cores: int, epochs: int, mxnet: str) -> tuple[float, float, str]:
     env = {**os.environ, "OMP_NUM_THREADS": str(cores), "MXNET_CPU_WORKER_NTHREADS": str(cores)}
     arguments = {k: case[k] for k in ("train", "validation", "batch", "lr", "symbol")}
     out = run_json([*cores_command(cores), mxnet, "-c", MXNET_TRAIN, json.dumps({**arguments, "image_shape": case["image_shape"],
                                                                                   "threads": cores, "epochs": epochs})], env)
-    return _epoch_seconds(out["costs"]), out["accuracy"]
+    return _epoch_seconds(out["costs"]), out["accuracy"], "float32"
 
 
 def _epoch_seconds(costs: list[float]) -> float:
@@ -183,13 +190,13 @@ def _epoch_seconds(costs: list[float]) -> float:
     return sum(costs[1:]) / len(costs[1:]) if len(costs) > 1 else costs[0]
 
 
-def train_sagewiz(case: dict, cores: int, epochs: int, work: Path) -> tuple[float, float]:
+def train_sagewiz(case: dict, cores: int, epochs: int, work: Path, precision: str) -> tuple[float, float, str]:
     from sagewiz.core.local import job as jobs
 
     folder = Path(tempfile.mkdtemp(dir=work, prefix="job-"))
     hp = {"num_classes": str(case["classes"]), "num_layers": str(case["layers"]), "image_shape": ",".join(map(str, case["image_shape"])),
           "mini_batch_size": str(case["batch"]), "epochs": str(epochs), "learning_rate": str(case["lr"]),
-          "num_training_samples": str(case["samples"]), "resize": str(case["resize"])}
+          "num_training_samples": str(case["samples"]), "resize": str(case["resize"]), "precision_dtype": precision}
     channels = {split: {"path": case[split], "content_type": "application/x-recordio"} for split in ("train", "validation")}
     jobs.write_spec(folder, {"job_name": folder.name, "hyperparameters": hp, "channels": channels, "class_names": [],
                              "output_dir": str(folder / "output"), "device": "cpu"})
@@ -199,8 +206,10 @@ def train_sagewiz(case: dict, cores: int, epochs: int, work: Path) -> tuple[floa
         raise RuntimeError(f"sagewiz's training failed:\n{log[-3000:]}")
     costs = [float(x) for x in re.findall(r"Time cost=([\d.]+)", log)]
     accuracy = float(re.findall(r"Validation-accuracy=([\d.]+)", log)[-1])
+    # what the engine chose on these cores (it measures a core count it hasn't seen before its first step)
+    arithmetic = "bfloat16" if "Arithmetic: bfloat16" in log else "float32"
     shutil.rmtree(folder)
-    return _epoch_seconds(costs), accuracy
+    return _epoch_seconds(costs), accuracy, arithmetic
 
 
 def infer(side: str, case: dict, cores: int, seconds: float, mxnet: str) -> float:
@@ -209,7 +218,32 @@ def infer(side: str, case: dict, cores: int, seconds: float, mxnet: str) -> floa
     if side == "mxnet":
         env = {**os.environ, "OMP_NUM_THREADS": str(cores), "MXNET_CPU_WORKER_NTHREADS": str(cores)}
         return run_json([*cores_command(cores), mxnet, "-c", MXNET_INFER + TIMED_RUNS, json.dumps(arguments)], env)["images_per_s"]
-    return run_json([*cores_command(cores), sys.executable, "-c", SAGEWIZ_INFER + TIMED_RUNS, json.dumps(arguments)], dict(os.environ))["images_per_s"]
+    env = {**os.environ, **({"SAGEWIZ_NO_BF16": "1"} if side == FLOAT32 else {})}
+    return run_json([*cores_command(cores), sys.executable, "-c", SAGEWIZ_INFER + TIMED_RUNS, json.dumps(arguments)], env)["images_per_s"]
+
+
+def train(side: str, case: dict, cores: int, epochs: int, work: Path, mxnet: str) -> tuple[float, float, str]:
+    if side == "mxnet":
+        return train_mxnet(case, cores, epochs, mxnet)
+    return train_sagewiz(case, cores, epochs, work, "float32" if side == FLOAT32 else case["precision"])
+
+
+def alternated(sides: list[str], round_: int) -> list[str]:
+    """``sides`` in the order of round ``round_``: each goes first in turn, so a machine's drift hits all alike."""
+    turn = round_ % len(sides)
+    return sides[turn:] + sides[:turn]
+
+
+def suggested_precision(case: dict) -> str:
+    """The precision_dtype sagewiz's suggested settings choose for this case on this computer,
+    after measuring it as the wizard does (quiet, before the first measurement)."""
+    from sagewiz.core.local import pace
+    from sagewiz.core.suggestions import mixed_precision_pays
+
+    side = case["image_shape"][1]
+    if pace.worth_measuring(pace.family_of(side)):
+        pace.measure(pace.family_of(side))
+    return "float16" if mixed_precision_pays("local", "cpu", side) else "float32"
 
 
 def trained_per_epoch(side: str, case: dict) -> int:
@@ -242,35 +276,43 @@ def main() -> int:
         print("Set SAGEWIZ_MXNET_PYTHON (../shared/tools/make-mxnet-venv builds one): this benchmark compares with MXNet.", file=sys.stderr)
         return 2
     args.workdir.mkdir(parents=True, exist_ok=True)
+    # a home of its own: this computer measured afresh, as a new user's wizard would (pace.json)
+    os.environ.setdefault("SAGEWIZ_HOME", str(args.workdir / "home"))
     cases = prepare(args.workdir)
     loads = (False,) if args.quick else (False, True)
     load_before = os.getloadavg()[0]
+    from sagewiz.core.local.cores import cpu_bf16
+
+    bf16 = cpu_bf16()
     rows = []
     for name, case in cases.items():
+        case["precision"] = suggested_precision(case)
+        trainers = ["sagewiz", "mxnet"] + ([FLOAT32] if case["precision"] == "float16" else [])
+        inferrers = ["sagewiz", "mxnet"] + ([FLOAT32] if bf16 else [])
         # at least two epochs but in --quick, so that what is measured is training, not start-up
         epochs = (2 if args.quick else 3) if case["layers"] == 20 else (1 if args.quick else 2)
         for busy in loads:
             for cores in (1, 2):
                 with Neighbour(busy):
-                    trained = {"sagewiz": [], "mxnet": []}
+                    trained = {side: [] for side in trainers}
                     for round_ in range(1 if args.quick else case["training_rounds"]):
-                        for side in ("sagewiz", "mxnet") if round_ % 2 == 0 else ("mxnet", "sagewiz"):
-                            trained[side].append(train_sagewiz(case, cores, epochs, args.workdir) if side == "sagewiz"
-                                                 else train_mxnet(case, cores, epochs, args.mxnet_python))
-                    # the median round's epoch seconds, and its accuracy
-                    ours, theirs = (sorted(trained[side])[len(trained[side]) // 2] for side in ("sagewiz", "mxnet"))
-                    inferred = {"sagewiz": [], "mxnet": []}
-                    for round_ in range(args.rounds):  # who goes first alternates: a machine's drift hits both
-                        for side in ("sagewiz", "mxnet") if round_ % 2 == 0 else ("mxnet", "sagewiz"):
+                        for side in alternated(trainers, round_):
+                            trained[side].append(train(side, case, cores, epochs, args.workdir, args.mxnet_python))
+                    inferred = {side: [] for side in inferrers}
+                    for round_ in range(args.rounds):
+                        for side in alternated(inferrers, round_):
                             inferred[side].append(infer(side, case, cores, 3, args.mxnet_python))
-                ratios = sorted(o / t for o, t in zip(inferred["sagewiz"], inferred["mxnet"]))
-                row = (name, cores, "beside a neighbour" if busy else "quiet", trained_per_epoch("sagewiz", case) / ours[0],
-                       trained_per_epoch("mxnet", case) / theirs[0],
-                       ours[1], theirs[1], statistics.median(inferred["sagewiz"]), statistics.median(inferred["mxnet"]), epochs,
-                       ratios)
-                rows.append(row)
-                print(f"{name}, {cores} cores, {row[2]}: training {row[3]:.1f} vs {row[4]:.1f} images/s "
-                      f"(accuracy {row[5]:.3f} vs {row[6]:.3f}); inference {row[7]:.1f} vs {row[8]:.1f}", flush=True)
+                # the median round's epoch seconds, and its accuracy
+                median = {side: sorted(runs)[len(runs) // 2] for side, runs in trained.items()}
+                speed = {side: trained_per_epoch("mxnet" if side == "mxnet" else "sagewiz", case) / median[side][0] for side in trainers}
+                ratios = {side: sorted(o / t for o, t in zip(inferred[side], inferred["mxnet"])) for side in inferrers}
+                rows.append({"name": name, "cores": cores, "load": "beside a neighbour" if busy else "quiet", "epochs": epochs,
+                             "arithmetic": " or ".join(sorted({run[2] for run in trained["sagewiz"]})),  # as the engine's logs said
+                             "speed": speed, "accuracy": {side: median[side][1] for side in trainers},
+                             "inference": {side: statistics.median(runs) for side, runs in inferred.items()}, "ratios": ratios})
+                print(f"{name}, {cores} cores, {rows[-1]['load']}: training " + ", ".join(f"{side} {v:.1f}" for side, v in speed.items())
+                      + "; inference " + ", ".join(f"{side} {v:.1f}" for side, v in rows[-1]["inference"].items()), flush=True)
+    (args.workdir / "rows.json").write_text(json.dumps(rows, indent=1))  # the measurements, whatever the report does
     rounds_said = ", ".join(f"{name.split(',')[0]}: {case['training_rounds']}" for name, case in cases.items())
     lines = [
         docs_section.markers(SECTION)[0],
@@ -286,13 +328,25 @@ def main() -> int:
         "measurements a side alternated, with the lowest and highest of the rounds' ratios."
         + (f" {args.note}" if args.note else ""),
         "",
-        "| network | cores | machine | training images/s (sagewiz / MXNet) | validation accuracy after the same epochs | inference images/s (sagewiz / MXNet) |",
-        "|---|---:|---|---:|---:|---:|",
+        "sagewiz trains in the precision its suggested settings choose here (column *arithmetic*: bfloat16 is mixed "
+        "precision, chosen where the probe measured it faster than float32) and infers in the precision its inference "
+        "form chooses at load" + (f"; this CPU has {bf16}, so sagewiz also ran in float32 as a third side, "
+                                   "alternated with the other two." if bf16 else "."),
+        "",
+        "| network | cores | machine | arithmetic | training images/s (sagewiz / MXNet) | validation accuracy after the same epochs "
+        "(sagewiz / MXNet) | inference images/s (sagewiz / MXNet) |" + (" sagewiz in float32: training / inference vs MXNet |" if bf16 else ""),
+        "|---|---:|---|---|---:|---:|---:|" + ("---:|" if bf16 else ""),
     ]
-    for name, cores, load, ours, theirs, acc_ours, acc_theirs, inf_ours, inf_theirs, epochs, ratios in rows:
-        lines.append(f"| {name} | {cores} | {load} | {ours:,.1f} / {theirs:,.1f} = **{ours / theirs:.2f}×** | "
-                     f"{acc_ours:.3f} / {acc_theirs:.3f} ({epochs} epoch{'s' * (epochs != 1)}) | "
-                     f"{inf_ours:,.1f} / {inf_theirs:,.1f} = **{inf_ours / inf_theirs:.2f}×** ({ratios[0]:.2f}–{ratios[-1]:.2f}) |")
+    for row in rows:
+        speed, inference, ratios, accuracy = row["speed"], row["inference"], row["ratios"], row["accuracy"]
+        line = (f"| {row['name']} | {row['cores']} | {row['load']} | {row['arithmetic']} | {speed['sagewiz']:,.1f} / {speed['mxnet']:,.1f} = "
+                f"**{speed['sagewiz'] / speed['mxnet']:.2f}×** | {accuracy['sagewiz']:.3f} / {accuracy['mxnet']:.3f} "
+                f"({row['epochs']} epoch{'s' * (row['epochs'] != 1)}) | {inference['sagewiz']:,.1f} / {inference['mxnet']:,.1f} = "
+                f"**{inference['sagewiz'] / inference['mxnet']:.2f}×** ({ratios['sagewiz'][0]:.2f}–{ratios['sagewiz'][-1]:.2f}) |")
+        if bf16:
+            trained = f"{speed[FLOAT32] / speed['mxnet']:.2f}× (accuracy {accuracy[FLOAT32]:.3f})" if FLOAT32 in speed else "(as left)"
+            line += f" {trained} / {inference[FLOAT32] / inference['mxnet']:.2f}× |"
+        lines.append(line)
     lines += ["", "Targets (issue 18): training ≥ 2× and inference ≥ 3× where AMX/BF16 pays, ≥ 1.0× for both in float32.",
               docs_section.markers(SECTION)[1], ""]
     docs_section.write_section(args.out, "\n".join(lines), SECTION)

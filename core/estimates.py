@@ -19,7 +19,6 @@ _SPEED = {"small": 850.0, "large": 20.0}
 # Images per second of ResNet-18 at 224 px on one GPU of each family, rounded down from public
 # benchmarks of the algorithm's MXNet ResNet; deeper nets and smaller images scale from there.
 _GPU_SPEED = {"ml.p2": 150.0, "ml.g4dn": 350.0, "ml.g5": 700.0, "ml.p3": 900.0, "ml.p3dn": 900.0, "ml.p4d": 2000.0}
-AMX_GAIN = 2.5
 SAGEMAKER_START_MINUTES = 5.0  # provisioning the instance and pulling the algorithm's image
 
 
@@ -70,14 +69,13 @@ MEASURING = "Measuring how fast this computer trains, for the time estimate (a f
 
 
 def mixed_precision_gain(hp) -> float:
-    """How much faster the engine trains in the precision it will use (core/local/precision.py)."""
+    """How much faster the engine trains in the precision it will use (core/local/precision.py):
+    bfloat16's gain as measured here where it trains in it, else 1."""
     if hp.precision_dtype != "float16":
         return 1.0
-    from sagewiz.core.local.cores import cpu_bf16
+    from sagewiz.core.local.mixed_precision import on_this_cpu
 
-    # bfloat16 on AMX: ResNet-18 at 224 trained at 11.5 images/s against 4.0 in float32 on one
-    # thread (DESIGN.md), rounded down; elsewhere the engine trains in float32
-    return AMX_GAIN if cpu_bf16() == "AMX" else 1.0
+    return on_this_cpu(hp.image_shape_tuple[1]).gain
 
 
 def estimate_aws_minutes(hp, instance_type: str) -> float:

@@ -171,7 +171,11 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
 
             raise InputError(f"A model that learns on keeps its network: {'; '.join(changed)}.", title="Can't change the network",
                              hint="Leave those settings out to continue the earlier model, or train a new model without --continue-from.")
-    first = with_overrides(suggest_for(report, device, seed=options.seed, backend=backend.name), {**(base.kept if base else {}), **options.hyperparameters})
+    def settings():
+        return with_overrides(suggest_for(report, device, seed=options.seed, backend=backend.name),
+                              {**(base.kept if base else {}), **options.hyperparameters})
+
+    first = settings()
     from sagewiz.core.backends import check_settings
 
     check_settings(first, backend.name)  # what this backend refuses stops the run before anything is packed
@@ -179,6 +183,7 @@ def train_model(backend: Backend, options: JourneyOptions, run_id: str,
         if backend.name == "local" and pace_unknown(first):  # the time said is then this computer's
             listen(JourneyEvent("note", "check", MEASURING))
             measure_pace(first)
+            first = settings()  # what was measured can make mixed precision the faster choice
         for reason in suggestion_reasons(report, first, device, backend=backend.name, instance=instance):
             listen(JourneyEvent("note", "check", reason))
     listen(JourneyEvent("done", "check", " ".join(report.summary[:1]), {"classes": [c.name for c in report.classes]}))

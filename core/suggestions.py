@@ -116,8 +116,7 @@ def reasons(hp: Hyperparameters, image_size: tuple[int, int] | None, *, device: 
     said.append(f"mini_batch_size {hp.mini_batch_size}: the most that fits your smallest class and the algorithm's default of 32.")
     if hp.precision_dtype == "float16" and local:
         said.append("precision_dtype float16: " + ("this computer's GPU trains in mixed precision (float16 on its tensor cores), "
-                    "faster to the same accuracy." if is_gpu(device) else "this computer's CPU has AMX, on which mixed precision "
-                    "(bfloat16) trains about 2–3× faster than float32, to the same accuracy."))
+                    "faster to the same accuracy." if is_gpu(device) else _bfloat16_reason(side)))
     return said
 
 
@@ -130,21 +129,35 @@ def suggest_for(report, device: str = "cpu", *, prepared=None, seed: int = 0, ba
     (core/prepare.py holds a tenth of each class out for validation). Photographs get transfer
     learning where pretrained weights are at hand on ``backend`` (:func:`pretrained_at_hand`)."""
     pictures, smallest, size = _dataset_figures(report, prepared, seed)
-    return suggest(len(report.classes), pictures, smallest, size, device=device, pretrained=pretrained_at_hand(backend),
-                   mixed_precision=mixed_precision_pays(backend, device))
+    hp = suggest(len(report.classes), pictures, smallest, size, device=device, pretrained=pretrained_at_hand(backend))
+    # the network's picture size first: whether mixed precision pays here depends on it
+    return hp.replace(precision_dtype="float16") if mixed_precision_pays(backend, device, hp.image_shape_tuple[1]) else hp
 
 
-def mixed_precision_pays(backend: str, device: str) -> bool:
-    """Whether precision_dtype=float16 trains faster where training runs: on this computer's
-    GPU, or its CPU when it has AMX (core/local/precision.py: AVX-512 BF16 alone measured slower).
-    On SageMaker the algorithm's float32 is kept, as its examples do."""
+def mixed_precision_pays(backend: str, device: str, side: int = 224) -> bool:
+    """Whether precision_dtype=float16 trains faster where training runs, for pictures of
+    ``side`` px: on this computer's GPU, or its CPU where bfloat16 measured faster than float32
+    (core/local/mixed_precision.py; before it is measured, with AMX). On SageMaker the
+    algorithm's float32 is kept, as its examples do."""
     if backend != "local":
         return False
     if is_gpu(device):
         return True
-    from sagewiz.core.local.cores import cpu_bf16
+    from sagewiz.core.local.mixed_precision import on_this_cpu
 
-    return cpu_bf16() == "AMX"
+    return on_this_cpu(side).bfloat16
+
+
+def _bfloat16_reason(side: int) -> str:
+    from sagewiz.core.local.mixed_precision import on_this_cpu
+
+    choice = on_this_cpu(side)
+    if choice.measured and choice.measured >= 1:
+        return (f"mixed precision (bfloat16, on this CPU's {choice.instructions}) trained {choice.measured:.1f}× faster than "
+                "float32 when measured here, to the same accuracy.")
+    if choice.instructions == "AMX":
+        return "this computer's CPU has AMX, on which mixed precision (bfloat16) trains about 2–3× faster than float32, to the same accuracy."
+    return f"bfloat16 on this CPU's {choice.instructions}, as SAGEWIZ_BF16_TRAINING=1 asks."
 
 
 def suggestion_reasons(report, hyperparameters, device: str = "cpu", *, backend: str = "local",

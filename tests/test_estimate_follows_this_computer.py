@@ -48,7 +48,7 @@ def test_a_new_computer_is_measured_once_and_the_estimate_follows_what_it_measur
 
 
 def probe_says(monkeypatch, output):
-    """The probe's process, answering ``output`` (pictures/s, and the share of the time its threads ran)."""
+    """The probe's process, answering ``output`` (pictures/s, the share of the time its threads ran, and the bfloat16 gain: 0, none measured)."""
     import subprocess
 
     monkeypatch.setattr(pace.subprocess, "run", lambda command, **_: subprocess.CompletedProcess(command, 0, output, ""))
@@ -56,26 +56,26 @@ def probe_says(monkeypatch, output):
 
 def test_a_pace_measured_while_other_programs_take_the_cores_is_said_but_not_remembered(home, monkeypatch):
     hp = digits()
-    probe_says(monkeypatch, "85.00 0.45\n")  # its threads ran 45% of the time: the computer is busy now
+    probe_says(monkeypatch, "85.00 0.45 0\n")  # its threads ran 45% of the time: the computer is busy now
     estimates.measure_pace(hp)
     assert estimates.estimate_minutes(hp) == pytest.approx(20 * 1295 / 85 / 60) and not estimates.pace_unknown(hp)
     assert not (home / pace.CACHE).exists()  # the next sagewiz measures again
 
     monkeypatch.setattr(pace, "_busy", {})
-    probe_says(monkeypatch, "300.00 0.97\n")  # a quiet computer: remembered
+    probe_says(monkeypatch, "300.00 0.97 0\n")  # a quiet computer: remembered
     estimates.measure_pace(hp)
-    assert json.loads((home / pace.CACHE).read_text()) == {"computer": pace.computer(), "paces": {"small": 300.0}}
+    assert json.loads((home / pace.CACHE).read_text()) == {"computers": {pace.computer(): {"paces": {"small": 300.0}, "gains": {}}}}
 
 
 def test_a_pace_measured_on_another_computer_is_measured_again(home):
     home.mkdir()
-    (home / pace.CACHE).write_text(json.dumps({"computer": "a faster VM, 2 cores", "paces": {"small": 900.0}}))
+    (home / pace.CACHE).write_text(json.dumps({"computers": {"a faster VM, 2 cores": {"paces": {"small": 900.0}}}}))
     assert estimates.pace_unknown(digits())
 
 
 def test_the_jobs_this_computer_finished_are_the_pace_the_next_one_is_estimated_at(home):
     home.mkdir()
-    (home / pace.CACHE).write_text(json.dumps({"computer": pace.computer(), "paces": {"small": 1000.0}}))
+    (home / pace.CACHE).write_text(json.dumps({"computers": {pace.computer(): {"paces": {"small": 1000.0}}}}))
     finished_job(home, "busy", pictures=12_950, seconds=1295.0, at=1)  # 10/s while the computer did other work
     for i, seconds in enumerate((45.0, 50.0, 40.0, 60.0, 50.0)):  # then five at 288, 259, 324, 216 and 259 pictures/s
         finished_job(home, f"quiet-{i}", pictures=12_950, seconds=seconds, at=2 + i)
@@ -140,3 +140,16 @@ def test_the_estimate_never_loads_torch_into_the_wizard(home):
               "print('torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_run_on_fewer_cores_measures_its_own_pace_and_keeps_the_whole_computers(home, monkeypatch):
+    probe_says(monkeypatch, "300.00 0.97 0\n")
+    estimates.measure_pace(digits())  # the whole computer
+    whole = pace.computer()
+    monkeypatch.setattr(pace, "computer", lambda: whole.replace("2 cores", "1 cores") + " (taskset)")
+    assert estimates.pace_unknown(digits())  # one core of it: another measure
+    probe_says(monkeypatch, "160.00 0.97 0\n")
+    estimates.measure_pace(digits())
+    assert pace.known("small") == 160.0
+    monkeypatch.setattr(pace, "computer", lambda: whole)
+    assert pace.known("small") == 300.0  # not overwritten by the other's

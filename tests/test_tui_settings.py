@@ -200,7 +200,7 @@ async def test_a_computer_never_measured_is_measured_once_and_every_estimate_is_
     def probe(command, **_):  # the few seconds of training steps: this computer trains 85 pictures/s
         measures.append(command[-1])
         finish.wait(30)
-        return subprocess.CompletedProcess(command, 0, stdout="85.00 0.98\n", stderr="")
+        return subprocess.CompletedProcess(command, 0, stdout="85.00 0.98 0\n", stderr="")
 
     monkeypatch.setattr(pace.subprocess, "run", probe)
     app = SagewizApp(WizardState(data_dir=digits(tmp_path)), unfinished_runs=False)

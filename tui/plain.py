@@ -174,11 +174,13 @@ def run_plain(ask: Asker | None = None, state: WizardState | None = None) -> int
             return 1
         hyperparameters = with_overrides(hyperparameters, network)
         state.overrides = {name: value for name, value in state.overrides.items() if name not in KEPT_FROM_EARLIER}
-    suggested = hyperparameters.to_sagemaker()
-    err_console.print("Suggested settings: " + ", ".join(f"{k}={v}" for k, v in suggested.items()))
     if state.backend == "local" and pace_unknown(hyperparameters):  # the time said below is then this computer's
         with err_console.status(MEASURING):
             measure_pace(hyperparameters)
+        if not state.continue_from:  # what was measured can make mixed precision the faster choice
+            hyperparameters = suggest_for(report, device, backend=state.backend)
+    suggested = hyperparameters.to_sagemaker()
+    err_console.print("Suggested settings: " + ", ".join(f"{k}={v}" for k, v in suggested.items()))
     if state.continue_from:
         err_console.print(f"  [dim]•[/] The network ({', '.join(f'{k}={v}' for k, v in network.items())}) stays that of "
                           f"{escape(state.continue_from)}'s model, which learns on from these pictures.")

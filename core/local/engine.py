@@ -193,9 +193,13 @@ class Engine:
         optimizer = self._optimizer(hp, model)
         steps = [s for s in hp.lr_scheduler_steps if s > 0]
         scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=steps, gamma=hp.lr_scheduler_factor) if steps else None
+        from sagewiz.core.local.mixed_precision import unmeasured
         from sagewiz.core.local.precision import choose
 
-        self.precision = choose(hp.precision_dtype, device.type)
+        if hp.precision_dtype == "float16" and device.type == "cpu" and unmeasured(hp.image_shape_tuple[1]):
+            self.say("Measuring whether mixed precision (bfloat16) trains faster than float32 on this computer "
+                     "(a few seconds, once)")
+        self.precision = choose(hp.precision_dtype, device.type, hp.image_shape_tuple[1])
         self.say(f"Arithmetic: {self.precision.said}" + (f". {self.precision.note}" if self.precision.note else ""))
         scaler = torch.amp.GradScaler("cuda") if self.precision.needs_loss_scaling else None
         pos_weight = None
@@ -321,13 +325,12 @@ class Engine:
 
     def _pace(self, hp) -> dict:
         """The pace of this job's whole epochs, for the next estimate on this computer (pace.py)."""
-        from sagewiz.core.estimates import mixed_precision_gain
         from sagewiz.core.local.pace import job_pace
 
         pictures, seconds = self.paced
         if not pictures or self.spec.get("device", "auto") == "cpu" and torch.cuda.is_available():
             return {}  # no whole epoch; or a CPU job on a computer whose estimates are its GPU's
-        return {"pace": job_pace(depth=hp.num_layers, side=hp.image_shape_tuple[1], mixed_gain=mixed_precision_gain(hp),
+        return {"pace": job_pace(depth=hp.num_layers, side=hp.image_shape_tuple[1], mixed_gain=self.precision.gain,
                                  pictures=pictures, seconds=seconds)}
 
 

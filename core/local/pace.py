@@ -8,12 +8,19 @@ Two measures, the better first:
   (:func:`job_pace`), and the median of the last few of a family is what the next one takes;
 * before any: a few training steps of the family's reference network on random pictures,
   measured once per computer by ``python -m sagewiz.core.local.pace FAMILY`` (its own process,
-  so the wizard never loads torch) and kept in ``pace.json`` in the sagewiz home.
+  so the wizard never loads torch) and kept in ``pace.json`` in the sagewiz home, by computer.
 
 A pace is pictures per second at the family's reference depth, in float32, steps and validation
 together: what :func:`sagewiz.core.estimates.estimate_minutes` divides a job's pictures by.
 ``SAGEWIZ_ASSUMED_PACE="small=850,large=20"`` says the pace instead of measuring it (the tests,
 so that what they show is the same on every computer).
+
+On a CPU with bfloat16 instructions the same probe also times the steps under bfloat16 autocast,
+alternated with the float32 ones, and keeps their ratio, the family's *bfloat16 gain*: whether
+mixed precision trains faster here differs from one CPU to the next (0.35-0.75× float32 on one
+AVX-512 BF16 VM, 1.56-1.72× on another; 2.5-3.6× with AMX), so
+:mod:`sagewiz.core.local.mixed_precision` decides on it rather than on the instructions' names.
+``SAGEWIZ_ASSUMED_BF16_GAIN="small=1.6,large=1.7"`` says it instead.
 """
 
 from __future__ import annotations
@@ -40,12 +47,13 @@ LEARNED_FROM = 5  # the last jobs of a family whose median is the pace: one busy
 PROBE_SECONDS = 1.0  # of timed steps (3 at least), after one untimed: oneDNN builds its kernels on the first
 PROBE_TIMEOUT_S = 120
 ASSUMED_VARIABLE = "SAGEWIZ_ASSUMED_PACE"
+ASSUMED_GAIN_VARIABLE = "SAGEWIZ_ASSUMED_BF16_GAIN"
 CACHE = "pace.json"
 _measuring = threading.Lock()  # one measure at a time: two at once would each measure half the computer
 _failed: set[str] = set()  # families that couldn't be measured in this process: not tried again
 # Paces measured while other programs kept the probe's threads from their cores: this process
 # says them (the computer is that slow now), but doesn't remember them for the next one.
-_busy: dict[str, float] = {}
+_busy: dict[str, tuple[float, float | None]] = {}  # family → (pace, bfloat16 gain)
 
 
 def family_of(side: int) -> str:
@@ -54,23 +62,31 @@ def family_of(side: int) -> str:
 
 
 def computer() -> str:
-    """What a pace is measured on: the processor's name, its widest vector instructions and the
-    cores this process may use ("AMD EPYC, AVX2, 2 cores"): VMs of one name came with AVX2 only
-    or with AVX-512, 2-3× apart. Another computer (a VM moved, a home copied) measures again."""
+    """What a pace is measured on: the processor's name and generation, its widest vector
+    instructions and the cores this process may use ("AMD EPYC (family 26 model 2), AVX-512,
+    2 cores"): VMs of one name came with AVX2 only or with AVX-512, 2-3× apart, and AVX-512 VMs
+    of one name trained in bfloat16 at 0.35-0.75× or 1.6-1.7× float32's speed. Another computer
+    (a VM moved, a home copied) measures again."""
     from sagewiz.core.local.cores import usable_cores
 
-    model, flags = "", []
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name") and not model:
-                    model = line.split(":", 1)[1].strip()
-                elif line.startswith("flags") and not flags:
-                    flags = line.split(":", 1)[1].split()
+                name, _, value = line.partition(":")
+                name = name.strip()
+                if name in ("model name", "cpu family", "model", "flags") and name not in fields:
+                    fields[name] = value.strip()
+                if line.strip() == "":
+                    break  # the first processor's fields are every processor's
     except OSError:
         pass
+    flags = fields.get("flags", "").split()
     vectors = next((said for flag, said in (("amx_bf16", "AMX"), ("avx512f", "AVX-512"), ("avx2", "AVX2")) if flag in flags), "")
-    return ", ".join(filter(None, (model or platform.processor() or platform.machine(), vectors, f"{usable_cores()} cores")))
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    if fields.get("cpu family") and fields.get("model"):
+        name += f" (family {fields['cpu family']} model {fields['model']})"
+    return ", ".join(filter(None, (name, vectors, f"{usable_cores()} cores")))
 
 
 def home_folder() -> Path:
@@ -86,11 +102,26 @@ def known(which: str, home: Path | None = None) -> float | None:
     if assumed is not None:
         return assumed.get(which)
     home = home or home_folder()
-    return learned(which, home) or measured(which, home) or _busy.get(which)
+    return learned(which, home) or measured(which, home) or _busy.get(which, (None, None))[0]
 
 
-def _assumed() -> dict[str, float] | None:
-    said = os.environ.get(ASSUMED_VARIABLE, "").strip()
+def known_gain(which: str, home: Path | None = None) -> float | None:
+    """How many times faster family ``which`` trained under bfloat16 autocast than in float32 on
+    this computer when :func:`measure` measured it (assumed with ``SAGEWIZ_ASSUMED_BF16_GAIN``);
+    None when it wasn't (a CPU without bfloat16 instructions never is)."""
+    assumed = _assumed(ASSUMED_GAIN_VARIABLE)
+    if assumed is not None or _assumed() is not None:  # a stated pace comes with its gain, or none
+        return (assumed or {}).get(which)
+    home = home or home_folder()
+    cache = _cache(home)
+    gain = (cache.get("gains") or {}).get(which) if cache else None
+    if isinstance(gain, (int, float)) and gain > 0:
+        return float(gain)
+    return _busy.get(which, (None, None))[1]
+
+
+def _assumed(variable: str = ASSUMED_VARIABLE) -> dict[str, float] | None:
+    said = os.environ.get(variable, "").strip()
     if not said:
         return None
     paces = {}
@@ -155,73 +186,99 @@ def _job_paces(home: Path) -> list[dict]:
     return paces
 
 
+def _read_cache(home: Path) -> dict:
+    """pace.json: what each computer measured, by its :func:`computer` name ({} when none)."""
+    try:
+        cache = json.loads((home / CACHE).read_text())
+    except (OSError, ValueError):
+        return {}
+    computers = cache.get("computers") if isinstance(cache, dict) else None
+    return computers if isinstance(computers, dict) else {}
+
+
+def _cache(home: Path) -> dict | None:
+    """What was measured on this computer, or None."""
+    here = _read_cache(home).get(computer())
+    return here if isinstance(here, dict) else None
+
+
 def measured(which: str, home: Path) -> float | None:
     """The pace measured by :func:`measure` on this computer, or None."""
     try:
-        cache = json.loads((home / CACHE).read_text())
-        if cache.get("computer") == computer():
-            return float(cache["paces"][which])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass
-    return None
+        return float(_cache(home)["paces"][which])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _wants_gain() -> bool:
+    """Whether a measure here times bfloat16 too: the CPU has its instructions, and no pace is stated."""
+    from sagewiz.core.local.cores import cpu_bf16
+
+    return bool(cpu_bf16()) and _assumed() is None
 
 
 def worth_measuring(which: str, home: Path | None = None) -> bool:
-    """Whether family ``which``'s pace is still unknown here and measuring it hasn't failed."""
-    return which not in _failed and known(which, home) is None
+    """Whether family ``which``'s pace, or on a CPU with bfloat16 instructions its bfloat16 gain,
+    is still unknown here and measuring it hasn't failed."""
+    if which in _failed:
+        return False
+    return known(which, home) is None or _wants_gain() and known_gain(which, home) is None
 
 
 def measure(which: str, home: Path | None = None) -> float | None:
     """Measure family ``which`` on this computer (a few seconds of training steps in a process of
-    its own), remember it in the home folder, and return it; None when it couldn't be measured
-    (the estimate then keeps the reference computer's figure). A measure asked for while another
-    runs waits for it and takes its result."""
+    its own: float32, and bfloat16 where the CPU has it), remember it in the home folder, and
+    return the pace; None when it couldn't be measured (the estimate then keeps the reference
+    computer's figure). A measure asked for while another runs waits for it and takes its result."""
     home = home or home_folder()
     with _measuring:
         pace = measured(which, home)
-        if pace is not None:
+        if pace is not None and not (_wants_gain() and known_gain(which, home) is None):
             return pace
         try:
             done = subprocess.run([sys.executable, "-m", "sagewiz.core.local.pace", which], capture_output=True, text=True,
                                   timeout=PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
-            pace, share = (float(word) for word in done.stdout.split()[-2:]) if done.returncode == 0 else (None, None)
+            pace, share, gain = (float(word) for word in done.stdout.split()[-3:]) if done.returncode == 0 else (None, None, None)
         except (OSError, subprocess.SubprocessError, ValueError):
-            pace = share = None
+            pace = share = gain = None
         if pace is None or pace <= 0:
             _failed.add(which)
             return None
+        gain = gain if gain and gain > 0 else None
         if share < KEPT_FROM_CORES:
-            _busy[which] = pace
+            _busy[which] = (pace, gain)
         else:
-            _remember(home, which, pace)
+            _remember(home, which, pace, gain)
         return pace
 
 
-def _remember(home: Path, which: str, pace: float) -> None:
-    here = computer()
-    try:
-        cache = json.loads((home / CACHE).read_text())
-        paces = cache["paces"] if cache.get("computer") == here and isinstance(cache.get("paces"), dict) else {}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        paces = {}
+def _remember(home: Path, which: str, pace: float, gain: float | None) -> None:
+    # by computer: a job run on fewer cores (taskset, a container) measures its own and keeps the others'
+    computers, here = _read_cache(home), computer()
+    measures = computers.get(here) if isinstance(computers.get(here), dict) else {}
+    paces, gains = (measures.get(key) if isinstance(measures.get(key), dict) else {} for key in ("paces", "gains"))
     paces[which] = round(pace, 2)
+    if gain:
+        gains[which] = round(gain, 3)
+    computers[here] = {"paces": paces, "gains": gains}
     try:
         home.mkdir(parents=True, exist_ok=True)
         partial = home / f"{CACHE}.{os.getpid()}.partial"
-        partial.write_text(json.dumps({"computer": here, "paces": paces}, indent=1))
+        partial.write_text(json.dumps({"computers": computers}, indent=1))
         os.replace(partial, home / CACHE)
     except OSError:
         pass  # a home that can't be written: the next estimate measures again
 
 
-def probe(which: str) -> tuple[float, float]:
+def probe(which: str) -> tuple[float, float, float | None]:
     """The job pace of family ``which`` from training steps of its reference network on random
-    pictures, on the device and threads the engine would use (this process's, so torch here), and
-    the share of the timed steps' wall time its threads ran (well under 1: other programs kept
-    them from their cores)."""
+    pictures, on the device and threads the engine would use (this process's, so torch here); the
+    share of the timed steps' wall time its threads ran (well under 1: other programs kept them
+    from their cores); and, on a CPU with bfloat16 instructions, the bfloat16 gain: its steps
+    under bfloat16 autocast, alternated with the float32 ones, against them (None elsewhere)."""
     import torch
 
-    from sagewiz.core.local.cores import usable_cores
+    from sagewiz.core.local.cores import cpu_bf16, usable_cores
     from sagewiz.core.local.resnet import build_resnet
 
     depth, side, batch = REFERENCE[which]
@@ -237,24 +294,30 @@ def probe(which: str) -> tuple[float, float]:
         pictures = pictures.contiguous(memory_format=torch.channels_last)
     labels = torch.randint(0, 10, (batch,), device=device)
 
-    def step() -> None:
-        loss = torch.nn.functional.cross_entropy(model(pictures), labels)
+    def step(bfloat16: bool) -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
+            loss = torch.nn.functional.cross_entropy(model(pictures), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if cuda:
             torch.cuda.synchronize()
 
-    step()
-    started, cpu, took = time.perf_counter(), time.process_time(), []
-    while len(took) < 3 or time.perf_counter() - started < PROBE_SECONDS:
-        began = time.perf_counter()
-        step()
-        took.append(time.perf_counter() - began)
+    kinds = (False, True) if not cuda and cpu_bf16() else (False,)
+    for bfloat16 in kinds:
+        step(bfloat16)  # oneDNN builds each precision's kernels on its first step
+    started, cpu, took = time.perf_counter(), time.process_time(), {kind: [] for kind in kinds}
+    while len(took[False]) < 3 or time.perf_counter() - started < PROBE_SECONDS * len(kinds):
+        for bfloat16 in kinds:  # alternated: a moment of other work hits both alike
+            began = time.perf_counter()
+            step(bfloat16)
+            took[bfloat16].append(time.perf_counter() - began)
     threads = 1 if cuda else torch.get_num_threads()
     share = (time.process_time() - cpu) / ((time.perf_counter() - started) * threads)
     # the median step: a moment of other work on the computer (the wizard drawing) doesn't sway it
-    return batch / statistics.median(took) * JOB_SHARE[which], share
+    float32 = statistics.median(took[False])
+    gain = float32 / statistics.median(took[True]) if True in took else None
+    return batch / float32 * JOB_SHARE[which], share, gain
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -262,7 +325,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1 or args[0] not in REFERENCE:
         print(f"usage: python -m sagewiz.core.local.pace {{{','.join(REFERENCE)}}}", file=sys.stderr)
         return 2
-    print("{:.2f} {:.2f}".format(*probe(args[0])))
+    from sagewiz.core.local.memory import keep_freed_memory
+
+    keep_freed_memory()  # as the engine does: without it a float32 step measured 1.3-1.6× slower here
+    pace, share, gain = probe(args[0])
+    print(f"{pace:.2f} {share:.2f} {gain or 0:.3f}")  # 0: no bfloat16 measured
     return 0
 
 
