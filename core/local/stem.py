@@ -57,7 +57,10 @@ class _FirstConvolution(torch.autograd.Function):
             grad_out, normalized.to(dtype), weight.to(dtype), None, list(ctx.stride), list(ctx.padding), [1, 1],
             False, [0, 0], 1, [False, True, False])
         exact = torch.promote_types(dtype, torch.float32)  # a half-precision gradient is summed in float32
-        per_position = grad_out.sum(0, dtype=exact)  # (out channels, out height, out width)
+        # (out channels, out height, out width), summed over the batch in the order the gradient lies
+        # in memory: over a channels-last gradient's own dimension 0 torch's sum took 27 ms at 224 px
+        # (batch 16, bfloat16, 2 threads), against 3.6 over its N×H×W×C view
+        per_position = grad_out.permute(0, 2, 3, 1).sum(0, dtype=exact).permute(2, 0, 1)
         rows = _inside(normalized.shape[2], grad_out.shape[2], weight.shape[2], ctx.stride[0], ctx.padding[0], per_position)
         cols = _inside(normalized.shape[3], grad_out.shape[3], weight.shape[3], ctx.stride[1], ctx.padding[1], per_position)
         per_tap = torch.einsum("kh,ohw,lw->okl", rows, per_position, cols)
