@@ -37,7 +37,7 @@ from pathlib import Path
 import torch
 
 from sagewiz.core.local.inference import inference_form
-from sagewiz.core.local.precision import cpu_bf16
+from sagewiz.core.local.cores import cpu_bf16
 from sagewiz.core.local.resnet import BatchNorm, build_resnet
 
 REPO = Path(__file__).resolve().parent.parent

@@ -55,7 +55,7 @@ def accuracy(status, epoch, name="validation:accuracy"):
 def test_each_precision_trains_the_digits_as_well_as_float32(tmp_path, digits, monkeypatch):
     monkeypatch.setenv("SAGEWIZ_BF16_TRAINING", "1")  # bfloat16 wherever the CPU has it, AVX-512 BF16 included
     monkeypatch.delenv("SAGEWIZ_NO_BF16", raising=False)
-    from sagewiz.core.local.precision import cpu_bf16
+    from sagewiz.core.local.cores import cpu_bf16
 
     settings = {"epochs": 4, "learning_rate": 0.05}
     plain, _, _ = run(tmp_path, digits, "float32", precision_dtype="float32", **settings)

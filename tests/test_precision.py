@@ -26,7 +26,7 @@ def test_float16_on_a_cpu_with_amx_is_bfloat16_autocast_until_measured_otherwise
 
 def test_a_cpu_without_bf16_falls_back_to_float32_and_says_why(monkeypatch):
     monkeypatch.setenv(cores.NO_BF16_VARIABLE, "1")
-    assert precision.cpu_bf16() == ""
+    assert cores.cpu_bf16() == ""
     chosen = precision.choose("float16", "cpu")
     assert not chosen.mixed and "float32" in chosen.note and "AMX or AVX-512 BF16" in chosen.note
 

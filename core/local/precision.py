@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import torch
 
 from sagewiz.core.local import mixed_precision
-from sagewiz.core.local.cores import cpu_bf16  # noqa: F401  (asked here: bench_inference, tests)
 
 BF16_TRAINING_VARIABLE = mixed_precision.FORCED_VARIABLE
 
