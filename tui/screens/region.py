@@ -110,6 +110,10 @@ class RegionScreen(Screen[str]):
 
     def _measured(self) -> None:
         if self.is_attached and self.reports:  # not if the user went back meanwhile
+            if self.state.report is not None:  # what was measured can make mixed precision the faster choice
+                from sagewiz.core.suggestions import suggest_for
+
+                self.state.suggested = suggest_for(self.state.report, prepared=self.state.packed, backend=self.state.backend)
             self.query_one("#status", Static).update(self._local_note())
 
     def _failed(self, error) -> None:
