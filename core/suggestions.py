@@ -152,6 +152,10 @@ def _bfloat16_reason(side: int) -> str:
     from sagewiz.core.local.mixed_precision import on_this_cpu
 
     choice = on_this_cpu(side)
+    if not choice.bfloat16:  # asked for by the user rather than suggested
+        why = (f"bfloat16 measured {choice.measured:.2f}× float32's speed here" if choice.measured else
+               "it has no bfloat16 instructions" if not choice.instructions else "bfloat16's speed isn't measured yet")
+        return f"this computer's CPU trains it in float32 ({why}), the same model at float32's speed."
     if choice.measured and choice.measured >= 1:
         return (f"mixed precision (bfloat16, on this CPU's {choice.instructions}) trained {choice.measured:.1f}× faster than "
                 "float32 when measured here, to the same accuracy.")

@@ -109,3 +109,13 @@ def test_the_probe_times_both_precisions_on_a_cpu_with_bfloat16(monkeypatch):
                           timeout=pace.PROBE_TIMEOUT_S)
     speed, share, gain = (float(word) for word in done.stdout.split())
     assert done.returncode == 0 and speed > 0 and 0 < share <= 1.5 and gain > 0
+
+
+def test_float16_asked_for_where_it_doesnt_pay_is_said_to_train_in_float32(avx512_bf16, monkeypatch):
+    probe_answers(monkeypatch, {"small": 0.45, "large": 0.7})
+    estimates.measure_pace(photos())
+    said = " ".join(suggestions.reasons(photos(precision_dtype="float16"), (500, 375)))
+    assert "trains it in float32 (bfloat16 measured 0.70× float32's speed here)" in said
+    monkeypatch.setattr(cores, "cpu_bf16", lambda: "")
+    said = " ".join(suggestions.reasons(photos(precision_dtype="float16"), (500, 375)))
+    assert "trains it in float32 (it has no bfloat16 instructions)" in said

@@ -18,7 +18,7 @@ so that what they show is the same on every computer).
 On a CPU with bfloat16 instructions the same probe also times the steps under bfloat16 autocast,
 alternated with the float32 ones, and keeps their ratio, the family's *bfloat16 gain*: whether
 mixed precision trains faster here differs from one CPU to the next (0.35-0.75× float32 on one
-AVX-512 BF16 VM, 1.56-1.72× on another; 2.5-3.6× with AMX), so
+AVX-512 BF16 VM, 1.3-1.7× on another; 2.5-3.6× with AMX), so
 :mod:`sagewiz.core.local.mixed_precision` decides on it rather than on the instructions' names.
 ``SAGEWIZ_ASSUMED_BF16_GAIN="small=1.6,large=1.7"`` says it instead.
 """
@@ -210,11 +210,12 @@ def measured(which: str, home: Path) -> float | None:
         return None
 
 
-def _wants_gain() -> bool:
-    """Whether a measure here times bfloat16 too: the CPU has its instructions, and no pace is stated."""
+def _gain_missing(which: str, home: Path | None) -> bool:
+    """Whether a measure here would time bfloat16 too (the CPU has its instructions, and no pace
+    is stated) and family ``which``'s gain is still unknown."""
     from sagewiz.core.local.cores import cpu_bf16
 
-    return bool(cpu_bf16()) and _assumed() is None
+    return bool(cpu_bf16()) and _assumed() is None and known_gain(which, home) is None
 
 
 def worth_measuring(which: str, home: Path | None = None) -> bool:
@@ -222,7 +223,7 @@ def worth_measuring(which: str, home: Path | None = None) -> bool:
     is still unknown here and measuring it hasn't failed."""
     if which in _failed:
         return False
-    return known(which, home) is None or _wants_gain() and known_gain(which, home) is None
+    return known(which, home) is None or _gain_missing(which, home)
 
 
 def measure(which: str, home: Path | None = None) -> float | None:
@@ -233,7 +234,7 @@ def measure(which: str, home: Path | None = None) -> float | None:
     home = home or home_folder()
     with _measuring:
         pace = measured(which, home)
-        if pace is not None and not (_wants_gain() and known_gain(which, home) is None):
+        if pace is not None and not _gain_missing(which, home):
             return pace
         try:
             done = subprocess.run([sys.executable, "-m", "sagewiz.core.local.pace", which], capture_output=True, text=True,
