@@ -24,6 +24,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+# what the snapshot tests assume (tests/conftest.py), so that the pictures read the same on every
+# computer: float32 suggestions and the reference pace, not this CPU's measured ones
+os.environ.setdefault("SAGEWIZ_NO_BF16", "1")
+os.environ.setdefault("SAGEWIZ_ASSUMED_PACE", "small=850,large=20")
 
 from tui_scenes import BY_NAME, SCENES, Scene  # noqa: E402  (tests/ holds the scenes the snapshot tests use too)
 

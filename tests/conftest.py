@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-# The suggested settings, their reasons and time estimates depend on whether the CPU has AMX
-# (core/local/cores.py); the tests, snapshots included, read the same on every CPU. The tests of
+# The suggested settings, their reasons and time estimates depend on whether bfloat16 trains faster
+# on this CPU (core/local/mixed_precision.py); the tests, snapshots included, read the same on every CPU. The tests of
 # bfloat16 itself remove this.
 os.environ.setdefault("SAGEWIZ_NO_BF16", "1")
 # Likewise the pace this computer trains at (core/local/pace.py): assumed, not measured, so that
