@@ -32,7 +32,9 @@ bfloat16, the same top-1. Its ``said`` is the one line the endpoint's log and pr
   machine's AVX-512 BF16 (no AMX) a bfloat16 convolution ran 0.5–0.7× as fast as float32 at one
   thread, and the bfloat16 form 0.3–0.5× (ResNet-20/28) and 0.4–0.9× (ResNet-18/224) at load; an
   earlier run here measured 1.46× for ResNet-18/224 under autocast at two threads but 0.69× for
-  ResNet-20/28, and DESIGN.md 3.6× for ResNet-18/224 on a CPU with AMX. No rule over depth and
+  ResNet-20/28, and DESIGN.md 3.6× for ResNet-18/224 on a CPU with AMX; a Zen 5 VM's AVX-512 BF16
+  (2026-12-04) read 1.66–1.73× at ResNet-18/224 and 1.20–1.30× at ResNet-20/28 at load, and
+  answered 1.49–1.56× and 1.25–1.62× MXNet's speed (docs/benchmarks.md). No rule over depth and
   size survives that, so where the CPU has BF16 instructions
   (:func:`sagewiz.core.local.cores.cpu_bf16`; ``SAGEWIZ_NO_BF16=1`` forces float32) both
   forms are built and timed at load on the model's input size (:func:`probe_speed`), and bfloat16
