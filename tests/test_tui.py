@@ -75,7 +75,8 @@ async def test_the_whole_journey_from_the_sample_to_clean_up(home):
         await wait_for(pilot, lambda: screen_name(app) == "DeployScreen")
         assert app.screen.query_one("#instance").value == "local-cpu"
         assert "local-cpu — this computer, free" in str(app.screen.query_one("#instance SelectCurrent Static").render())
-        assert "Free" in text_of(app, "#cost") and not app.screen.query_one("#keep").value
+        await wait_for(pilot, lambda: "Free" in text_of(app, "#cost"), timeout=10, what="the cost line")  # written a refresh after the screen
+        assert not app.screen.query_one("#keep").value
         await deploy_and_test(pilot)
         assert app.state.summary["test_accuracy"] > 0.5 and app.state.summary["endpoint"]["deleted"]
         assert "✓ Delete the endpoint" in text_of(app, "#steps")

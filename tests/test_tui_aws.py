@@ -177,7 +177,8 @@ async def test_the_whole_journey_on_sagemaker_from_region_to_clean_up(new_accoun
             choices = app.screen.query_one("#instance")
             assert choices.value == "ml.m5.large"  # the recommended type, with quota, comes first
             assert "ml.m5.large — $0.115/hour, quota 2" in str(choices.query_one("SelectCurrent Static").render())
-            assert "deleted right after the test" in text_of(app, "#cost")
+            # the cost line is written once the step's widgets have mounted, a refresh after the screen shows
+            await wait_for(pilot, lambda: "deleted right after the test" in text_of(app, "#cost"), timeout=10, what="the cost line")
             choices.value = "ml.c5.xlarge"  # the endpoint on another type
             await pilot.pause()
             await click(pilot, "#deploy")
@@ -237,7 +238,7 @@ async def test_a_sagemaker_model_is_tested_on_this_computer_for_free_and_answers
             await trained_on_sagemaker(pilot)
             choices = app.screen.query_one("#instance")
             assert choices.value == "ml.m5.large"  # the recommended SageMaker type stays the first choice
-            assert "Or test it free on this computer" in text_of(app, "#cost")
+            await wait_for(pilot, lambda: "Or test it free on this computer" in text_of(app, "#cost"), timeout=10, what="the cost line")
             assert [label for label, _ in choices._options][-1] == "this computer (free)"
             choices.value = "local-cpu"
             await wait_for(pilot, lambda: " MB, once" in text_of(app, "#cost"), what="the model's size")
