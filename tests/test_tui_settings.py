@@ -182,6 +182,15 @@ async def test_photos_here_without_imagenet_weights_are_offered_them_and_then_ge
         server.server_close()
 
 
+async def on_to_the_where_step(pilot, app) -> None:
+    """From the Welcome, through the Pictures step (its folder checked and packed), on to Where."""
+    await wait_for(pilot, lambda: on(app, "WelcomeScreen"))
+    await click(pilot, "#next")
+    await wait_for(pilot, lambda: on(app, "DatasetScreen") and not app.screen.query_one("#next").disabled,
+                   what="the folder checked and packed")
+    await click(pilot, "#next")
+
+
 @run_async
 async def test_a_computer_never_measured_is_measured_once_and_every_estimate_is_at_its_pace(tmp_path, monkeypatch):
     """The estimates were those of the computer they were measured on: a VM three times slower was
@@ -205,11 +214,7 @@ async def test_a_computer_never_measured_is_measured_once_and_every_estimate_is_
     monkeypatch.setattr(pace.subprocess, "run", probe)
     app = SagewizApp(WizardState(data_dir=digits(tmp_path)), unfinished_runs=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: on(app, "WelcomeScreen"))
-        await click(pilot, "#next")
-        await wait_for(pilot, lambda: on(app, "DatasetScreen") and not app.screen.query_one("#next").disabled,
-                       what="the folder checked and packed")
-        await click(pilot, "#next")
+        await on_to_the_where_step(pilot, app)
         await wait_for(pilot, lambda: on(app, "RegionScreen") and "Measuring how fast this computer trains" in said(app, "#status"),
                        what="this computer being measured")
         await click(pilot, "#next")  # on before the measure ends: the settings wait for the same measure
@@ -244,11 +249,7 @@ async def test_mixed_precision_measured_faster_on_the_where_step_is_what_the_set
                         lambda command, **_: subprocess.CompletedProcess(command, 0, stdout="85.00 0.98 1.6\n", stderr=""))
     app = SagewizApp(WizardState(data_dir=digits(tmp_path)), unfinished_runs=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: on(app, "WelcomeScreen"))
-        await click(pilot, "#next")
-        await wait_for(pilot, lambda: on(app, "DatasetScreen") and not app.screen.query_one("#next").disabled,
-                       what="the folder checked and packed")
-        await click(pilot, "#next")
+        await on_to_the_where_step(pilot, app)
         await wait_for(pilot, lambda: on(app, "RegionScreen") and "should take about" in said(app, "#status"), what="the measure")
         hp = app.state.suggested
         at_its_pace = hp.epochs * hp.num_training_samples / (85 * 1.6) / 60
