@@ -63,7 +63,7 @@ def on_this_cpu(side: int, *, measure: bool = False) -> Choice:
     if not instructions:
         return Choice(False, 1.0, "", None)
     family = pace.family_of(side)
-    if measure and unmeasured(side):
+    if measure and pace.worth_measuring(family):  # unmeasured(), the CPU's instructions already read
         pace.measure(family)
     gain = pace.known_gain(family)
     if forced():
