@@ -5,7 +5,8 @@ What it measures, and why:
 * **over HTTP** -- ``start_endpoint`` serves an untrained model (speed doesn't depend on the
   weights) and ``--concurrency`` clients (1 and 8) send JPEG photos to ``POST /invocations``
   as fast as they are answered, each on its own keep-alive connection, the way evaluation does.
-  The server decodes each request on its own thread and batches what is queued.
+  The server reads every connection on one event loop, decodes pictures on a few threads and
+  batches what is queued.
 * **in-process** -- the same photos through the server's own steps without HTTP, in this
   process, in batches of the concurrency (1 image, then 8 at a time): its preprocessing
   (``preprocess_for``: decode, resize, crop) and its ``forward`` on the same inference form
@@ -49,6 +50,7 @@ from PIL import Image, ImageDraw
 
 from sagewiz.core.local.artifact import ModelInfo, write_artifact
 from sagewiz.core.local.batching import forward, load_for_inference
+from sagewiz.core.local.cores import NO_BF16_VARIABLE
 from sagewiz.core.local.endpoint import start_endpoint
 from sagewiz.core.local.memory import keep_freed_memory
 from sagewiz.core.local.pictures import preprocess_for
@@ -213,7 +215,8 @@ def render(cases: list[dict], argv: list[str], note: str | None) -> str:
     lines += [f"- **{key}**: {value}" for key, value in machine_info().items()]
     if note:
         lines.append(f"- **note**: {note}")
-    lines += ["- **server**: `start_endpoint` defaults (max batch 16, batch wait 2 ms), 127.0.0.1, keep-alive connections",
+    lines += ["- **server**: `start_endpoint` defaults (max batch 16, batch wait 2 ms), 127.0.0.1, keep-alive connections; "
+              f"both sides in float32 ({NO_BF16_VARIABLE}=1), so both run the same inference form",
               "- **requests**: synthetic JPEG photos at quality 90, sent with `LocalEndpoint.predict` "
               "(ResNet-20: 40x30, ResNet-18: 500x375); untrained weights, 10 classes", "",
               "| model | concurrency | path | images/s | p50 latency (ms) | p99 latency (ms) | mean server batch |",
@@ -268,6 +271,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(CASES)}", file=sys.stderr)
         return 2
     keep_freed_memory()  # as the endpoint's process does: the yardstick runs the same steps the same way
+    # Both sides in float32: the inference form's bfloat16 choice at 28 px sits at its threshold
+    # and is made in each process apart, so the server and the yardstick could run different
+    # forms (seen: 2,528 against 1,110 images/s), and with untrained weights the bfloat16 form
+    # answers every picture twice (its float32 second look for answers under 90% sure).
+    os.environ[NO_BF16_VARIABLE] = "1"  # the server inherits it
     torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     args.workdir.mkdir(parents=True, exist_ok=True)
     cases = []

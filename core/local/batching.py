@@ -1,7 +1,7 @@
 """The local endpoint's batching: the model runs concurrent requests as one forward pass.
 
-The HTTP handlers (:mod:`sagewiz.core.local.serve`) decode and preprocess each request on their
-own threads and :meth:`Batcher.submit` the pixels; the main thread, which runs the model, takes
+The HTTP server's decoding threads (:mod:`sagewiz.core.local.http_server`) preprocess each
+request's picture and :meth:`Batcher.submit` the pixels; the main thread, which runs the model, takes
 what has queued up, runs it as one batch and hands each request its row of probabilities
 through a Future.
 """
@@ -52,7 +52,7 @@ class Batcher:
     torch work on a thread other than the main one is slower as soon as the main thread has
     done any: a 3x3 convolution at 28 px, batch 8, two threads, took 110 us on a thread of its
     own, 143 us once the main thread had set torch's thread count and 234 us once it had run
-    one parallel operation, against 107 us on the main thread. The handlers therefore hand
+    one parallel operation, against 107 us on the main thread. The decoding threads therefore hand
     over plain RGB bytes, not tensors.
     """
 
@@ -99,7 +99,7 @@ class Batcher:
             except queue.Empty:
                 continue  # look at `incoming` again
         # An image queued between the last look and `incoming` reaching 0 is in the queue now
-        # (handlers queue before they count down): take it rather than leave it for later.
+        # (decoding threads queue before they count down): take it rather than leave it for later.
         while len(batch) < self.max_batch:
             try:
                 batch.append(self._queue.get_nowait())
