@@ -18,7 +18,8 @@ What it measures, and why:
 Throughput is images per second over the whole run; latency is per request (over HTTP) or per
 batch (in-process: every image of a batch waits for the whole batch). Paths are interleaved
 within each of ``--repeat`` rounds after a warm-up; throughput is the median round, latency
-percentiles pool all rounds. Torch uses all cores in both processes.
+percentiles pool all rounds. Torch uses all cores in both processes: the yardstick holds them
+(``hold_threads``), the server chooses as it answers (``core/local/threads.py``).
 
 The target (issue 18): HTTP overhead at most 15% at concurrency 8 (issue 4 had asked for 10%).
 The script writes its own section of docs/benchmarks.md (between ``<!-- bench_endpoint:start -->``
@@ -52,6 +53,7 @@ from sagewiz.core.local.artifact import ModelInfo, write_artifact
 from sagewiz.core.local.batching import forward, load_for_inference
 from sagewiz.core.local.cores import NO_BF16_VARIABLE
 from sagewiz.core.local.endpoint import start_endpoint
+from sagewiz.core.local.inference import hold_threads
 from sagewiz.core.local.memory import keep_freed_memory
 from sagewiz.core.local.pictures import preprocess_for
 from sagewiz.core.local.resnet import build_resnet
@@ -276,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     # forms (seen: 2,528 against 1,110 images/s), and with untrained weights the bfloat16 form
     # answers every picture twice (its float32 second look for answers under 90% sure).
     os.environ[NO_BF16_VARIABLE] = "1"  # the server inherits it
-    torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    hold_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     args.workdir.mkdir(parents=True, exist_ok=True)
     cases = []
     for name in names:

@@ -188,6 +188,17 @@ def _threads():
     return _CHOOSER
 
 
+def hold_threads(count: int) -> None:
+    """Answer on ``count`` torch threads from now on, whatever this process's chooser would
+    measure: for a yardstick that must not explore fewer threads now and then
+    (benchmarks/bench_endpoint.py, where a round that did ran 1,709 images/s against 2,345)."""
+    global _CHOOSER
+    from sagewiz.core.local.threads import ThreadChooser
+
+    torch.set_num_threads(count)
+    _CHOOSER = ThreadChooser(count, work="answer", set_threads=lambda threads: None)
+
+
 @dataclass(frozen=True)
 class InferenceForm:
     """The network as it answers: call it with a float32 N×C×H×W batch (0–255 pixels, as
