@@ -91,3 +91,15 @@ def float32_inference():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SAGEWIZ_NO_BF16", "1")
         yield
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads_put_back():
+    """Each test leaves torch's thread count as it found it: a form ONNX Runtime answers with keeps
+    torch to one thread (core/local/inference.py), which would slow every later test in this process."""
+    torch = sys.modules.get("torch")  # never imported here: tests without torch stay without it
+    before = torch.get_num_threads() if torch else None
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None and before is not None and torch.get_num_threads() != before:
+        torch.set_num_threads(before)

@@ -6,6 +6,8 @@ endpoint and evaluation through it really answer with the form."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 import torch
@@ -149,14 +151,17 @@ def test_the_bfloat16_form_answers_the_whole_sample_test_set_within_a_hundredth(
 
 # ---- which precision ----------------------------------------------------------------------------
 
-def test_sagewiz_no_bf16_keeps_float32_without_timing_anything(monkeypatch):
+def test_sagewiz_no_bf16_keeps_float32_without_building_a_bfloat16_form(monkeypatch):
     monkeypatch.setenv(NO_BF16_VARIABLE, "1")
-    monkeypatch.setattr(inference, "probe_speed", lambda *args: pytest.fail("nothing should be timed"))
+    monkeypatch.setattr(inference, "with_bfloat16_convolutions", lambda network: pytest.fail("no bfloat16 form"))
+    timed = []
+    monkeypatch.setattr(inference, "probe_speed", lambda *args: timed.append(args) or 1.0)
 
     form = inference_form(network_as_if_trained(20, 28), SHAPE)
 
     assert form.precision == "float32"
     assert form.said.startswith("runs as float32, 10 of 20 BatchNorms folded") and NO_BF16_VARIABLE in form.said
+    assert len(timed) <= 1  # at most the two float32 forms against each other
 
 
 @pytest.mark.parametrize("measured, chosen", [(2.0, "bfloat16"), (1.1, "float32"), (0.6, "float32")])
@@ -169,6 +174,122 @@ def test_bfloat16_is_chosen_only_where_it_measures_clearly_faster(monkeypatch, m
 
     assert form.precision == chosen
     assert f"bfloat16 on the CPU's AMX measured {measured:.2f}× float32's speed" in form.said
+
+
+# ---- ONNX Runtime ---------------------------------------------------------------------------------
+
+needs_onnxruntime = pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None,
+                                       reason="onnxruntime is not installed (the local extra has it)")
+
+
+@needs_onnxruntime
+@pytest.mark.parametrize("num_layers, side", [
+    pytest.param(20, 28, id="3-stage ResNet-20 at 28 px"),
+    pytest.param(18, 224, id="4-stage ResNet-18 at 224 px"),
+    pytest.param(50, 40, id="4-stage bottleneck ResNet-50 at 40 px"),
+])
+def test_onnx_runtime_answers_like_the_float32_network_where_it_measures_faster(monkeypatch, num_layers, side):
+    monkeypatch.setenv(NO_BF16_VARIABLE, "1")
+    monkeypatch.setattr(inference, "probe_speed", lambda first, second, probe: 3.0)  # as if it were 3× TorchScript
+    model = network_as_if_trained(num_layers, side)
+    pictures = (torch.rand(5, 3, side, side, generator=torch.Generator().manual_seed(4)) * 255).to(memory_format=torch.channels_last)
+
+    form = inference_form(model, (3, side, side))
+
+    assert form.kernels == "ONNX Runtime's kernels (MLAS)" and form.precision == "float32"
+    assert "ONNX Runtime measured 3.00× TorchScript's speed at load" in form.said
+    with torch.inference_mode():
+        assert probability_gap(form(pictures), model(pictures)) <= 1e-5
+
+
+@needs_onnxruntime
+def test_where_onnx_runtime_answers_torch_keeps_one_thread_and_the_chooser_steers_onnx_runtimes(monkeypatch):
+    from sagewiz.core.local.cores import usable_cores
+
+    monkeypatch.setenv(NO_BF16_VARIABLE, "1")
+    monkeypatch.setattr(inference, "probe_speed", lambda first, second, probe: 3.0)
+    model = network_as_if_trained(20, 28)
+    pictures = torch.rand(3, *SHAPE) * 255
+
+    form = inference_form(model, SHAPE)
+    torch_threads, answering = torch.get_num_threads(), form.run.threads
+    inference._threads().set_threads(1)  # what the chooser does when fewer threads measure faster
+    with torch.inference_mode():
+        form(pictures)
+    sessions = {count: form.run.session(count).get_session_options().intra_op_num_threads for count in (1, answering)}
+    monkeypatch.setattr(inference, "probe_speed", lambda first, second, probe: 0.5)
+    torchscript = inference_form(model, SHAPE)  # TorchScript answers: torch's threads are the chooser's again
+
+    assert torch_threads == 1 and answering == usable_cores()
+    assert form.run.threads == 1 and sessions == {1: 1, answering: answering}
+    assert torchscript.kernels == "oneDNN fused kernels (TorchScript)" and torch.get_num_threads() == inference._threads().current
+
+
+@needs_onnxruntime
+def test_a_form_built_after_one_onnx_runtime_answers_with_is_timed_on_all_the_threads(monkeypatch):
+    monkeypatch.setenv(NO_BF16_VARIABLE, "1")
+    monkeypatch.setattr(inference, "probe_speed", lambda first, second, probe: 3.0)
+    inference_form(network_as_if_trained(20, 28), SHAPE)  # ONNX Runtime answers: torch keeps one thread
+    timed_on = []
+    monkeypatch.setattr(inference, "probe_speed", lambda first, second, probe: timed_on.append(torch.get_num_threads()) or 3.0)
+
+    inference_form(network_as_if_trained(18, 32), (3, 32, 32))
+
+    assert timed_on == [inference._threads().current]  # TorchScript on one thread would read slow
+
+
+@needs_onnxruntime
+def test_torchscript_answers_where_onnx_runtime_is_slower_missing_or_fails(monkeypatch):
+    monkeypatch.setenv(NO_BF16_VARIABLE, "1")
+    model = network_as_if_trained(20, 28)
+
+    monkeypatch.setattr(inference, "probe_speed", lambda first, second, probe: 0.95)  # under ONNX_MUST_BE_FASTER
+    slower = inference_form(model, SHAPE)
+    monkeypatch.setitem(__import__("sys").modules, "onnxruntime", None)  # as if it weren't installed
+    missing = inference_form(model, SHAPE)
+    monkeypatch.undo()
+    monkeypatch.setenv(NO_BF16_VARIABLE, "1")
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("exporter is gone")
+
+    monkeypatch.setattr(torch.onnx, "export", refuse)
+    failed = inference_form(model, SHAPE)
+
+    assert slower.kernels == missing.kernels == failed.kernels == "oneDNN fused kernels (TorchScript)"
+    assert "ONNX Runtime measured 0.95× TorchScript's speed at load" in slower.said
+    assert "ONNX Runtime" not in missing.said
+    assert "ONNX Runtime failed (RuntimeError: exporter is gone)" in failed.said
+
+
+@needs_onnxruntime
+def test_where_torchscript_cant_freeze_onnx_runtime_is_measured_against_the_eager_network(monkeypatch):
+    def refuse(network, example):
+        raise RuntimeError("tracing is gone")
+
+    monkeypatch.setenv(NO_BF16_VARIABLE, "1")
+    monkeypatch.setattr(inference, "_frozen", refuse)
+    monkeypatch.setattr(inference, "probe_speed", lambda first, second, probe: 3.0)
+
+    form = inference_form(network_as_if_trained(20, 28), SHAPE)
+
+    assert form.kernels == "ONNX Runtime's kernels (MLAS)"
+    assert "ONNX Runtime measured 3.00× the eager network's speed" in form.said
+    assert "TorchScript failed (RuntimeError: tracing is gone)" in form.said
+
+
+@needs_onnxruntime
+def test_an_onnx_runtime_form_answering_outside_float32s_tolerance_gives_way_to_torchscript(monkeypatch):
+    from sagewiz.core.local import onnx_runtime
+
+    monkeypatch.setenv(NO_BF16_VARIABLE, "1")
+    monkeypatch.setattr(inference, "probe_speed", lambda first, second, probe: 3.0)
+    monkeypatch.setattr(onnx_runtime.OnnxRuntimeNetwork, "__call__", lambda self, batch: torch.zeros(len(batch), 10))
+
+    form = inference_form(network_as_if_trained(20, 28), SHAPE)
+
+    assert form.kernels == "oneDNN fused kernels (TorchScript)"
+    assert "the float32 form answered outside 1e-05 of the plain network and was dropped" in form.said
 
 
 def test_the_bfloat16_answers_it_is_unsure_of_are_answered_again_in_float32():
@@ -190,6 +311,7 @@ def test_a_network_torchscript_cant_freeze_answers_eager_and_says_so(monkeypatch
         raise RuntimeError("tracing is gone")
 
     monkeypatch.setattr(inference, "_frozen", refuse)
+    monkeypatch.setitem(__import__("sys").modules, "onnxruntime", None)  # eager's story, not ONNX Runtime's
     model = network_as_if_trained(20, 28)
     pictures = (torch.rand(4, *SHAPE, generator=torch.Generator().manual_seed(2)) * 255).to(memory_format=torch.channels_last)
 

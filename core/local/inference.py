@@ -28,6 +28,12 @@ bfloat16, the same top-1. Its ``said`` is the one line the endpoint's log and pr
   each new batch size (2.7-5.7 s), where this form takes 0.2-0.4 s; compiled ahead of time
   (AOTInductor, any batch size) it was 1.2-1.4× this form, after 10-27 s of compiling and 2.3 s
   to load. Not used: a beginner's first prediction would wait half a minute.
+* **ONNX Runtime where it is as fast or faster** (:mod:`sagewiz.core.local.onnx_runtime`): the
+  folded network exported to ONNX and run by ONNX Runtime's own kernels, timed against the
+  TorchScript form at load like bfloat16 below, and held to float32's 1e-5. On a Zen 5 VM it read
+  1.13–1.45× at ResNet-20/28 (and answered the endpoint 1.4–1.7× as fast), 1.05–1.20× at
+  ResNet-18/224; without the onnxruntime package the TorchScript form answers. bfloat16, where
+  it is measured, must then beat the faster float32 form.
 * **bfloat16 where it is faster on this computer**, measured rather than assumed. On this
   machine's AVX-512 BF16 (no AMX) a bfloat16 convolution ran 0.5–0.7× as fast as float32 at one
   thread, and the bfloat16 form 0.3–0.5× (ResNet-20/28) and 0.4–0.9× (ResNet-18/224) at load; an
@@ -50,7 +56,7 @@ bfloat16, the same top-1. Its ``said`` is the one line the endpoint's log and pr
 
 Whatever is chosen, its answers on the probe pictures are compared with the plain network's at
 load: a bfloat16 form outside 1e-2 gives way to the float32 one, a float32 one outside 1e-5 to
-the plain network, and the form says so (outside: in probability, and in logits as a share of
+the plain network (ONNX Runtime's first to TorchScript's), and the form says so (outside: in probability, and in logits as a share of
 the largest, see :func:`_answers_gap`). On CUDA the form is the folded network in float32,
 untimed: there was no GPU to measure float16 on.
 """
@@ -78,6 +84,10 @@ PROBE_ROUNDS = 5  # pairs of passes at least; more while they take under PROBE_B
 PROBE_MAX_ROUNDS = 15
 PROBE_BUDGET_S = 0.2
 REDUCED_MUST_BE_FASTER = 1.25  # bfloat16 must beat float32 by this much (see the docstring)
+# ONNX Runtime answers where it is at least as fast as TorchScript by the probe's cautious reading:
+# both answer in float32 within 1e-5, and the probe's passes, run back to back, undersell it (at
+# 28 px it read 1.15-1.22x and answered the endpoint's requests 1.4-1.7x as fast).
+ONNX_MUST_BE_FASTER = 1.0
 FLOAT32_TOLERANCE = 1e-5  # on probabilities, against the plain float32 network
 REDUCED_TOLERANCE = 1e-2
 SURE = 0.9  # a bfloat16 answer less sure than this is answered again in float32 (see SureOrAgain)
@@ -188,15 +198,41 @@ def _threads():
     return _CHOOSER
 
 
-def hold_threads(count: int) -> None:
-    """Answer on ``count`` torch threads from now on, whatever this process's chooser would
-    measure: for a yardstick that must not explore fewer threads now and then
-    (benchmarks/bench_endpoint.py, where a round that did ran 1,709 images/s against 2,345)."""
-    global _CHOOSER
-    from sagewiz.core.local.threads import ThreadChooser
+class _HeldThreads:
+    """A thread chooser that never switches (:func:`hold_threads`)."""
 
+    def __init__(self, count: int):
+        self.count = count
+
+    def record(self, *args, **kwargs) -> None:
+        pass
+
+    def steer(self, set_threads: Callable[[int], None]) -> None:
+        set_threads(self.count)
+
+
+def hold_threads(count: int) -> None:
+    """Answer on ``count`` threads from now on, whatever this process's chooser would measure:
+    for a yardstick that must not explore fewer threads now and then (benchmarks/bench_endpoint.py,
+    where a round that did ran 1,709 images/s against 2,345)."""
+    global _CHOOSER
     torch.set_num_threads(count)
-    _CHOOSER = ThreadChooser(count, work="answer", set_threads=lambda threads: None)
+    _CHOOSER = _HeldThreads(count)
+
+
+def _answer_threads(form: InferenceForm) -> InferenceForm:
+    """Give the pool that answers for ``form`` the chooser's thread count. Where ONNX Runtime
+    answers, torch keeps one thread for the small steps around it (see
+    :mod:`sagewiz.core.local.onnx_runtime`: two spinning pools on the same cores halved batches of
+    8); otherwise torch's threads are the chooser's again."""
+    from sagewiz.core.local.onnx_runtime import OnnxRuntimeNetwork
+
+    if isinstance(form.run, OnnxRuntimeNetwork):
+        torch.set_num_threads(1)
+        _threads().steer(form.run.set_threads)
+    else:
+        _threads().steer(torch.set_num_threads)
+    return form
 
 
 @dataclass(frozen=True)
@@ -262,18 +298,24 @@ def inference_form(model: nn.Module, image_shape: tuple[int, int, int], device: 
         return _checked([eager], model, probe, expected, multi_label)
 
     instructions = cpu_bf16()
-    exact = _scripted(folded, probe, "float32", folding)
+    # torch at the chooser's count while forms are timed: a form ONNX Runtime answered with before
+    # left it at one thread, and TorchScript then read 2.6x slower than it is
+    _threads().steer(torch.set_num_threads)
+    scripted = _scripted(folded, probe, "float32", folding)
+    exact = _fastest_float32(scripted, folded, probe, folding)
+    # Should the chosen form answer outside its tolerance: the float32 one, TorchScript's, then the plain network
+    fallbacks = [scripted] if exact.kernels != scripted.kernels else []
     if precision == "float32" or (precision is None and not instructions):
         if precision is None:
             why = f"{NO_BF16_VARIABLE} is set" if os.environ.get(NO_BF16_VARIABLE, "").strip() not in ("", "0") \
                 else "this CPU has no bfloat16 instructions"
-            exact = dataclasses.replace(exact, measured=f"no bfloat16: {why}")
-        return _checked([exact], model, probe, expected, multi_label)
+            exact = _measured(exact, f"no bfloat16: {why}")
+        return _answer_threads(_checked([exact, *fallbacks], model, probe, expected, multi_label))
     reduced = _scripted(with_bfloat16_convolutions(folded), probe, "bfloat16", folding)
     reduced = dataclasses.replace(reduced, run=SureOrAgain(reduced.run, exact.run, multi_label))
     chosen = reduced if precision == "bfloat16" else _faster(exact, reduced, probe, instructions)
-    # Should the chosen form answer outside its tolerance: the float32 one, then the plain network
-    return _checked([chosen, *([exact] if chosen.precision != "float32" else [])], model, probe, expected, multi_label)
+    return _answer_threads(_checked([chosen, *([exact] if chosen.precision != "float32" else []), *fallbacks],
+                                    model, probe, expected, multi_label))
 
 
 class SureOrAgain:
@@ -317,11 +359,35 @@ def _scripted(network: nn.Module, probe: torch.Tensor, precision: str, folding: 
                              note=f"TorchScript failed ({_short(error)})")
 
 
+def _fastest_float32(scripted: InferenceForm, network: nn.Module, probe: torch.Tensor, folding: Folding) -> InferenceForm:
+    """TorchScript's float32 form, or ONNX Runtime's where that measures at least
+    ONNX_MUST_BE_FASTER as fast on ``probe`` (and onnxruntime is installed), saying what was measured."""
+    try:
+        from sagewiz.core.local.onnx_runtime import onnx_runtime_network
+
+        runtime = InferenceForm(onnx_runtime_network(network, probe), "float32", "ONNX Runtime's kernels (MLAS)",
+                                folding.folded, folding.total, note=scripted.note)  # a TorchScript failure stays said
+    except ImportError:
+        return scripted  # the package is optional: TorchScript's form answers as before
+    except Exception as error:  # noqa: BLE001 - a network the exporter can't write still answers
+        return dataclasses.replace(scripted, note="; ".join(filter(None, [scripted.note, f"ONNX Runtime failed ({_short(error)})"])))
+    speed = probe_speed(scripted.run, runtime.run, probe)
+    against = "the eager network's" if scripted.kernels == "eager" else "TorchScript's"
+    said = f"ONNX Runtime measured {speed:.2f}× {against} speed at load"
+    return _measured(runtime if speed >= ONNX_MUST_BE_FASTER else scripted, said)
+
+
 def _faster(exact: InferenceForm, reduced: InferenceForm, probe: torch.Tensor, instructions: str) -> InferenceForm:
     """The float32 form unless the bfloat16 one is clearly faster on ``probe``, with what was measured."""
-    speed = probe_speed(exact, reduced, probe)
+    speed = probe_speed(exact.run, reduced.run, probe)
     said = f"bfloat16 on the CPU's {instructions} measured {speed:.2f}× float32's speed at load"
-    return dataclasses.replace(reduced if speed >= REDUCED_MUST_BE_FASTER else exact, measured=said)
+    chosen = reduced if speed >= REDUCED_MUST_BE_FASTER else exact
+    return dataclasses.replace(chosen, measured="; ".join(filter(None, [exact.measured, said])))
+
+
+def _measured(form: InferenceForm, said: str) -> InferenceForm:
+    """``form`` with ``said`` added to what was measured to choose it."""
+    return dataclasses.replace(form, measured="; ".join(filter(None, [form.measured, said])))
 
 
 def probe_speed(first: Callable, second: Callable, probe: torch.Tensor) -> float:
@@ -330,7 +396,9 @@ def probe_speed(first: Callable, second: Callable, probe: torch.Tensor) -> float
     they take under ``PROBE_BUDGET_S``. The lesser of two estimates — the median ratio of a pair's
     times and the ratio of each one's best time — so that a neighbour slowing some passes of
     ``first`` can't make ``second`` look faster (the best of three passes alone once read 7× for a
-    pair that reads 0.6× otherwise)."""
+    pair that reads 0.6× otherwise). Give it the forms' ``run``, not the forms: a form's passes go to
+    the thread chooser, which could change the thread count between them (it did: ONNX Runtime
+    read 1.06× TorchScript's speed once so, and 1.5–2.4× on fixed threads)."""
     times: tuple[list[float], list[float]] = ([], [])
     started = time.perf_counter()
     with torch.inference_mode():

@@ -47,6 +47,11 @@ def process_cpu_seconds() -> float:
     return time.process_time()
 
 
+def thread_counts(cores: int) -> tuple[int, ...]:
+    """The thread counts a chooser for ``cores`` switches between: all of them, or half."""
+    return (cores, max(1, cores // 2)) if cores > 1 else (1,)
+
+
 class ThreadChooser:
     """Call :meth:`step` after every training step with the pictures it took (or :meth:`record`
     with a step's own seconds); the chooser switches torch's thread count between ``cores`` and
@@ -59,7 +64,7 @@ class ThreadChooser:
                  cpu_clock: Callable[[], float] | None = process_cpu_seconds):
         self.cores, self.said, self.clock, self.set_threads, self.work = cores, said, clock, set_threads, work
         self.cpu_clock = cpu_clock
-        self.counts = (cores, max(1, cores // 2)) if cores > 1 else (1,)
+        self.counts = thread_counts(cores)
         self.current = cores
         self.steps = 0
         self.comparisons = 0
@@ -83,6 +88,12 @@ class ThreadChooser:
         """Time passes that is no step's (validation, an epoch's end): the next step isn't measured."""
         self._last = None
         self._tally = (0.0, 0.0, 0)
+
+    def steer(self, set_threads: Callable[[int], None]) -> None:
+        """Switch the thread count through ``set_threads`` from now on, starting at this chooser's
+        current count: the pool that answers may be ONNX Runtime's rather than torch's."""
+        self.set_threads = set_threads
+        set_threads(self.current)
 
     def record(self, seconds: float, pictures: int, *, watched: bool = False, cpu_seconds: float | None = None) -> None:
         """A step of ``pictures`` took ``seconds``, and the process ``cpu_seconds`` of CPU time
