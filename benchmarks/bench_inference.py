@@ -6,8 +6,9 @@ What it measures, and why:
 * **plain float32** -- ``build_resnet(...).eval()``, channels_last, under ``torch.inference_mode``:
   what answered predictions before the inference form.
 * **inference form** -- :func:`sagewiz.core.local.inference.inference_form` as
-  ``load_for_inference`` builds it: BatchNorm folded, TorchScript-frozen oneDNN kernels, and the
-  precision its probe chose at load (the table says which, and what the probe measured).
+  ``load_for_inference`` builds it: BatchNorm folded, TorchScript-frozen oneDNN kernels or ONNX
+  Runtime's, and the precision its probe chose at load (the table says which, and what the probe
+  measured).
 * **bfloat16 pass** -- where the CPU has BF16 instructions: the form's bfloat16 network alone
   (convolutions in bfloat16), whatever the probe chose, to show what the probe weighed. The
   bfloat16 form also runs the pictures it is unsure of again in float32; random weights leave it
@@ -36,7 +37,7 @@ from pathlib import Path
 
 import torch
 
-from sagewiz.core.local.inference import inference_form
+from sagewiz.core.local.inference import hold_threads, inference_form
 from sagewiz.core.local.cores import cpu_bf16
 from sagewiz.core.local.resnet import BatchNorm, build_resnet
 
@@ -83,7 +84,7 @@ def images_per_second(run, batch: torch.Tensor, seconds: float) -> float:
 
 
 def bench(case: Case, threads: int, repeat: int) -> dict:
-    torch.set_num_threads(threads)
+    hold_threads(threads)  # the forms answer on this many, whichever pool (torch's or ONNX Runtime's) answers
     model = network(case)
     shape = (3, case.side, case.side)
     started = time.perf_counter()
@@ -92,6 +93,7 @@ def bench(case: Case, threads: int, repeat: int) -> dict:
     paths = {"plain": model, "form": form}
     if cpu_bf16():
         paths["bfloat16"] = inference_form(model, shape, precision="bfloat16").run.reduced  # SureOrAgain's own
+    torch.set_num_threads(threads)  # the plain network too (a form ONNX Runtime answers keeps torch to one)
     batch = torch.randint(0, 256, (case.batch, *shape), generator=torch.Generator().manual_seed(1),
                           dtype=torch.uint8).to(dtype=torch.float32, memory_format=torch.channels_last)
     rates: dict[str, list[float]] = {name: [] for name in paths}

@@ -56,9 +56,9 @@ bfloat16, the same top-1. Its ``said`` is the one line the endpoint's log and pr
 
 Whatever is chosen, its answers on the probe pictures are compared with the plain network's at
 load: a bfloat16 form outside 1e-2 gives way to the float32 one, a float32 one outside 1e-5 to
-the plain network (ONNX Runtime's first to TorchScript's), and the form says so (outside: in probability, and in logits as a share of
-the largest, see :func:`_answers_gap`). On CUDA the form is the folded network in float32,
-untimed: there was no GPU to measure float16 on.
+the plain network (ONNX Runtime's first to TorchScript's), and the form says so (outside: in
+probability, and in logits as a share of the largest, see :func:`_answers_gap`). On CUDA the
+form is the folded network in float32, untimed: there was no GPU to measure float16 on.
 """
 
 from __future__ import annotations
@@ -370,7 +370,8 @@ def _fastest_float32(scripted: InferenceForm, network: nn.Module, probe: torch.T
     except ImportError:
         return scripted  # the package is optional: TorchScript's form answers as before
     except Exception as error:  # noqa: BLE001 - a network the exporter can't write still answers
-        return dataclasses.replace(scripted, note="; ".join(filter(None, [scripted.note, f"ONNX Runtime failed ({_short(error)})"])))
+        failed = f"ONNX Runtime failed ({_short(error)})"
+        return dataclasses.replace(scripted, note="; ".join(filter(None, [scripted.note, failed])))
     speed = probe_speed(scripted.run, runtime.run, probe)
     against = "the eager network's" if scripted.kernels == "eager" else "TorchScript's"
     said = f"ONNX Runtime measured {speed:.2f}× {against} speed at load"
