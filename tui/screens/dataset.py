@@ -15,6 +15,7 @@ from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Stati
 
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar, fill_table, ready_to_go_on, room_for
+from sagewiz.tui.screens.tables import RowsTable
 from sagewiz.tui.screens.folders import PathField
 from sagewiz.tui.thumbnails import ClassThumbnails
 from sagewiz.tui.words import Pace, error_text
@@ -59,8 +60,8 @@ class DatasetScreen(Screen[str]):
             yield ProgressBar(id="progress", show_eta=False)
             with VerticalScroll(id="report"):
                 yield Static("", id="summary")
-                yield DataTable(id="classes", cursor_type="none", zebra_stripes=True)
-                yield DataTable(id="problems", cursor_type="row", zebra_stripes=True)
+                yield RowsTable(id="classes", cursor_type="none", zebra_stripes=True)
+                yield RowsTable(id="problems", cursor_type="row", zebra_stripes=True)
                 yield ClassThumbnails(id="thumbnails")
             yield Static("", id="packed")
             with Horizontal(id="names-question"):

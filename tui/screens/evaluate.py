@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static
 
 from sagewiz.tui.screens.common import StepBar, fill_table, fits, lay_out_again, room_for, table_width
+from sagewiz.tui.screens.tables import RowsTable
 from sagewiz.tui.thumbnails import PictureView
 
 
@@ -31,7 +32,7 @@ class EvaluateScreen(Screen[str]):
         yield StepBar("Deploy & test")
         with Vertical(classes="body"):
             yield Static(self._outcome(""), id="outcome")
-            yield DataTable(id="results", cursor_type="none", zebra_stripes=True)
+            yield RowsTable(id="results", cursor_type="none", zebra_stripes=True)
             yield Static("", id="wrong-title")
             with Horizontal(id="wrong-row"):
                 yield DataTable(id="wrong", cursor_type="row", zebra_stripes=True)
