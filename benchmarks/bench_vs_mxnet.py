@@ -14,9 +14,11 @@ it), batch and settings on both sides:
 
 sagewiz trains in the precision its suggested settings choose on this computer: mixed precision
 (``precision_dtype=float16``, bfloat16 here) where its probe measured it faster than float32,
-else float32; its inference form chooses bfloat16 at load by the same rule. On a CPU with
-bfloat16 instructions both are also run in float32 (``precision_dtype=float32``;
-``SAGEWIZ_NO_BF16=1``), a third side in the alternation, for the float32 targets.
+else float32. Its inference form is chosen at load as the endpoint's is: float32 by ONNX
+Runtime's kernels where they measure faster than TorchScript's, bfloat16 where that measures
+clearly faster than TorchScript's float32. On a CPU with bfloat16 instructions both are also run
+in float32 (``precision_dtype=float32``; ``SAGEWIZ_NO_BF16=1``), a third side in the
+alternation, for the float32 targets.
 
 Each case runs on 1 and 2 cores (``taskset``: both sides see only those cores) and both quiet and
 beside a CPU-bound neighbour process (a busy loop on every core, what a browser or a video call
