@@ -15,8 +15,8 @@ from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Stati
 
 from sagewiz.tui.background import in_background
 from sagewiz.tui.screens.common import StepBar, fill_table, ready_to_go_on, room_for
-from sagewiz.tui.screens.tables import RowsTable
 from sagewiz.tui.screens.folders import PathField
+from sagewiz.tui.screens.tables import RowsTable
 from sagewiz.tui.thumbnails import ClassThumbnails
 from sagewiz.tui.words import Pace, error_text
 
