@@ -16,7 +16,6 @@ from textual.widgets import Button, DataTable, Footer, Static
 from sagewiz.tui.background import tell, watching_in_background
 from sagewiz.tui.screens.chart import TrialChart
 from sagewiz.tui.screens.common import StepBar, fill_table, fits, journey_listener, ready_to_go_on, room_for
-from sagewiz.tui.screens.tables import RowsTable
 from sagewiz.tui.screens.watching import JobScreen
 from sagewiz.tui.words import error_text
 
@@ -44,7 +43,7 @@ class TuningScreen(JobScreen):
                 yield Static(self._about(), id="about")
                 yield TrialChart(id="chart")
             yield Static("", id="outcome")
-            yield RowsTable(id="trials", cursor_type="none", zebra_stripes=True)
+            yield DataTable(id="trials", cursor_type="none", zebra_stripes=True)
             with Horizontal(classes="buttons"):
                 yield Button("Back to settings", id="back", disabled=True)
                 yield Button("Stop tuning (s)", variant="warning", id="stop", disabled=True)
